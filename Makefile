@@ -1,0 +1,61 @@
+# omnilab: `make lab` opens the course, `make test` runs every test and notebook.
+# Both set up what is missing first (scripts/setup.sh); repeated runs skip what is done.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8888
+# Extra arguments: `make test PYTEST_ARGS='-k welcome -x'`, `make lab LAB_ARGS=--no-browser`.
+PYTEST_ARGS ?=
+LAB_ARGS ?=
+
+SETUP := VENV=$(VENV) PYTHON=$(PYTHON) bash scripts/setup.sh
+# Rebuilt when the dependencies or the set-up script change.
+INSTALLED := $(VENV)/.omnilab-installed
+
+# Every course notebook and every solution notebook; exercises/ are meant to fail until solved.
+NOTEBOOKS = $(strip $(sort $(wildcard notebooks/*.ipynb)) $(sort $(wildcard solutions/*.ipynb)))
+NBVAL_ARGS = --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+BENCHES = $(sort $(wildcard bench/*.py))
+
+# JupyterLab refuses to run as root unless told to.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# No display on Linux: don't try to start a browser, just print the URL.
+NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,1)),--no-browser,)
+# Under CI the browser tests must run, so a missing Chromium is an error there.
+CHROMIUM_REQUIRED := $(if $(CI),--required,)
+
+.PHONY: help lab test bench graphviz chromium clean
+
+help:
+	@echo "make lab     set up what is missing, then open JupyterLab on notebooks/00-welcome.ipynb (PORT=$(PORT))"
+	@echo "make test    set up what is missing (with Chromium), then pytest over tests/ and nbval over the notebooks"
+	@echo "make bench   run every bench/*.py"
+	@echo "make clean   remove $(VENV) and test leftovers"
+
+$(INSTALLED): pyproject.toml scripts/setup.sh
+	$(SETUP) venv
+	touch $@
+
+graphviz:
+	@$(SETUP) graphviz
+
+chromium:
+	@$(SETUP) chromium $(CHROMIUM_REQUIRED)
+
+lab: $(INSTALLED) graphviz
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port $(PORT) --ServerApp.port_retries=0 \
+		--ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(NO_BROWSER) $(LAB_ARGS) 00-welcome.ipynb
+
+test: $(INSTALLED) chromium
+	@$(SETUP) graphviz --required
+	$(VENV)/bin/python -m pytest -p no:cacheprovider tests $(NOTEBOOKS) $(NBVAL_ARGS) $(PYTEST_ARGS)
+
+bench: $(INSTALLED) graphviz
+	@$(if $(BENCHES),,echo "no benchmarks in bench/ yet")
+	@set -e; for bench in $(BENCHES); do echo "== $$bench"; $(VENV)/bin/python "$$bench"; done
+
+clean:
+	rm -rf $(VENV) tests/browser/screenshots

@@ -1,0 +1,4 @@
+"""Exercise checks (feedback in the notebook) and the instructor's batch grader.
+
+Filled by later issues.
+"""

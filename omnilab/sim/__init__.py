@@ -1,0 +1,1 @@
+"""The deterministic in-notebook world: network, servers, cluster clock, trace and invariants."""

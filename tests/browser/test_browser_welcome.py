@@ -1,0 +1,25 @@
+"""The welcome notebook in a real JupyterLab: its cells run and its first control answers a click."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_tick_button_advances_the_label_in_jupyterlab(lab):
+    lab.open_notebook("00-welcome.ipynb")
+    lab.run_all()
+
+    # The notebook itself ticked twice (button.click() and the handler), and the label followed.
+    label = lab.outputs.locator(".widget-label", has_text=re.compile(r"^logical time: \d+$"))
+    expect(label).to_have_text("logical time: 2")
+    # dot rendered the three servers as SVG.
+    expect(lab.outputs.locator(".jp-RenderedSVG img")).to_have_count(1)
+
+    lab.outputs.locator(".widget-button", has_text="Tick").click()
+    expect(label).to_have_text("logical time: 3")
+    lab.outputs.locator(".widget-button", has_text="Tick").click()
+    expect(label).to_have_text("logical time: 4")
+    lab.screenshot("welcome-after-two-ticks")
