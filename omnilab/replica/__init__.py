@@ -1,1 +1,23 @@
-"""The OmniPaxos replica, sans-IO: calls in, outgoing messages out; no network, clock or randomness."""
+"""The OmniPaxos replica, sans-IO: no network, no clock, no randomness, no printing.
+
+It takes calls (`append`, `reconfigure`, `tick`, `handle_incoming`, ...) and hands back outgoing
+messages. Its API mirrors the OmniPaxos documentation name for name (see DESIGN.md).
+"""
+
+from .ballot import Ballot, SequenceNumber
+from .config import ClusterConfig, FlexibleQuorum, OmniPaxosConfig, ServerConfig
+from .entries import LogEntry, NoSnapshot, SnapshottedEntry, StopSign, entry
+from .errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
+from .messages import BLEMessage, LogSync, Message, PaxosMessage, SnapshotType
+from .omnipaxos import OmniPaxos
+from .persistent import PersistentStorage
+from .state import OmniPaxosStates, Phase, ReplicaState, Role
+from .storage import MemoryStorage, Storage, StorageOp
+
+__all__ = [
+    "Ballot", "SequenceNumber", "ClusterConfig", "FlexibleQuorum", "OmniPaxosConfig", "ServerConfig",
+    "LogEntry", "NoSnapshot", "SnapshottedEntry", "StopSign", "entry", "CompactionErr", "ConfigError",
+    "ProposeErr", "SnapshotUnsupported", "BLEMessage", "LogSync", "Message", "PaxosMessage", "SnapshotType",
+    "OmniPaxos", "PersistentStorage", "OmniPaxosStates", "Phase", "ReplicaState", "Role", "MemoryStorage",
+    "Storage", "StorageOp",
+]
