@@ -66,6 +66,8 @@ class Net:
         self.collect()
 
     def deliver_all(self, limit: int = 100_000) -> None:
+        """Collect what the replicas have sent so far, then deliver until nothing is in flight."""
+        self.collect()
         for _ in range(limit):
             if not self.in_flight:
                 return
