@@ -23,6 +23,7 @@ from .leader import LeaderHandlers
 from .leader_state import LeaderState
 from .log import ReplicaLog
 from .outbox import AcceptedDraft, Outbox
+from .transitions import ALLOWED, IllegalTransition
 
 
 class UnknownMessage(TypeError):
@@ -81,6 +82,10 @@ class SequencePaxos(LeaderHandlers, FollowerHandlers):
         return (self.role, self.phase)
 
     def set_state(self, role: Role, phase: Phase) -> None:
+        """Change (role, phase); only the changes listed in `transitions.TRANSITIONS` are possible."""
+        if (role, phase) != (self.role, self.phase) and ((self.role, self.phase), (role, phase)) not in ALLOWED:
+            raise IllegalTransition(f"node {self.pid}: {self.role.value}/{self.phase.value} -> "
+                                    f"{role.value}/{phase.value} is not a transition of Sequence Paxos")
         self.role, self.phase = role, phase
 
     def leader_pid(self) -> int:

@@ -28,8 +28,7 @@ class LeaderHandlers:
         if not (n > self.leader_state.n_leader and n > self.log.promise):
             return  # BLE repeats my ballot every round; only a new, higher one counts
         if n.pid != self.pid:
-            self.role = Role.FOLLOWER  # unreachable from the public API
-            return
+            return  # BLE only ever hands me my own ballot
         self.leader_state = LeaderState(n, self.nodes, self.quorum)
         self.log.flush_batch()  # the coming sync carries these entries; no messages needed
         self.log.set_promise(n)
