@@ -46,7 +46,9 @@ setup_venv() {
         "$PYTHON" -m venv "$VENV"
     fi
     if [ ! -x "$VENV/bin/uv" ]; then
-        "$VENV/bin/pip" install -q --disable-pip-version-check uv
+        # (some machines' pip configuration names local indexes that do not exist: drop that noise)
+        "$VENV/bin/pip" install -q --disable-pip-version-check uv \
+            2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     fi
     say "installing omnilab (editable, with the test extra) into $VENV"
     "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -e '.[test]'

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -44,6 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 NOT_LOOPBACK = re.compile(r"^https?://(?!127\.0\.0\.1(:\d+)?/)")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 SERVER_START_TIMEOUT = 90  # seconds; a cold JupyterLab start takes a few
 TIMEOUT_MS = 60_000  # for any single browser wait
 
@@ -208,29 +210,47 @@ class Lab:
         self.notebook.locator(".jp-Cell").first.wait_for(state="visible")
         self.server.wait_for_kernel(name)
 
-    def run_all(self, timeout_ms: int = TIMEOUT_MS) -> None:
-        """Run All Cells from the menu, wait until every code cell ran, fail on any error output."""
-        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-        # Finished when no cell is queued or running ([*]) and every code cell has a number, or
-        # when a cell failed (JupyterLab then leaves the cells after it unrun).
+    def menu(self, *labels: str) -> None:
+        """Click through the menu bar: ``lab.menu("Run", "Run All Cells")``."""
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(labels[0])}$")).click()
+        for label in labels[1:]:
+            self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(label)}$")).click()
+
+    def run_all(self, timeout_ms: int = TIMEOUT_MS) -> dict:
+        """Run All Cells, wait until they ran, and fail with the traceback if any cell raised.
+
+        Returns the notebook as saved after the run (nbformat JSON, outputs included).
+        """
+        self.menu("Run", "Run All Cells")
+        # Done when no cell is queued or running ([*]) and either every code cell has a number or
+        # some cell wrote to stderr (after an error JupyterLab leaves the later cells unrun).
         self.page.wait_for_function(
             """() => {
                 const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
                 const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
                     .map(p => p.textContent.trim());
                 if (prompts.some(p => p.includes('*'))) return false;
-                if (panel.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-                    && prompts.some(p => !/\\d/.test(p))) return true;
-                return prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+                return prompts.every(p => /^\\[\\d+\\]:$/.test(p))
+                    || panel.querySelector('[data-mime-type="application/vnd.jupyter.stderr"]') !== null;
             }""",
             timeout=timeout_ms,
         )
-        errors = self.notebook.locator(
-            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
-        ).all_inner_texts()
-        tracebacks = [text for text in errors if "Traceback" in text or "Error" in text]
-        assert not tracebacks, f"{self.notebook_name} failed in the browser:\n" + "\n".join(tracebacks)
+        notebook = self.save()
+        errors = [
+            f"cell {index}: {output['ename']}: {output['evalue']}\n" + ANSI.sub("", "\n".join(output["traceback"]))
+            for index, cell in enumerate(notebook["cells"])
+            for output in cell.get("outputs", [])
+            if output["output_type"] == "error"
+        ]
+        assert not errors, f"{self.notebook_name} failed in the browser:\n" + "\n".join(errors)
+        return notebook
+
+    def save(self) -> dict:
+        """Save the open notebook (File > Save Notebook) and return it as stored by the server."""
+        self.menu("File", "Save Notebook")
+        tab = self.page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=self.notebook_name.rsplit("/", 1)[-1])
+        expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"))
+        return self.server.api(f"contents/{self.notebook_name}")["content"]
 
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(exist_ok=True)

@@ -10,13 +10,15 @@ pytestmark = pytest.mark.browser
 
 def test_tick_button_advances_the_label_in_jupyterlab(lab):
     lab.open_notebook("00-welcome.ipynb")
-    lab.run_all()
+    saved = lab.run_all()
+    by_id = {cell["id"]: cell for cell in saved["cells"]}
+    assert by_id["clock-python"]["outputs"][0]["text"] == "2 | logical time: 2\n"
 
     # The notebook itself ticked twice (button.click() and the handler), and the label followed.
     label = lab.outputs.locator(".widget-label", has_text=re.compile(r"^logical time: \d+$"))
     expect(label).to_have_text("logical time: 2")
     # dot rendered the three servers as SVG.
-    expect(lab.outputs.locator(".jp-RenderedSVG img")).to_have_count(1)
+    expect(lab.notebook.locator(".jp-RenderedSVG img")).to_have_count(1)
 
     lab.outputs.locator(".widget-button", has_text="Tick").click()
     expect(label).to_have_text("logical time: 3")
