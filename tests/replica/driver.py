@@ -153,9 +153,10 @@ class Cluster:
     def take(self, pid: int) -> None:
         """Take `pid`'s outgoing messages and send them (cuts apply now, at send time)."""
         for msg in self.nodes[pid].take_outgoing_messages():
-            self._send(msg)
+            self.send(msg)
 
-    def _send(self, msg: Message) -> None:
+    def send(self, msg: Message) -> None:
+        """Put `msg` on the network as if its sender had just sent it (cuts apply now)."""
         kind = "ble" if isinstance(msg, BLEMessage) else "sp"
         self.sent[kind] += 1
         self.sent_by_type[type(msg.msg).__name__] += 1
@@ -246,15 +247,20 @@ class Cluster:
 
     # --- time, crashes, pauses -----------------------------------------------------------------------
 
-    def tick(self, n: int = 1) -> None:
-        """`n` times: tick every running replica (ascending pid), then deliver to quiescence."""
+    def tick(self, n: int = 1, *, deliver: bool = True) -> None:
+        """`n` times: tick every running replica (ascending pid), then deliver to quiescence.
+
+        With ``deliver=False`` the messages the ticks created are sent but not delivered (for tests
+        that then `step` through them).
+        """
         for _ in range(n):
             for pid in self.running():
                 self.nodes[pid].tick()
                 if self.take_after_each:
                     self.take(pid)
             self.ticks += 1
-            self.deliver()
+            if deliver:
+                self.deliver()
 
     def crash(self, pid: int) -> None:
         """Discard `pid`'s replica and everything in flight to it; its storage survives."""

@@ -61,3 +61,38 @@ def test_leader_change_after_decided_stopsign_keeps_every_log_intact():
         log = cluster.decided_log(pid)
         assert log[-1] == LogEntry.StopSign(stopsign, True), f"node {pid} decided log {log!r}"
         verify_log(log[:-1], proposals)
+
+
+def test_proposal_forwarded_to_a_sealed_leader_is_reported_dropped():
+    """omnilab Q6: a forwarded proposal that reaches a replica holding a StopSign is not lost
+    silently: the replica reports it through ``take_dropped_proposals()``."""
+    cluster = Cluster(3)
+    leader = cluster.elected_leader(1)
+    lagging = min(p for p in cluster.pids if p != leader)
+    cluster.cut(leader, lagging)  # the lagging follower never hears of the StopSign
+    cluster.reconfigure(leader, ClusterConfig(configuration_id=2, nodes=[1, 2, 3]))
+    assert cluster.node(leader).is_reconfigured() is not None
+    assert cluster.node(lagging).is_reconfigured() is None
+    cluster.append(lagging, Value(7))  # Ok at the follower: it holds no StopSign
+    assert cluster.node(leader).take_dropped_proposals() == [Value(7)]
+    assert cluster.node(leader).take_dropped_proposals() == []  # taking clears
+    assert Value(7) not in cluster.decided_values(leader)
+
+
+def test_buffered_proposals_behind_a_synced_stopsign_are_reported_dropped():
+    """omnilab Q6: proposals a node buffered while it knew no leader are reported, not kept silently,
+    when the log it syncs as the new leader already ends in a StopSign."""
+    cluster = Cluster(5)
+    cluster.disconnect(1)
+    cluster.append(1, Value(7))  # no leader known: buffered at node 1
+    assert cluster.node(1).inspect().buffered_proposals == 1
+    leader = cluster.elected_leader(2)
+    new_config = ClusterConfig(configuration_id=2, nodes=[1, 2])
+    cluster.reconfigure(leader, new_config)
+    cluster.wait_until(lambda: cluster.node(leader).is_reconfigured() is not None, budget=WAIT_3000_MS,
+                       what="the StopSign being decided without node 1")
+    cluster.force_leader_change(1)
+    assert cluster.node(1).take_dropped_proposals() == [Value(7)]
+    assert cluster.node(1).inspect().buffered_proposals == 0
+    assert cluster.node(1).get_current_leader() == (1, True)
+    assert cluster.node(1).is_reconfigured() == StopSign(new_config, None)  # see replica bug B1
