@@ -17,7 +17,7 @@ INSTALLED := $(VENV)/.omnilab-installed
 
 # Every course notebook and every solution notebook; exercises/ are meant to fail until solved.
 NOTEBOOKS = $(strip $(sort $(wildcard notebooks/*.ipynb)) $(sort $(wildcard solutions/*.ipynb)))
-NBVAL_ARGS = --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+NBVAL_ARGS = --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 BENCHES = $(sort $(wildcard bench/*.py))
 
 # JupyterLab refuses to run as root unless told to.
@@ -47,7 +47,7 @@ chromium:
 
 lab: $(INSTALLED) graphviz
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port $(PORT) --ServerApp.port_retries=0 \
-		--ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(NO_BROWSER) $(LAB_ARGS) 00-welcome.ipynb
+		--ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(NO_BROWSER) --LabApp.default_url=/lab/tree/00-welcome.ipynb $(LAB_ARGS)
 
 test: $(INSTALLED) chromium
 	@$(SETUP) graphviz --required

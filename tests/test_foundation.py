@@ -163,7 +163,7 @@ def test_make_test_runs_course_and_solution_notebooks_but_not_exercises(make_san
     command = pytest_command_of_make_test(make_sandbox)
     assert "tests notebooks/00-a.ipynb notebooks/01-b.ipynb solutions/ex01.ipynb --nbval-lax" in command
     assert "exercises/" not in command
-    assert "--nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg" in command
+    assert "--nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg" in command
 
 
 def test_make_test_without_solution_notebooks_still_runs(make_sandbox):
