@@ -25,9 +25,9 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # No display on Linux: don't try to start a browser, just print the URL.
 NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,1)),--no-browser,)
 # Under CI the browser tests must run, so a missing Chromium is an error there.
-CHROMIUM_REQUIRED := $(if $(CI),--required,)
+CHROMIUM_NEED := $(if $(CI),--require,--want)
 
-.PHONY: help lab test bench graphviz chromium clean
+.PHONY: help lab test bench clean
 
 help:
 	@echo "make lab     set up what is missing, then open JupyterLab on notebooks/00-welcome.ipynb (PORT=$(PORT))"
@@ -39,21 +39,17 @@ $(INSTALLED): pyproject.toml scripts/setup.sh
 	$(SETUP) venv
 	touch $@
 
-graphviz:
-	@$(SETUP) graphviz
-
-chromium:
-	@$(SETUP) chromium $(CHROMIUM_REQUIRED)
-
-lab: $(INSTALLED) graphviz
+lab: $(INSTALLED)
+	@$(SETUP) system --want graphviz
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port $(PORT) --ServerApp.port_retries=0 \
 		--ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(NO_BROWSER) --LabApp.default_url=/lab/tree/00-welcome.ipynb $(LAB_ARGS)
 
-test: $(INSTALLED) chromium
-	@$(SETUP) graphviz --required
+test: $(INSTALLED)
+	@$(SETUP) system --require graphviz $(CHROMIUM_NEED) chromium
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests $(NOTEBOOKS) $(NBVAL_ARGS) $(PYTEST_ARGS)
 
-bench: $(INSTALLED) graphviz
+bench: $(INSTALLED)
+	@$(SETUP) system --want graphviz
 	@$(if $(BENCHES),,echo "no benchmarks in bench/ yet")
 	@set -e; for bench in $(BENCHES); do echo "== $$bench"; $(VENV)/bin/python "$$bench"; done
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Set up what `make lab` and `make test` need, installing only what is missing.
 #
-#   scripts/setup.sh venv                 .venv built with uv, omnilab installed editable with [test]
-#   scripts/setup.sh graphviz [--required] the Graphviz `dot` binary (apt, when root or passwordless sudo)
-#   scripts/setup.sh chromium [--required] Chromium for the browser tests (apt, likewise)
+#   scripts/setup.sh venv        .venv built with uv, omnilab installed into it editable with [test]
+#   scripts/setup.sh system [--require|--want] graphviz chromium
+#                                the Graphviz `dot` program and Chromium (for the browser tests),
+#                                installed with apt in one go when root or passwordless sudo allows
 #
-# Without a way to install system packages it prints the install command for each platform; with
-# --required it then exits non-zero, otherwise it only warns.
+# When a system package cannot be installed it prints the install command for each platform; for
+# one listed after --require it then exits non-zero, after --want (the default) it only warns.
 set -euo pipefail
 
 VENV=${VENV:-.venv}
@@ -27,16 +28,12 @@ apt_runner() {
     fi
 }
 
-APT_UPDATED=""
+# Install Debian packages in one transaction; fails when apt cannot be used here.
 apt_install() {
     local runner
     runner=$(apt_runner) || return 1
-    if [ -z "$APT_UPDATED" ]; then
-        say "apt-get update"
-        $runner env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        APT_UPDATED=1
-    fi
-    say "apt-get install $*"
+    say "apt-get update && apt-get install $*"
+    $runner env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
     $runner env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
@@ -54,54 +51,80 @@ setup_venv() {
     "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -e '.[test]'
 }
 
-setup_graphviz() {
-    local required=$1
-    command -v dot >/dev/null 2>&1 && return 0
-    if apt_install graphviz && command -v dot >/dev/null 2>&1; then
-        return 0
-    fi
-    say "the Graphviz 'dot' program is missing and I cannot install it here. Install it with one of:"
-    say "    Debian/Ubuntu:  sudo apt-get install graphviz"
-    say "    macOS:          brew install graphviz"
-    say "    conda:          conda install -c conda-forge graphviz"
-    if [ "$required" = 1 ]; then
-        say "the notebooks draw diagrams with dot, so the tests cannot pass without it"
-        exit 1
-    fi
-    say "continuing: the notebooks open, but cells that draw diagrams will fail until dot is installed"
+chromium_path() { echo "${OMNILAB_CHROMIUM:-/usr/bin/chromium}"; }
+
+# present WHAT: is the program there?  (WHAT is graphviz or chromium)
+present() {
+    case "$1" in
+        graphviz) command -v dot >/dev/null 2>&1 ;;
+        chromium) [ -x "$(chromium_path)" ] ;;
+    esac
 }
 
-chromium_path() {
-    if [ -n "${OMNILAB_CHROMIUM:-}" ]; then
-        echo "$OMNILAB_CHROMIUM"
-    else
-        echo /usr/bin/chromium
-    fi
+# explain WHAT REQUIRED: say how to install it by hand; fail when it is required.
+explain() {
+    case "$1" in
+        graphviz)
+            say "the Graphviz 'dot' program is missing and I cannot install it here. Install it with one of:"
+            say "    Debian/Ubuntu:  sudo apt-get install graphviz"
+            say "    macOS:          brew install graphviz"
+            say "    conda:          conda install -c conda-forge graphviz"
+            if [ "$2" = 1 ]; then
+                say "the notebooks draw diagrams with dot, so the tests cannot pass without it"
+                return 1
+            fi
+            say "continuing: the notebooks open, but cells that draw diagrams fail until dot is installed"
+            ;;
+        chromium)
+            say "Chromium is missing at $(chromium_path) and I cannot install it here. Install it with:"
+            say "    Debian/Ubuntu:  sudo apt-get install chromium"
+            say "or point OMNILAB_CHROMIUM at a Chromium or Chrome binary."
+            if [ "$2" = 1 ]; then
+                say "the browser tests are required here (CI is set), so I stop"
+                return 1
+            fi
+            say "continuing: the browser tests will be skipped (they fail instead when CI is set)"
+            ;;
+    esac
 }
 
-setup_chromium() {
-    local required=$1
-    [ -x "$(chromium_path)" ] && return 0
-    if apt_install chromium && [ -x "$(chromium_path)" ]; then
-        return 0
-    fi
-    say "Chromium is missing at $(chromium_path) and I cannot install it here. Install it with:"
-    say "    Debian:  sudo apt-get install chromium"
-    say "or point OMNILAB_CHROMIUM at a Chromium or Chrome binary."
-    if [ "$required" = 1 ]; then
-        exit 1
-    fi
-    say "continuing: the browser tests will be skipped (they fail instead when CI is set)"
+# setup_system [--require|--want] WHAT...: install every missing WHAT in one apt transaction.
+# (Plain bash 3 on purpose: macOS ships it.)
+setup_system() {
+    local required=0 what missing=() required_missing=" " ok=0
+    for what in "$@"; do
+        case "$what" in
+            --require) required=1 ;;
+            --want) required=0 ;;
+            graphviz|chromium)
+                if ! present "$what"; then
+                    missing+=("$what")
+                    [ "$required" = 1 ] && required_missing+="$what "
+                fi
+                ;;
+            *) usage ;;
+        esac
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    apt_install "${missing[@]}" || true
+    for what in "${missing[@]}"; do
+        if ! present "$what"; then
+            case "$required_missing" in
+                *" $what "*) explain "$what" 1 || ok=1 ;;
+                *) explain "$what" 0 ;;
+            esac
+        fi
+    done
+    return "$ok"
 }
 
-required=0
-[ "${2:-}" = "--required" ] && required=1
+usage() {
+    echo "usage: $0 venv | system [--require|--want] graphviz|chromium ..." >&2
+    exit 2
+}
+
 case "${1:-}" in
     venv) setup_venv ;;
-    graphviz) setup_graphviz "$required" ;;
-    chromium) setup_chromium "$required" ;;
-    *)
-        echo "usage: $0 venv | graphviz [--required] | chromium [--required]" >&2
-        exit 2
-        ;;
+    system) shift; setup_system "$@" ;;
+    *) usage ;;
 esac
