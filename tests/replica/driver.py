@@ -112,7 +112,11 @@ class Cluster:
 
     @classmethod
     def from_instances(cls, instances: dict[int, Any], **kwargs: Any) -> "Cluster":
-        """Wrap replicas that were built elsewhere (e.g. a next configuration started from a StopSign)."""
+        """Wrap replicas that were built elsewhere (e.g. a next configuration started from a StopSign).
+
+        Links, pauses, ticks and `crash` work as usual; `recover` does not (the driver does not know
+        how those replicas were configured).
+        """
         cluster = cls.__new__(cls)
         cluster.pids = sorted(instances)
         cluster.cluster_config = None
@@ -211,7 +215,8 @@ class Cluster:
             if self.step() is None:
                 break
         if not predicate():
-            raise BudgetExceeded(f"{what} did not hold before the network went quiet")
+            raise BudgetExceeded(f"{what} did not hold before the network went quiet "
+                                 f"(or within {max_steps} deliveries)")
 
     # --- links ---------------------------------------------------------------------------------------
 
