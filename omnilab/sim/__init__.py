@@ -1,1 +1,26 @@
-"""The deterministic in-notebook world: network, servers, cluster clock, trace and invariants."""
+"""The deterministic in-notebook world: network, servers, cluster clock, trace and invariants.
+
+``Cluster`` is what a learner drives (see DESIGN.md); ``scenarios`` builds ready clusters for the
+situations of PROTOCOL.md §7; ``fuzz`` runs seeded random fault campaigns; ``Verdict`` is what each
+invariant of ``omnilab.sim.invariants`` returns. Importing this package does not import pandas.
+"""
+
+from . import invariants, scenarios
+from .cluster import DEFAULT_RESEND_TICKS, Cluster
+from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp, NoQuiescence,
+                     NotStarted, NothingInFlight, NothingToUndo, SimulationError, UnknownMessageId, UnknownNode)
+from .fuzz import FAULTS, FuzzResult, fuzz
+from .ledger import ClientOp, Verdict
+from .network import Envelope
+from .server import Server, ServerStatus
+from .service import StartInstance, StateTransfer, TransferAck
+from .trace import *  # noqa: F401,F403  (the operation and event classes)
+from .trace import EVENT_TYPES, OPERATION_TYPES, Event, Operation, Trace
+
+__all__ = [
+    "Cluster", "scenarios", "invariants", "fuzz", "FAULTS", "FuzzResult", "Verdict", "ClientOp", "Envelope",
+    "Server", "ServerStatus", "StartInstance", "StateTransfer", "TransferAck", "Trace", "Operation", "Event",
+    "DEFAULT_RESEND_TICKS", "SimulationError", "BadInput", "UnknownNode", "NodeDown", "NodeUp", "NotStarted",
+    "UnknownMessageId", "NothingInFlight", "NoLeader", "InvalidConfiguration", "NothingToUndo", "NoQuiescence",
+    "InvariantViolation",
+] + [cls.__name__ for cls in OPERATION_TYPES + EVENT_TYPES]

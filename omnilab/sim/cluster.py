@@ -1,0 +1,553 @@
+"""`Cluster`: the in-notebook world a learner steps, breaks and reconfigures.
+
+A cluster owns servers (`omnilab.sim.server`), the network (`omnilab.sim.network`), the clock, the
+trace (`omnilab.sim.trace`), the ledger the invariants read (`omnilab.sim.ledger`) and the only
+random generator. The rules it keeps:
+
+* **Nothing moves by itself.** A new cluster has exchanged its start-up heartbeats (election round 1,
+  as the reference harness does) and is otherwise idle. `put`, `crash`, `reconfigure`, ... only hand
+  messages to the network;
+  only `step`, `step_random`, `deliver_all`, `tick` and `run` deliver or let time pass.
+  ``run(ticks)`` = ``ticks`` times: tick every live server once, then deliver to quiescence.
+* **Everything is recorded.** Each public call is recorded as an operation, followed by the events
+  it caused. A call that cannot be carried out raises `BadInput` (its message says what to do) and
+  leaves the cluster and its trace unchanged. A proposal the replica refuses is recorded (`Refused`)
+  and its ``ProposeErr`` re-raised to the caller.
+* **Deterministic.** No clock, no global randomness: the same seed and the same calls give an equal
+  trace, and ``Cluster.replay(trace)`` rebuilds an identical cluster. ``undo()`` replays all but the
+  last operation.
+
+Defaults: ``resend_message_tick_timeout`` is 2 ticks here (the reference tests' 500 ms resend at
+200 ms per election tick), so a learner who drops a message sees it resent after two ticks; every
+other `ServerConfig` field keeps its OmniPaxos default (one tick = one election round) and can be
+passed through: ``Cluster([1, 2, 3], batch_size=5)``.
+"""
+
+from __future__ import annotations
+
+import random
+from contextlib import contextmanager
+from dataclasses import fields as dataclass_fields
+from typing import Any, Iterable, Iterator, Optional
+
+from omnilab.kv import KeyValue
+from omnilab.replica.config import ClusterConfig, ServerConfig
+from omnilab.replica.entries import StopSign
+from omnilab.replica.errors import ConfigError, ProposeErr
+from omnilab.replica.storage import MemoryStorage
+
+from . import frames
+from . import invariants as _invariants
+from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp,
+                     NoQuiescence, NotStarted, NothingInFlight, NothingToUndo, UnknownMessageId, UnknownNode)
+from .ledger import ClientOp, InstanceStart, Ledger, Verdict
+from .network import Envelope, Network
+from .server import Server, ServerStatus
+from .service import SERVICE_MESSAGE_TYPES, ReconfigurationService
+from .trace import (Append, ClusterCreated, Crash, Crashed, Cut, Delivered, DeliverAll, Drop, Dropped, Duplicate,
+                    Duplicated, Get, Heal, InstanceStarted, Operation, Partition, ProposalLost, Proposed, Put,
+                    ReadDone, Recover, Reconfigure, Refused, Run, ServerCreated, Sent, Step, StepRandom, Tick,
+                    Ticked, Trace)
+
+#: ``resend_message_tick_timeout`` of a Cluster unless given: resends after two ticks.
+DEFAULT_RESEND_TICKS = 2
+#: Deliveries allowed in one `deliver_all` before it is declared a livelock.
+MAX_DELIVERIES = 200_000
+
+_SERVER_FIELDS = tuple(f.name for f in dataclass_fields(ServerConfig) if f.name != "pid")
+
+
+def _describe_error(err: Exception) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
+class Cluster(ReconfigurationService):
+    """Servers 1..n running OmniPaxos in configuration 1, a key-value store on top, and a network
+    you control. ``Cluster(nodes=[1, 2, 3], seed=0, check_every_step=False, **server_config_fields)``.
+
+    Read the state through ``servers`` / `server(pid)`, ``network`` (``in_flight``, ``cut_links``),
+    ``clock``, ``trace`` and ``ledger`` (with the client ``history``); `pending`, `logs` and `history`
+    return pandas DataFrames. With ``check_every_step=True`` every operation is followed by `check`,
+    and the first violated invariant raises `InvariantViolation` carrying the trace.
+    """
+
+    def __init__(self, nodes: Iterable[int] | int = (1, 2, 3), seed: int = 0, *, check_every_step: bool = False,
+                 **server_config_fields: Any) -> None:
+        pids = _validate_pids(list(range(1, nodes + 1)) if isinstance(nodes, int) else nodes, "Cluster(nodes=...)")
+        unknown = sorted(set(server_config_fields) - set(_SERVER_FIELDS))
+        if unknown:
+            raise InvalidConfiguration(f"unknown ServerConfig field(s) {unknown}; the fields are {list(_SERVER_FIELDS)}")
+        self._config_fields = {"resend_message_tick_timeout": DEFAULT_RESEND_TICKS, **server_config_fields}
+        server_configs = {pid: self._server_config(pid) for pid in pids}
+        #: the seed of the only random generator (used by `step_random` and fault campaigns).
+        self.seed = seed
+        self.random = random.Random(seed)
+        self.network = Network()
+        self.trace = Trace()
+        self.ledger = Ledger()
+        self.clock = 0
+        self.servers: dict[int, Server] = {}
+        self.check_every_step = check_every_step
+        #: one paragraph explaining the situation (set by `omnilab.sim.scenarios`).
+        self.description = ""
+        self.trace.append(ClusterCreated(tuple(pids), seed, tuple(sorted(server_config_fields.items())),
+                                         check_every_step))
+        first = ClusterConfig(configuration_id=1, nodes=list(pids))
+        for pid in pids:
+            self.servers[pid] = Server(pid, server_configs[pid])
+        for pid in pids:
+            server = self.servers[pid]
+            storage = MemoryStorage()
+            server.durable.configs[1] = first
+            server.durable.storages[1] = storage
+            omni = first.build_for_server(server.server_config, storage)
+            server.instances[1] = omni
+            server.applied[1] = 0
+            server.start_state[1] = {}
+            server.status = ServerStatus.ACTIVE
+            self.trace.append(InstanceStarted(pid, 1, tuple(pids)))
+            self.ledger.on_instance_started(InstanceStart(pid, 1, None, None, {}, len(self.trace) - 1))
+        for pid in pids:
+            self._after_replica_call(self.servers[pid], 1, self.servers[pid].instances[1])
+        # Boot: the start-up heartbeats (election round 1) are exchanged before the first tick, as in
+        # the reference harness, so the first election goes to the highest (priority, pid).
+        self._deliver_all()
+
+    def _server_config(self, pid: int) -> ServerConfig:
+        try:
+            config = ServerConfig(pid=pid, **self._config_fields)
+            config.validate()
+        except ConfigError as err:
+            raise InvalidConfiguration(str(err)) from None
+        return config
+
+    @classmethod
+    def replay(cls, trace: Iterable[Any]) -> "Cluster":
+        """Build the cluster `trace` describes: create it as its first item says, then perform every
+        operation in order (a refused proposal is refused again and recorded the same way)."""
+        items = list(trace)
+        if not items or not isinstance(items[0], ClusterCreated):
+            raise BadInput("a trace to replay starts with ClusterCreated; pass cluster.trace (or a prefix of it)")
+        first = items[0]
+        cluster = cls(list(first.nodes), seed=first.seed, check_every_step=first.check_every_step,
+                      **dict(first.server_config))
+        for item in items[1:]:
+            if isinstance(item, Operation):
+                try:
+                    item.apply(cluster)
+                except ProposeErr:
+                    pass
+        return cluster
+
+    def undo(self) -> None:
+        """Go back one operation: rebuild this cluster (in place) from the trace without its last
+        operation."""
+        positions = [i for i, item in enumerate(self.trace) if isinstance(item, Operation)]
+        if len(positions) < 2:
+            raise NothingToUndo("nothing to undo: no operation since the cluster was created")
+        rebuilt = Cluster.replay(self.trace[:positions[-1]])
+        rebuilt.description = self.description
+        self.__dict__.clear()
+        self.__dict__.update(rebuilt.__dict__)
+
+    def __repr__(self) -> str:
+        crashed = [p for p, s in self.servers.items() if not s.up]
+        return (f"<Cluster nodes={list(self.servers)} config={self.config_id} leader={self.leader()} "
+                f"clock={self.clock} in_flight={len(self.network)}"
+                + (f" crashed={crashed}" if crashed else "") + ">")
+
+    # --- looking -------------------------------------------------------------------------------------
+
+    @property
+    def pids(self) -> list[int]:
+        return list(self.servers)
+
+    @property
+    def config_id(self) -> int:
+        """The newest configuration any server runs or has run."""
+        return max(max(s.durable.configs, default=0) for s in self.servers.values())
+
+    def server(self, pid: int) -> Server:
+        """The server `pid`: ``.omnipaxos`` (its current instance), ``.kv`` (read-only mapping), ..."""
+        return self.servers[self._known(pid)]
+
+    def live_replicas(self) -> Iterator[tuple[int, int, Any]]:
+        """``(pid, config_id, omnipaxos)`` of every running instance (for the invariants)."""
+        for pid, server in self.servers.items():
+            if server.up:
+                for config_id, omni in server.instances.items():
+                    yield pid, config_id, omni
+
+    def leader(self) -> Optional[int]:
+        """The pid the live members of the newest running configuration agree on as leader
+        (``get_current_leader()``), if that node is itself live and a member; else None."""
+        running = [s for s in self.servers.values() if s.up and s.instances]
+        if not running:
+            return None
+        config_id = max(max(s.instances) for s in running)
+        agreed = None
+        for server in running:
+            omni = server.instances.get(config_id)
+            if omni is None:
+                continue
+            current = omni.get_current_leader()
+            if current is None or (agreed is not None and current[0] != agreed):
+                return None
+            agreed = current[0]
+        chosen = self.servers.get(agreed)
+        if chosen is None or not chosen.up or config_id not in chosen.instances:
+            return None
+        return agreed
+
+    def check(self) -> list[Verdict]:
+        """Every named invariant as a `Verdict` (``.ok``, ``.name``, ``.message``)."""
+        return _invariants.check(self)
+
+    def pending(self):
+        """The in-flight messages as a DataFrame: id, from, to, config, type and their fields."""
+        return frames.pending_frame(self)
+
+    def logs(self):
+        """Every server's log as a DataFrame: one row per log idx, one column per (configuration,
+        node); a cell is the entry and its status (✓ decided, … accepted only)."""
+        return frames.logs_frame(self)
+
+    def history(self):
+        """The client history (puts, appends, gets with their invocation and response) as a DataFrame."""
+        return frames.history_frame(self)
+
+    # --- the network ---------------------------------------------------------------------------------
+
+    def step(self, msg_id: Optional[int] = None) -> Envelope:
+        """Deliver one in-flight message: the oldest, or the one with `msg_id` (out of order).
+        Returns the delivered envelope."""
+        if msg_id is None:
+            target = self.network.oldest_id()
+            if target is None:
+                raise NothingInFlight("no message is in flight: tick() makes the servers send (heartbeats, "
+                                      "resends); run(ticks=1) ticks and delivers")
+        else:
+            target = self._in_flight(msg_id)
+        with self._operation(Step(msg_id)):
+            env = self.network.take(target)
+            self._deliver(env)
+        return env
+
+    def step_random(self) -> Envelope:
+        """Deliver one in-flight message chosen by the cluster's seeded random generator."""
+        if not self.network.in_flight:
+            raise NothingInFlight("no message is in flight: tick() or run(ticks=1) first")
+        with self._operation(StepRandom()):
+            env = self.network.take(self.random.choice(list(self.network.in_flight)))
+            self._deliver(env)
+        return env
+
+    def deliver_all(self) -> int:
+        """Deliver (oldest first) until nothing is in flight; returns how many were delivered."""
+        with self._operation(DeliverAll()):
+            return self._deliver_all()
+
+    def drop(self, msg_id: int) -> Envelope:
+        """Lose the in-flight message `msg_id`."""
+        target = self._in_flight(msg_id)
+        with self._operation(Drop(msg_id)):
+            env = self.network.take(target)
+            self.trace.append(Dropped(env, "dropped by drop()"))
+        return env
+
+    def duplicate(self, msg_id: int) -> int:
+        """Put a copy of in-flight message `msg_id` on the wire; returns the copy's id."""
+        target = self._in_flight(msg_id)
+        with self._operation(Duplicate(msg_id)):
+            env = self.network.in_flight[target]
+            copy = self.network.envelope(env.sender, env.receiver, env.config_id, env.message)
+            self.network.put(copy)
+            self.trace.append(Duplicated(env, copy.id))
+        return copy.id
+
+    def cut(self, a: int, b: int, one_way: bool = False) -> None:
+        """Cut the link between `a` and `b` (only `a` -> `b` with ``one_way=True``). Messages sent on it
+        from now on are dropped at send time; messages already in flight still arrive."""
+        self._known(a), self._known(b)
+        if a == b:
+            raise BadInput(f"cut({a}, {b}): a node always reaches itself; name two different nodes")
+        with self._operation(Cut(a, b, one_way)):
+            self.network.cut(a, b, one_way)
+
+    def partition(self, *groups: Iterable[int]) -> None:
+        """Keep only the links inside each group: ``partition([1, 2], [3])``. Every node must be in
+        exactly one group."""
+        lists = [list(g) for g in groups]
+        seen: list[int] = []
+        for group in lists:
+            for pid in group:
+                self._known(pid)
+                if pid in seen:
+                    raise BadInput(f"node {pid} is in two groups; put every node in exactly one group")
+                seen.append(pid)
+        missing = [p for p in self.servers if p not in seen]
+        if missing:
+            raise BadInput(f"partition() needs every node in exactly one group; missing {missing}, e.g. "
+                           f"partition({', '.join(repr(g) for g in lists + [missing])})")
+        with self._operation(Partition(tuple(tuple(g) for g in lists))):
+            self.network.partition(lists)
+
+    def heal(self, a: Optional[int] = None, b: Optional[int] = None) -> None:
+        """Bring every link back up, or only the link between `a` and `b` (both directions)."""
+        if (a is None) != (b is None):
+            raise BadInput("heal() heals every link; heal(a, b) heals one link: give both nodes or neither")
+        if a is not None:
+            self._known(a), self._known(b)
+        with self._operation(Heal(a, b)):
+            if a is None:
+                self.network.heal()
+            else:
+                self.network.restore(a, b)
+
+    # --- time ----------------------------------------------------------------------------------------
+
+    def tick(self, n: int = 1) -> None:
+        """Tick every live server `n` times (each runs its timers and queues what it sends); nothing
+        is delivered."""
+        _validate_count(n, "tick(n)")
+        with self._operation(Tick(n)):
+            for _ in range(n):
+                self._tick_once()
+
+    def run(self, ticks: int = 1) -> None:
+        """`ticks` times: tick every live server, then deliver to quiescence."""
+        _validate_count(ticks, "run(ticks)")
+        with self._operation(Run(ticks)):
+            for _ in range(ticks):
+                self._tick_once()
+                self._deliver_all()
+
+    # --- crashes -------------------------------------------------------------------------------------
+
+    def crash(self, pid: int) -> None:
+        """Crash `pid`: its instances, key-value state and buffered proposals are lost; its storage
+        survives. Messages to it are dropped on arrival until it recovers."""
+        server = self.servers[self._known(pid)]
+        if not server.up:
+            raise NodeDown(f"node {pid} is already crashed; recover({pid}) brings it back")
+        with self._operation(Crash(pid)):
+            unsaved = 0
+            for omni in server.instances.values():
+                state = omni.inspect()
+                unsaved += state.buffered_proposals + state.batched + (state.buffered_stopsign is not None)
+            config_ids = tuple(server.instances)
+            server.up = False
+            server.reset_volatile()
+            self.trace.append(Crashed(pid, config_ids, unsaved))
+
+    def recover(self, pid: int) -> None:
+        """Restart crashed `pid`: rebuild each instance from its storage (it starts in Recover and
+        asks its peers to prepare it) and its key-value state from the decided log."""
+        server = self.servers[self._known(pid)]
+        if server.up:
+            raise NodeUp(f"node {pid} is running; only a crashed node can recover (crash({pid}) first)")
+        with self._operation(Recover(pid)):
+            server.up = True
+            self._rebuild(server)
+
+    # --- clients -------------------------------------------------------------------------------------
+
+    def put(self, key: Any, value: Any, at: Optional[int] = None) -> ClientOp:
+        """Propose the write ``KeyValue(key, value)`` at the leader (or at node `at`, which forwards it
+        as the replica does). Returns the client operation; it completes once decided. A refusal
+        (``ProposeErr``) is recorded and re-raised."""
+        server = self._client_server(at)
+        with self._operation(Put(key, value, at)):
+            return self._propose(server, KeyValue(key, value), "put", key)
+
+    def append(self, entry: Any, at: Optional[int] = None) -> ClientOp:
+        """Propose any `entry` (an int, a string, a dataclass, a KeyValue) like `put`."""
+        server = self._client_server(at)
+        with self._operation(Append(entry, at)):
+            return self._propose(server, entry, "append", getattr(entry, "key", None))
+
+    def get(self, key: Any, at: Optional[int] = None) -> Any:
+        """Read `key` from the key-value state of the leader (or of node `at`): a local read, so a
+        node that lags behind may answer with a stale value (the linearizability check notices)."""
+        server = self._client_server(at)
+        with self._operation(Get(key, at)):
+            config_id = server.config_id
+            applied = server.applied[config_id]
+            value = server.kv.get(key)
+            op = self.ledger.new_client_op("get", server.pid, key, None, len(self.trace) - 1)
+            op.completed, op.result, op.observed = op.invoked, value, (config_id, applied)
+            self.ledger.on_read(op)
+            self.trace.append(ReadDone(op.op_id, server.pid, key, value, config_id, applied))
+        return value
+
+    def reconfigure(self, nodes: Iterable[int], at: Optional[int] = None, metadata: Any = None) -> StopSign:
+        """Propose a StopSign ending the newest configuration; the next one has `nodes` and the next
+        configuration id. New pids get servers now; they start once the StopSign is decided and an
+        old member has handed them the state. Returns the proposed StopSign."""
+        pids = _validate_pids(nodes, "reconfigure(nodes)")
+        new_config = ClusterConfig(configuration_id=self.config_id + 1, nodes=list(pids))
+        try:
+            new_config.validate()
+        except ConfigError as err:
+            raise InvalidConfiguration(f"reconfigure({pids}): {err}") from None
+        for pid in pids:
+            if pid not in self.servers:
+                self._server_config(pid)  # a bad ServerConfig would fail later; fail now
+        server = self._client_server(at)
+        with self._operation(Reconfigure(tuple(pids), at, metadata)):
+            omni, config_id = server.omnipaxos, server.config_id
+            stopsign = StopSign(new_config, metadata)
+            try:
+                omni.reconfigure(new_config, metadata=metadata)
+            except ProposeErr as err:
+                self.trace.append(Refused(server.pid, config_id, stopsign, _describe_error(err)))
+                raise
+            self.ledger.on_proposed(stopsign)
+            self.trace.append(Proposed(server.pid, config_id, stopsign))
+            for pid in pids:
+                if pid not in self.servers:
+                    self.servers[pid] = Server(pid, self._server_config(pid))
+                    self.trace.append(ServerCreated(pid, new_config.configuration_id))
+            self._after_replica_call(server, config_id, omni)
+        return stopsign
+
+    # --- internals: operations and validation --------------------------------------------------------
+
+    @contextmanager
+    def _operation(self, op: Operation) -> Iterator[None]:
+        self.trace.append(op)
+        yield
+        if self.check_every_step:
+            failed = [v for v in self.check() if not v.ok]
+            if failed:
+                raise InvariantViolation(failed, self.trace)
+
+    def _known(self, pid: Any) -> int:
+        if pid not in self.servers:
+            raise UnknownNode(f"there is no node {pid!r}; the nodes are {list(self.servers)}")
+        return pid
+
+    def _in_flight(self, msg_id: Any) -> int:
+        if msg_id not in self.network.in_flight:
+            ids = list(self.network.in_flight)
+            shown = ids if len(ids) <= 20 else ids[:20] + ["..."]
+            raise UnknownMessageId(f"message {msg_id!r} is not in flight (delivered, dropped or never sent); "
+                                   f"pending() lists what is: {shown}")
+        return msg_id
+
+    def _client_server(self, at: Optional[int]) -> Server:
+        if at is None:
+            pid = self.leader()
+            if pid is None:
+                raise NoLeader("the live nodes do not agree on a leader yet: run(ticks=3) and try again, "
+                               "or choose a node with at=pid")
+        else:
+            pid = self._known(at)
+        server = self.servers[pid]
+        if not server.up:
+            raise NodeDown(f"node {pid} is crashed: recover({pid}) first, or choose another node with at=")
+        if not server.instances:
+            raise NotStarted(f"node {pid} has not started: it waits for its state transfer; run(ticks=2) "
+                             "and try again")
+        return server
+
+    def _propose(self, server: Server, proposal: Any, kind: str, key: Any) -> ClientOp:
+        omni, config_id, pid = server.omnipaxos, server.config_id, server.pid
+        op = self.ledger.new_client_op(kind, pid, key, proposal, len(self.trace) - 1)
+        sealed = omni.is_reconfigured()
+        try:
+            omni.append(proposal)
+        except ProposeErr as err:
+            text = _describe_error(err)
+            self.ledger.refuse(op, text)
+            self.trace.append(Refused(pid, config_id, proposal, text))
+            raise
+        self.ledger.on_proposed(proposal)
+        self.trace.append(Proposed(pid, config_id, proposal))
+        if sealed is not None:
+            self.ledger.violate("StopSignSeal", f"node {pid} accepted a new entry after deciding the StopSign of "
+                                f"configuration {config_id}", len(self.trace) - 1)
+        self._after_replica_call(server, config_id, omni)
+        return op
+
+    # --- internals: moving messages ------------------------------------------------------------------
+
+    def _after_replica_call(self, server: Server, config_id: int, omni: Any) -> None:
+        """Send what `omni` queued, trace the proposals it discarded, and apply what it decided."""
+        pid = server.pid
+        for message in omni.take_outgoing_messages():
+            self._send(pid, message.receiver, config_id, message)
+        for proposal in omni.take_dropped_proposals():
+            self.trace.append(ProposalLost(pid, config_id, proposal))
+        if omni.get_decided_idx() > server.applied[config_id]:
+            self._apply_decided(server, config_id, omni)
+
+    def _send(self, sender: int, receiver: int, config_id: int, message: Any) -> None:
+        network = self.network
+        env = Envelope(network.next_id, sender, receiver, config_id, message)
+        network.next_id += 1
+        if (sender, receiver) in network.cut_links:
+            self.trace.append(Dropped(env, f"link {sender}->{receiver} is cut"))
+        else:
+            network.in_flight[env.id] = env
+            self.trace.append(Sent(env))
+
+    def _deliver(self, env: Envelope) -> None:
+        server = self.servers.get(env.receiver)
+        if server is None or not server.up:
+            self.trace.append(Dropped(env, f"node {env.receiver} is crashed"))
+            return
+        if type(env.message) in SERVICE_MESSAGE_TYPES:
+            self.trace.append(Delivered(env))
+            self._handle_service(server, env)
+            return
+        omni = server.instances.get(env.config_id)
+        if omni is None:
+            why = (f"node {env.receiver} runs no instance of configuration {env.config_id}"
+                   + (" (it retired)" if env.config_id in server.durable.configs else " yet"))
+            self.trace.append(Dropped(env, why))
+            return
+        self.trace.append(Delivered(env))
+        omni.handle_incoming(env.message)
+        self._after_replica_call(server, env.config_id, omni)
+
+    def _deliver_all(self) -> int:
+        in_flight, deliver = self.network.in_flight, self._deliver
+        delivered = 0
+        while in_flight:
+            msg_id = next(iter(in_flight))
+            deliver(in_flight.pop(msg_id))
+            delivered += 1
+            if delivered > MAX_DELIVERIES:
+                raise NoQuiescence(f"the network did not quiesce within {MAX_DELIVERIES} deliveries")
+        return delivered
+
+    def _tick_once(self) -> None:
+        self.clock += 1
+        ticking = [s for s in self.servers.values() if s.up and s.instances]
+        self.trace.append(Ticked(self.clock, tuple(s.pid for s in ticking)))
+        for server in ticking:
+            for config_id, omni in list(server.instances.items()):
+                omni.tick()
+                self._after_replica_call(server, config_id, omni)
+            self._service_tick(server)
+
+
+def _validate_pids(nodes: Any, where: str) -> list[int]:
+    try:
+        pids = list(nodes)
+    except TypeError:
+        raise InvalidConfiguration(f"{where} takes a list of pids such as [1, 2, 3], not {nodes!r}") from None
+    for pid in pids:
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+            raise InvalidConfiguration(f"{where}: pids are positive integers, not {pid!r}")
+    if len(set(pids)) != len(pids):
+        raise InvalidConfiguration(f"{where}: each pid once, please ({pids} repeats one)")
+    if len(pids) < 2:
+        raise InvalidConfiguration(f"{where}: a cluster needs at least two nodes, e.g. [1, 2, 3]")
+    return pids
+
+
+def _validate_count(n: Any, where: str) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise BadInput(f"{where} takes a positive number of ticks, not {n!r}")

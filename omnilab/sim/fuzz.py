@@ -1,0 +1,361 @@
+"""Seeded random fault campaigns: ``fuzz(seeds, steps, nodes, faults)``.
+
+For each seed, a `Cluster` runs a random schedule of ``steps`` operations drawn from the enabled
+``faults`` (reorder, drop, duplicate, crash/recover, cuts, partitions, appends, one
+reconfiguration) mixed with ordinary deliveries and ticks, and every invariant is checked after
+every operation. Then the campaign heals the network, recovers every crashed node and checks that
+the cluster makes progress again: a put at the leader must be decided and applied on a majority of
+the newest configuration within ``progress_ticks`` ticks.
+
+A failing seed comes back as a replayable trace, shrunk to the fewest operations that still fail
+the same way (``Cluster.replay(row.trace)``; ``row.trace.script()`` prints the calls). The schedule
+is drawn from the cluster's own seeded generator, so a seed always means the same schedule.
+
+``run_campaign`` returns plain `FuzzResult` records; `fuzz` puts them in a DataFrame (one row per
+seed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any, Iterable, Optional
+
+from omnilab.replica.errors import ProposeErr
+from omnilab.replica.state import Phase, Role
+
+from .cluster import Cluster
+from .errors import BadInput
+from .ledger import Verdict
+from .trace import (Cut, DeliverAll, Drop, Duplicated, Duplicate, Dropped, Heal, Operation, Partition, Put, Recover,
+                    Reconfigure, Run, Step, Tick, Trace, Crash, Delivered)
+
+#: Every fault a campaign can inject.
+FAULTS = ("reorder", "drop", "duplicate", "crash", "cut", "partition", "append", "reconfigure")
+#: The name a failed progress check gets, next to the invariants' names.
+PROGRESS = "Progress"
+#: Stop shrinking after this many replays of candidate schedules.
+SHRINK_BUDGET = 300
+
+
+@dataclass
+class FuzzResult:
+    """One seed of a campaign. ``violation`` is the failed invariant's name ("" when all held);
+    ``trace`` is the shrunk failing trace (None when the seed passed)."""
+
+    seed: int
+    ops: int
+    events: int
+    delivered: int
+    dropped: int
+    duplicated: int
+    crashes: int
+    decided: int
+    reconfigured: bool
+    violation: str = ""
+    message: str = ""
+    shrunk_ops: Optional[int] = None
+    trace: Optional[Trace] = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violation
+
+    def row(self) -> dict:
+        return {"seed": self.seed, "ok": self.ok, "violation": self.violation, "message": self.message,
+                "ops": self.ops, "events": self.events, "delivered": self.delivered, "dropped": self.dropped,
+                "duplicated": self.duplicated, "crashes": self.crashes, "decided": self.decided,
+                "reconfigured": self.reconfigured, "shrunk_ops": self.shrunk_ops, "trace": self.trace}
+
+
+# --- drawing a schedule ---------------------------------------------------------------------------
+
+class ScheduleDrawer:
+    """Draws the next random operation for a cluster from its seeded generator."""
+
+    def __init__(self, cluster: Cluster, faults: Iterable[str]) -> None:
+        self.cluster = cluster
+        self.rng = cluster.random
+        self.faults = set(faults)
+        unknown = self.faults - set(FAULTS)
+        if unknown:
+            raise BadInput(f"unknown fault(s) {sorted(unknown)}; choose from {list(FAULTS)}")
+        self.values = 0
+        self.reconfigured = False
+        table = [("deliver", 30), ("tick", 8), ("run", 5), ("deliver_all", 3),
+                 ("reorder", 10), ("drop", 4), ("duplicate", 3), ("crash", 2), ("recover", 4),
+                 ("cut", 3), ("heal_link", 2), ("partition", 1), ("heal", 2), ("append", 12), ("reconfigure", 1)]
+        needs = {"reorder": "reorder", "drop": "drop", "duplicate": "duplicate", "crash": "crash",
+                 "recover": "crash", "cut": "cut", "heal_link": "cut", "partition": "partition",
+                 "heal": "partition", "append": "append", "reconfigure": "reconfigure"}
+        self.kinds = [k for k, _ in table if needs.get(k, k) in self.faults or k not in needs]
+        self.weights = [w for k, w in table if k in self.kinds]
+
+    def draw(self) -> Operation:
+        while True:
+            kind = self.rng.choices(self.kinds, self.weights)[0]
+            op = self._make(kind)
+            if op is not None:
+                return op
+
+    def _make(self, kind: str) -> Optional[Operation]:
+        cluster, rng = self.cluster, self.rng
+        in_flight = cluster.network.in_flight
+        servers = cluster.servers
+        if kind == "deliver":
+            return Step() if in_flight else None
+        if kind == "tick":
+            return Tick()
+        if kind == "run":
+            return Run(1)
+        if kind == "deliver_all":
+            return DeliverAll()
+        if kind in ("reorder", "drop", "duplicate"):
+            if not in_flight:
+                return None
+            msg_id = rng.choice(list(in_flight))
+            return Step(msg_id) if kind == "reorder" else Drop(msg_id) if kind == "drop" else Duplicate(msg_id)
+        if kind == "crash":
+            up = [p for p, s in servers.items() if s.up]
+            return Crash(rng.choice(up)) if up else None
+        if kind == "recover":
+            down = [p for p, s in servers.items() if not s.up]
+            return Recover(rng.choice(down)) if down else None
+        if kind == "cut":
+            a, b = rng.sample(list(servers), 2)
+            return Cut(a, b, rng.random() < 0.3)
+        if kind == "heal_link":
+            a, b = rng.sample(list(servers), 2)
+            return Heal(a, b)
+        if kind == "partition":
+            pids = list(servers)
+            rng.shuffle(pids)
+            split = rng.randint(1, len(pids) - 1)
+            return Partition((tuple(sorted(pids[:split])), tuple(sorted(pids[split:]))))
+        if kind == "heal":
+            return Heal()
+        if kind == "append":
+            ready = [p for p, s in servers.items() if s.up and s.instances]
+            if not ready:
+                return None
+            self.values += 1
+            return Put(rng.choice("abc"), self.values, rng.choice(ready))
+        if kind == "reconfigure":
+            ready = [p for p, s in servers.items() if s.up and s.instances]
+            if self.reconfigured or not ready:
+                return None
+            self.reconfigured = True
+            current = list(cluster.server(ready[0]).durable.configs[cluster.server(ready[0]).config_id].nodes)
+            newcomer = max(servers) + 1
+            leaving = rng.choice(current)
+            nodes = [p for p in current if p != leaving] + [newcomer]
+            return Reconfigure(tuple(sorted(nodes)), rng.choice(ready))
+        raise AssertionError(kind)
+
+
+# --- running one schedule -------------------------------------------------------------------------
+
+def _perform(cluster: Cluster, op: Operation) -> None:
+    """Apply `op`, ignoring what a random schedule may legitimately run into: a refused proposal, or
+    (while shrinking) an operation that no longer makes sense (a message id that was never sent)."""
+    try:
+        op.apply(cluster)
+    except (ProposeErr, BadInput):
+        pass
+
+
+def _first_failure(cluster: Cluster) -> Optional[Verdict]:
+    for verdict in cluster.check():
+        if not verdict.ok:
+            return verdict
+    return None
+
+
+def _newest_members(cluster: Cluster) -> list[int]:
+    config_id = cluster.config_id
+    holder = next(s for s in cluster.servers.values() if config_id in s.durable.configs)
+    return list(holder.durable.configs[config_id].nodes)
+
+
+def _lagging(cluster: Cluster, position: tuple) -> list[int]:
+    """Members of the newest configuration that have not applied slot `position`."""
+    lagging = []
+    for pid in _newest_members(cluster):
+        server = cluster.servers[pid]
+        current = server.config_id
+        applied = server.applied.get(current, 0) if server.up and current is not None else -1
+        if current is None or not (position[0] < current or (position[0] == current and position[1] < applied)):
+            lagging.append(pid)
+    return lagging
+
+
+def _probe_target(cluster: Cluster) -> Optional[int]:
+    """The agreed leader, or else the newest configuration's member leading the highest ballot in
+    the Accept phase (a member stuck in Recover may keep the others from agreeing: replica_bugs B2)."""
+    leader = cluster.leader()
+    if leader is not None:
+        return leader
+    config_id, best = cluster.config_id, None
+    for pid, server in cluster.servers.items():
+        omni = server.instances.get(config_id) if server.up else None
+        if omni is None:
+            continue
+        state = omni.inspect()
+        if state.role is Role.LEADER and state.phase is Phase.ACCEPT and (best is None or state.n_leader > best[0]):
+            best = (state.n_leader, pid)
+    return None if best is None else best[1]
+
+
+def settle_and_probe(cluster: Cluster, progress_ticks: int = 40) -> Optional[Verdict]:
+    """Heal, recover every crashed node, then tick until a put at the leader is decided and applied
+    on a majority of the newest configuration. Returns a failed ``Progress`` verdict if that does not
+    happen within `progress_ticks` ticks (or the first violated invariant), else None.
+
+    A majority, not every member: a member may legitimately stay behind (replica_bugs.md B2); the
+    cluster still makes progress without it.
+    """
+    _perform(cluster, Heal())
+    for pid, server in list(cluster.servers.items()):
+        if not server.up:
+            _perform(cluster, Recover(pid))
+    probe = None
+    probe_tick = 0
+    for tick in range(progress_ticks):
+        _perform(cluster, Run(1))
+        failure = _first_failure(cluster)
+        if failure is not None:
+            return failure
+        if probe is not None and probe.completed is not None:
+            members = _newest_members(cluster)
+            if len(members) - len(_lagging(cluster, probe.position)) > len(members) // 2:
+                return None
+        if probe is None or probe.refused is not None or (probe.completed is None and tick - probe_tick > 12):
+            target = _probe_target(cluster)
+            if target is not None:
+                try:
+                    probe = cluster.put("probe", tick, at=target)
+                    probe_tick = tick
+                except ProposeErr:
+                    probe = None
+    target = _probe_target(cluster)
+    detail = ("no node leads in the Accept phase" if target is None else
+              f"leader {target}; the probe put is {probe.status if probe else 'not made'}")
+    if probe is not None and probe.completed is not None:
+        detail += f"; not applied at nodes {_lagging(cluster, probe.position)}"
+    return Verdict(False, PROGRESS, f"after healing and recovering every node, no put was decided on a majority "
+                   f"of configuration {cluster.config_id} within {progress_ticks} ticks ({detail})")
+
+
+def execute(seed: int, nodes: list[int], ops: list[Operation], cluster_options: dict,
+            progress_ticks: int = 40) -> tuple[Cluster, Optional[Verdict]]:
+    """Run a fixed schedule `ops` on a fresh cluster, checking after every operation, then settle and
+    probe for progress. Returns the cluster and the first failure (None if everything held)."""
+    cluster = Cluster(nodes, seed=seed, **cluster_options)
+    for op in ops:
+        _perform(cluster, op)
+        failure = _first_failure(cluster)
+        if failure is not None:
+            return cluster, failure
+    return cluster, settle_and_probe(cluster, progress_ticks)
+
+
+def shrink(seed: int, nodes: list[int], ops: list[Operation], name: str, cluster_options: dict,
+           progress_ticks: int = 40, budget: int = SHRINK_BUDGET) -> list[Operation]:
+    """The shortest sub-schedule of `ops` found (delta debugging) that still fails invariant `name`."""
+    runs = 0
+
+    def fails(candidate: list[Operation]) -> bool:
+        nonlocal runs
+        runs += 1
+        _, failure = execute(seed, nodes, candidate, cluster_options, progress_ticks)
+        return failure is not None and failure.name == name
+
+    granularity = 2
+    while len(ops) >= 2 and runs < budget:
+        chunk = -(-len(ops) // granularity)
+        for start in range(0, len(ops), chunk):
+            candidate = ops[:start] + ops[start + chunk:]
+            if runs >= budget:
+                break
+            if fails(candidate):
+                ops = candidate
+                granularity = max(granularity - 1, 2)
+                break
+        else:
+            if granularity >= len(ops):
+                break
+            granularity = min(len(ops), granularity * 2)
+    return ops
+
+
+def run_seed(seed: int, steps: int = 100, nodes: Iterable[int] | int = 3, faults: Iterable[str] = FAULTS, *,
+             shrink_failures: bool = True, progress_ticks: int = 40, **cluster_options: Any) -> FuzzResult:
+    """One seed of a campaign (see the module docstring)."""
+    pids = list(range(1, nodes + 1)) if isinstance(nodes, int) else list(nodes)
+    cluster = Cluster(pids, seed=seed, **cluster_options)
+    drawer = ScheduleDrawer(cluster, faults)
+    ops: list[Operation] = []
+    failure = None
+    for _ in range(steps):
+        op = drawer.draw()
+        ops.append(op)
+        _perform(cluster, op)
+        failure = _first_failure(cluster)
+        if failure is not None:
+            break
+    if failure is None:
+        failure = settle_and_probe(cluster, progress_ticks)
+    stats = _statistics(cluster)
+    result = FuzzResult(seed, len(ops), **stats, reconfigured=cluster.config_id > 1)
+    if failure is not None:
+        result.violation, result.message = failure.name, failure.message
+        trace = cluster.trace
+        if shrink_failures:
+            small = shrink(seed, pids, ops, failure.name, cluster_options, progress_ticks)
+            shrunk, again = execute(seed, pids, small, cluster_options, progress_ticks)
+            if again is not None and again.name == failure.name:
+                trace, result.message = shrunk.trace, again.message
+                result.shrunk_ops = len(small)
+        result.trace = trace
+    return result
+
+
+def _statistics(cluster: Cluster) -> dict:
+    delivered = dropped = duplicated = crashes = 0
+    for item in cluster.trace:
+        kind = type(item)
+        if kind is Delivered:
+            delivered += 1
+        elif kind is Dropped:
+            dropped += 1
+        elif kind is Duplicated:
+            duplicated += 1
+        elif kind is Crash:
+            crashes += 1
+    decided = sum(1 for (config_id, idx) in cluster.ledger.slots)
+    return {"events": len(cluster.trace), "delivered": delivered, "dropped": dropped, "duplicated": duplicated,
+            "crashes": crashes, "decided": decided}
+
+
+def run_campaign(seeds: Iterable[int] | int = 100, steps: int = 100, nodes: Iterable[int] | int = 3,
+                 faults: Iterable[str] = FAULTS, **options: Any) -> list[FuzzResult]:
+    """`run_seed` for every seed (``seeds`` = a count means ``range(seeds)``)."""
+    seed_list = range(seeds) if isinstance(seeds, int) else list(seeds)
+    faults = tuple(faults)
+    return [run_seed(seed, steps, nodes, faults, **options) for seed in seed_list]
+
+
+def fuzz(seeds: Iterable[int] | int = 100, steps: int = 100, nodes: Iterable[int] | int = 3,
+         faults: Iterable[str] = FAULTS, **options: Any):
+    """Run a campaign and return a DataFrame with one row per seed: ``ok``, ``violation``,
+    ``message``, counts of what happened, and the shrunk failing ``trace`` (None for passing seeds).
+
+    ``seeds``: a count (``range(seeds)``) or the seeds themselves; ``steps``: random operations per
+    seed; ``nodes``: a count or the pids of configuration 1; ``faults``: a subset of `FAULTS`.
+    Keyword options: ``shrink_failures=True``, ``progress_ticks=40``, and `ServerConfig` fields
+    passed through to every `Cluster`.
+    """
+    import pandas as pd
+
+    results = run_campaign(seeds, steps, nodes, faults, **options)
+    return pd.DataFrame([r.row() for r in results]).set_index("seed")

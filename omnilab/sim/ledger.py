@@ -1,0 +1,283 @@
+"""What the cluster has observed so far, kept for the invariant checkers and the views.
+
+The `Ledger` is fed by the cluster as events happen (a proposal, a slot decided at a server, an
+instance started, a client operation invoked or answered). Checks that need history, not just the
+current state, are done here the moment the evidence appears; the first violation of each invariant
+is kept as a `Verdict` with the trace position where it happened. `omnilab.sim.invariants` combines
+these with checks over the live replicas.
+
+Positions: a slot is ``(config_id, idx)``; tuples order slots of an older configuration before
+every slot of a newer one, which is the order in which a server applies them. Time is the trace
+position (``len(cluster.trace)`` when something happened).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from omnilab.replica.entries import StopSign
+
+#: A slot that a node holds only inside a compacted prefix (trimmed or snapshotted): value unknown.
+COMPACTED = type("Compacted", (), {"__repr__": lambda self: "COMPACTED"})()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of one invariant: ``ok``, its ``name``, and a ``message`` naming nodes and indexes.
+
+    Truthy when ok, so ``all(cluster.check())`` reads naturally.
+    """
+
+    ok: bool
+    name: str
+    message: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        mark = "ok" if self.ok else "VIOLATED"
+        return f"Verdict({self.name}: {mark}{'' if self.ok else ' - ' + self.message})"
+
+
+@dataclass
+class ClientOp:
+    """One client call in the history: a write (``put`` / ``append``) or a ``get``.
+
+    A write is *invoked* when the cluster hands it to a replica and *completed* when its entry is
+    first decided anywhere (``position`` is that slot). A refused write (``refused`` holds the error)
+    never takes effect. A ``get`` is a local read: it completes at once, with the ``result`` read
+    after ``observed`` = (config_id, applied slots) at server ``at``.
+    """
+
+    op_id: int
+    kind: str
+    at: int
+    key: Any
+    proposal: Any
+    invoked: int
+    completed: Optional[int] = None
+    position: Optional[tuple] = None
+    refused: Optional[str] = None
+    result: Any = None
+    observed: Optional[tuple] = None
+
+    @property
+    def status(self) -> str:
+        if self.refused is not None:
+            return "refused"
+        return "pending" if self.completed is None else "done"
+
+    def describe(self) -> str:
+        if self.kind == "get":
+            return f"get({self.key!r}) at node {self.at} -> {self.result!r}"
+        if self.kind == "put":
+            return f"put({self.key!r}, {getattr(self.proposal, 'value', None)!r}) at node {self.at}"
+        return f"append({self.proposal!r}) at node {self.at}"
+
+    def __repr__(self) -> str:
+        where = f" @ c{self.position[0]} idx {self.position[1]}" if self.position else ""
+        return f"<op {self.op_id}: {self.describe()}, {self.status}{where}>"
+
+
+@dataclass(frozen=True)
+class InstanceStart:
+    """Server ``pid`` started configuration ``config_id`` holding ``state`` (its key-value contents),
+    told by the StopSign ``stopsign`` of configuration ``prev_config_id`` (None for the first one)."""
+
+    pid: int
+    config_id: int
+    prev_config_id: Optional[int]
+    stopsign: Optional[StopSign]
+    state: dict
+    at: int
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is b or a == b
+
+
+class Ledger:
+    """Evidence gathered while the cluster runs (see the module docstring)."""
+
+    def __init__(self) -> None:
+        #: (config_id, idx) -> (value, pid): the first value decided in that slot, and where.
+        self.slots: dict[tuple[int, int], tuple[Any, int]] = {}
+        #: (pid, config_id) -> the decided values that node has shown, by index (COMPACTED if unknown).
+        self.node_logs: dict[tuple[int, int], list] = {}
+        #: config_id -> idx of its decided StopSign.
+        self.stopsign_idx: dict[int, int] = {}
+        #: config_id -> highest decided idx seen anywhere.
+        self.max_decided: dict[int, int] = {}
+        self.proposed_ids: set[int] = set()
+        self.proposed: list = []  # strong references, so ids stay unique
+        self._proposed_values: set = set()  # the hashable ones, for entries copied on the way
+        self._refused_ids: set[int] = set()
+        self.history: list[ClientOp] = []
+        self._pending_by_id: dict[int, ClientOp] = {}
+        self.starts: list[InstanceStart] = []
+        #: client writes in completion order: (completed, the op with the latest position so far).
+        self._completions: list[tuple[int, ClientOp]] = []
+        self._completion_times: list[int] = []
+        #: key -> the completed put with the latest position.
+        self._latest_put: dict[Any, ClientOp] = {}
+        #: ballot -> pids seen leading it.
+        self.leaders: dict[Any, set] = {}
+        #: invariant name -> first violation.
+        self.violations: dict[str, Verdict] = {}
+
+    # --- violations ----------------------------------------------------------------------------------
+
+    def violate(self, name: str, message: str, at: Optional[int] = None) -> None:
+        if name not in self.violations:
+            where = f" (trace item {at})" if at is not None else ""
+            self.violations[name] = Verdict(False, name, message + where)
+
+    # --- proposals and the client history ------------------------------------------------------------
+
+    def on_proposed(self, proposal: Any) -> None:
+        if id(proposal) not in self.proposed_ids:
+            self.proposed_ids.add(id(proposal))
+            self.proposed.append(proposal)
+            try:
+                self._proposed_values.add(proposal)
+            except TypeError:
+                pass
+
+    def was_proposed(self, value: Any) -> bool:
+        if id(value) in self.proposed_ids:
+            return True
+        try:
+            return value in self._proposed_values
+        except TypeError:
+            return any(_same(p, value) for p in self.proposed)
+
+    def new_client_op(self, kind: str, at: int, key: Any, proposal: Any, now: int) -> ClientOp:
+        op = ClientOp(len(self.history), kind, at, key, proposal, now)
+        self.history.append(op)
+        if proposal is not None:
+            self._pending_by_id[id(proposal)] = op
+        return op
+
+    def refuse(self, op: ClientOp, error: str) -> None:
+        op.refused = error
+        self._pending_by_id.pop(id(op.proposal), None)
+        self.proposed.append(op.proposal)  # keeps its id unique while we remember it
+        self._refused_ids.add(id(op.proposal))
+
+    # --- decisions -----------------------------------------------------------------------------------
+
+    def on_decided(self, pid: int, config_id: int, idx: int, value: Any, now: int) -> Optional[ClientOp]:
+        """Node `pid` shows `value` decided at slot `idx`; check it and return the client operation it
+        completes, if any."""
+        log = self.node_logs.setdefault((pid, config_id), [])
+        if idx < len(log):
+            seen = log[idx]
+            if seen is not COMPACTED and not _same(seen, value):
+                self.violate("Integrity", f"node {pid} first decided {seen!r} at idx {idx} of configuration "
+                             f"{config_id}, later {value!r}", now)
+            log[idx] = value
+        else:
+            log.extend([COMPACTED] * (idx - len(log)))
+            log.append(value)
+        key = (config_id, idx)
+        first = self.slots.get(key)
+        if first is None:
+            self.slots[key] = (value, pid)
+            if not self.was_proposed(value):
+                self.violate("Validity", f"node {pid} decided {value!r} at idx {idx} of configuration "
+                             f"{config_id}, which nobody proposed", now)
+        elif not _same(first[0], value):
+            self.violate("UniformAgreement", f"nodes {first[1]} and {pid} decided different entries at idx "
+                         f"{idx} of configuration {config_id}: {first[0]!r} vs {value!r}", now)
+        if idx > self.max_decided.get(config_id, -1):
+            self.max_decided[config_id] = idx
+        ss_idx = self.stopsign_idx.get(config_id)
+        if isinstance(value, StopSign):
+            if ss_idx is None:
+                self.stopsign_idx[config_id] = idx
+                ss_idx = idx
+        if ss_idx is not None and self.max_decided[config_id] > ss_idx:
+            self.violate("StopSignSeal", f"node {pid} decided idx {self.max_decided[config_id]} of configuration "
+                         f"{config_id}, after the StopSign decided at idx {ss_idx}", now)
+        if id(value) in self._refused_ids:
+            self.violate("KVLinearizability", f"node {pid} decided {value!r} at idx {idx} of configuration "
+                         f"{config_id}, but that proposal was refused to its client", now)
+        op = self._pending_by_id.pop(id(value), None)
+        if op is not None and op.completed is None:
+            op.completed, op.position = now, key
+            self._on_write_completed(op)
+            return op
+        return None
+
+    # --- linearizability, checked as the history grows ------------------------------------------------
+
+    def _on_write_completed(self, op: ClientOp) -> None:
+        """A write got its slot: every write that completed before it was invoked must sit earlier."""
+        at = bisect_left(self._completion_times, op.invoked)
+        if at:
+            latest = self._completions[at - 1][1]
+            if latest.position > op.position:
+                self.violate("KVLinearizability", f"{latest.describe()} completed (trace item {latest.completed}) "
+                             f"before {op.describe()} was invoked (item {op.invoked}), yet the log puts it later: idx "
+                             f"{latest.position[1]} of configuration {latest.position[0]} vs idx {op.position[1]} "
+                             f"of configuration {op.position[0]}", op.completed)
+        previous = self._completions[-1][1] if self._completions else None
+        self._completions.append((op.completed, op if previous is None or op.position > previous.position else previous))
+        self._completion_times.append(op.completed)
+        if op.kind == "put":
+            best = self._latest_put.get(op.key)
+            if best is None or op.position > best.position:
+                self._latest_put[op.key] = op
+
+    def on_read(self, op: ClientOp) -> None:
+        """A get read after ``op.observed`` slots: it must see every completed put to its key."""
+        latest = self._latest_put.get(op.key)
+        if latest is None:
+            return
+        config_id, applied = op.observed
+        position = latest.position
+        if not (position[0] < config_id or (position[0] == config_id and position[1] < applied)):
+            self.violate("KVLinearizability", f"stale read: {op.describe()} (trace item {op.invoked}) misses "
+                         f"{latest.describe()}, which completed earlier (item {latest.completed}) at idx "
+                         f"{position[1]} of configuration {position[0]}; node {op.at} had applied only {applied} "
+                         f"slots of configuration {config_id}", op.invoked)
+
+    def on_compacted(self, pid: int, config_id: int, upto_idx: int) -> None:
+        """Node `pid` holds slots below `upto_idx` only as a snapshot or trim."""
+        log = self.node_logs.setdefault((pid, config_id), [])
+        if len(log) < upto_idx:
+            log.extend([COMPACTED] * (upto_idx - len(log)))
+        if upto_idx and upto_idx - 1 > self.max_decided.get(config_id, -1):
+            self.max_decided[config_id] = upto_idx - 1
+
+    # --- configurations and leaders ------------------------------------------------------------------
+
+    def on_instance_started(self, start: InstanceStart) -> None:
+        self.starts.append(start)
+        if start.prev_config_id is None:
+            return
+        name = "ConfigurationTransition"
+        ss_idx = self.stopsign_idx.get(start.prev_config_id)
+        if ss_idx is None:
+            self.violate(name, f"node {start.pid} started configuration {start.config_id} before configuration "
+                         f"{start.prev_config_id} decided its StopSign", start.at)
+            return
+        decided_ss = self.slots[(start.prev_config_id, ss_idx)][0]
+        if decided_ss.next_config.configuration_id != start.config_id or start.pid not in decided_ss.next_config.nodes:
+            self.violate(name, f"node {start.pid} started configuration {start.config_id}, but the StopSign "
+                         f"decided in configuration {start.prev_config_id} names {decided_ss.next_config!r}", start.at)
+        for other in self.starts[:-1]:
+            if other.config_id == start.config_id and other.state != start.state:
+                self.violate(name, f"nodes {other.pid} and {start.pid} started configuration {start.config_id} "
+                             f"with different states: {other.state!r} vs {start.state!r}", start.at)
+                break
+
+    def on_leader(self, pid: int, ballot: Any, now: int) -> None:
+        pids = self.leaders.setdefault(ballot, set())
+        pids.add(pid)
+        if len(pids) > 1 or ballot.pid != pid:
+            self.violate("OneLeaderPerBallot", f"nodes {sorted(pids)} both led ballot {ballot.short()}"
+                         if len(pids) > 1 else f"node {pid} leads ballot {ballot.short()} of node {ballot.pid}", now)

@@ -1,0 +1,480 @@
+"""The trace: every operation a learner (or a fault campaign) performed and every event it caused.
+
+Two kinds of small frozen dataclasses, told apart by grammar:
+
+* **Operations** (present tense: `Put`, `Step`, `Crash`, ...) are the calls made on the cluster,
+  recorded with their arguments exactly as given (``Step(msg_id=None)`` means "the oldest"). They
+  are the replayable part: ``Cluster.replay(trace)`` builds a new cluster from the first operation
+  (`ClusterCreated`) and performs the others in order; ``op.call()`` is the Python call, so
+  ``trace.script()`` is a program you can paste into a notebook.
+* **Events** (past tense: `Sent`, `Delivered`, `Decided`, `InstanceStarted`, ...) are what happened
+  because of the operation just before them. Nothing is lost silently: a dropped message, a refused
+  or discarded proposal, the volatile state a crash wiped, all appear here.
+
+The same seed and the same calls give an equal trace, event for event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Optional
+
+from .network import Envelope
+
+
+class TraceItem:
+    """Base of operations and events."""
+
+    __slots__ = ()
+
+
+# --- operations -----------------------------------------------------------------------------------
+
+class Operation(TraceItem):
+    """A call on the cluster. ``apply(cluster)`` performs it again; ``call()`` is its Python text."""
+
+    __slots__ = ()
+    method: str = ""
+
+    def args(self) -> tuple[tuple, dict]:
+        """Positional and keyword arguments of the call, defaults left out."""
+        values = [getattr(self, f.name) for f in fields(self)]
+        return tuple(values), {}
+
+    def call(self, name: str = "cluster") -> str:
+        args, kwargs = self.args()
+        text = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+        return f"{name}.{self.method}({', '.join(text)})"
+
+    def apply(self, cluster: Any) -> Any:
+        """Perform this operation on `cluster` (through its public method)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterCreated(Operation):
+    """``Cluster(nodes, seed, check_every_step, **server_config)``: always the first item."""
+
+    nodes: tuple
+    seed: int = 0
+    server_config: tuple = ()  # (field, value) pairs passed through to ServerConfig
+    check_every_step: bool = False
+
+    def call(self, name: str = "cluster") -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in self.server_config)
+        check = ", check_every_step=True" if self.check_every_step else ""
+        return f"{name} = Cluster({list(self.nodes)!r}, seed={self.seed}{extra}{check})"
+
+    def apply(self, cluster: Any) -> Any:  # pragma: no cover - replay builds the cluster itself
+        raise TypeError("ClusterCreated starts a trace; use Cluster.replay(trace)")
+
+
+def _opt(**kwargs: Any) -> dict:
+    return {k: v for k, v in kwargs.items() if v is not None and v is not False}
+
+
+@dataclass(frozen=True, slots=True)
+class Step(Operation):
+    """Deliver one in-flight message (the oldest when ``msg_id`` is None)."""
+
+    msg_id: Optional[int] = None
+    method = "step"
+
+    def args(self):
+        return ((self.msg_id,) if self.msg_id is not None else ()), {}
+
+    def apply(self, cluster):
+        return cluster.step(self.msg_id)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRandom(Operation):
+    """Deliver one in-flight message chosen by the cluster's seeded random generator."""
+
+    method = "step_random"
+
+    def apply(self, cluster):
+        return cluster.step_random()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverAll(Operation):
+    """Deliver until nothing is in flight."""
+
+    method = "deliver_all"
+
+    def apply(self, cluster):
+        return cluster.deliver_all()
+
+
+@dataclass(frozen=True, slots=True)
+class Drop(Operation):
+    """Lose one in-flight message."""
+
+    msg_id: int
+    method = "drop"
+
+    def apply(self, cluster):
+        return cluster.drop(self.msg_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate(Operation):
+    """Put a copy of one in-flight message on the wire (it gets a new id)."""
+
+    msg_id: int
+    method = "duplicate"
+
+    def apply(self, cluster):
+        return cluster.duplicate(self.msg_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Tick(Operation):
+    """Tick every live server `n` times, delivering nothing."""
+
+    n: int = 1
+    method = "tick"
+
+    def args(self):
+        return ((self.n,) if self.n != 1 else ()), {}
+
+    def apply(self, cluster):
+        return cluster.tick(self.n)
+
+
+@dataclass(frozen=True, slots=True)
+class Run(Operation):
+    """``ticks`` times: tick every live server, then deliver to quiescence."""
+
+    ticks: int = 1
+    method = "run"
+
+    def args(self):
+        return (), {"ticks": self.ticks}
+
+    def apply(self, cluster):
+        return cluster.run(self.ticks)
+
+
+@dataclass(frozen=True, slots=True)
+class Crash(Operation):
+    pid: int
+    method = "crash"
+
+    def apply(self, cluster):
+        return cluster.crash(self.pid)
+
+
+@dataclass(frozen=True, slots=True)
+class Recover(Operation):
+    pid: int
+    method = "recover"
+
+    def apply(self, cluster):
+        return cluster.recover(self.pid)
+
+
+@dataclass(frozen=True, slots=True)
+class Cut(Operation):
+    """Cut the link a <-> b (only a -> b when ``one_way``)."""
+
+    a: int
+    b: int
+    one_way: bool = False
+    method = "cut"
+
+    def args(self):
+        return (self.a, self.b), _opt(one_way=self.one_way)
+
+    def apply(self, cluster):
+        return cluster.cut(self.a, self.b, one_way=self.one_way)
+
+
+@dataclass(frozen=True, slots=True)
+class Partition(Operation):
+    """Only links inside each group stay up."""
+
+    groups: tuple
+    method = "partition"
+
+    def args(self):
+        return tuple(list(g) for g in self.groups), {}
+
+    def apply(self, cluster):
+        return cluster.partition(*self.groups)
+
+
+@dataclass(frozen=True, slots=True)
+class Heal(Operation):
+    """Bring every link back (or only a <-> b)."""
+
+    a: Optional[int] = None
+    b: Optional[int] = None
+    method = "heal"
+
+    def args(self):
+        return ((self.a, self.b) if self.a is not None else ()), {}
+
+    def apply(self, cluster):
+        return cluster.heal(self.a, self.b)
+
+
+@dataclass(frozen=True, slots=True)
+class Put(Operation):
+    key: Any
+    value: Any
+    at: Optional[int] = None
+    method = "put"
+
+    def args(self):
+        return (self.key, self.value), _opt(at=self.at)
+
+    def apply(self, cluster):
+        return cluster.put(self.key, self.value, at=self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class Append(Operation):
+    entry: Any
+    at: Optional[int] = None
+    method = "append"
+
+    def args(self):
+        return (self.entry,), _opt(at=self.at)
+
+    def apply(self, cluster):
+        return cluster.append(self.entry, at=self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class Get(Operation):
+    key: Any
+    at: Optional[int] = None
+    method = "get"
+
+    def args(self):
+        return (self.key,), _opt(at=self.at)
+
+    def apply(self, cluster):
+        return cluster.get(self.key, at=self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class Reconfigure(Operation):
+    nodes: tuple
+    at: Optional[int] = None
+    metadata: Any = None
+    method = "reconfigure"
+
+    def args(self):
+        return (list(self.nodes),), _opt(at=self.at, metadata=self.metadata)
+
+    def apply(self, cluster):
+        return cluster.reconfigure(list(self.nodes), at=self.at, metadata=self.metadata)
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+class Event(TraceItem):
+    """Something that happened because of the operation before it."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sent(Event):
+    envelope: Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered(Event):
+    envelope: Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped(Event):
+    """A message lost: on a cut link at send time, by `drop`, or at a receiver that cannot take it."""
+
+    envelope: Envelope
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicated(Event):
+    envelope: Envelope
+    copy_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ticked(Event):
+    """One cluster tick: ``clock`` is the tick count, ``pids`` the servers that ticked."""
+
+    clock: int
+    pids: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Crashed(Event):
+    """Server `pid` lost everything volatile: its instances (``config_ids``), its key-value state,
+    and ``unsaved_proposals`` proposals it was buffering or batching."""
+
+    pid: int
+    config_ids: tuple
+    unsaved_proposals: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered(Event):
+    """Server `pid` rebuilt its instances of ``config_ids`` from storage (they start in Recover)."""
+
+    pid: int
+    config_ids: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Proposed(Event):
+    """``proposal`` (an entry, or the StopSign of a `reconfigure`) was handed to pid's instance."""
+
+    pid: int
+    config_id: int
+    proposal: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Refused(Event):
+    """pid's instance refused ``proposal`` with a ``ProposeErr`` (re-raised to the caller)."""
+
+    pid: int
+    config_id: int
+    proposal: Any
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalLost(Event):
+    """pid's instance discarded a proposal it held (``take_dropped_proposals``; PROTOCOL Q6)."""
+
+    pid: int
+    config_id: int
+    proposal: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Decided(Event):
+    """pid applied slot ``idx`` of configuration ``config_id``: an entry or a StopSign."""
+
+    pid: int
+    config_id: int
+    idx: int
+    entry: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInstalled(Event):
+    """pid's decided prefix ``[0, upto_idx)`` of ``config_id`` arrived as a snapshot (or a trim when
+    ``trimmed``) instead of entries; its key-value state was rebuilt from it."""
+
+    pid: int
+    config_id: int
+    upto_idx: int
+    trimmed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Responded(Event):
+    """Client operation ``op_id`` completed: its entry is decided at slot ``idx`` of ``config_id``."""
+
+    op_id: int
+    config_id: int
+    idx: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadDone(Event):
+    """A `get` at pid read ``value`` after ``applied`` slots of configuration ``config_id``."""
+
+    op_id: int
+    pid: int
+    key: Any
+    value: Any
+    config_id: int
+    applied: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCreated(Event):
+    """A new server joins for configuration ``config_id``; it waits for its state transfer."""
+
+    pid: int
+    config_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceStarted(Event):
+    """pid started its OmniPaxos instance of ``config_id`` with ``nodes``."""
+
+    pid: int
+    config_id: int
+    nodes: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class StateInstalled(Event):
+    """New server pid took the state up to the StopSign of ``from_config_id`` from ``sender``."""
+
+    pid: int
+    from_config_id: int
+    sender: int
+    keys: int
+
+
+@dataclass(frozen=True, slots=True)
+class Retired(Event):
+    """pid decided the StopSign of ``config_id`` and is not in the next configuration: it takes no
+    more client requests (its old instance keeps answering peers that lag behind)."""
+
+    pid: int
+    config_id: int
+
+
+# --- the trace ------------------------------------------------------------------------------------
+
+class Trace(list):
+    """The list of operations and events, oldest first. ``operations()`` is the replayable part."""
+
+    def operations(self) -> list[Operation]:
+        return [item for item in self if isinstance(item, Operation)]
+
+    def events(self) -> list[Event]:
+        return [item for item in self if isinstance(item, Event)]
+
+    def script(self, name: str = "cluster") -> str:
+        """The operations as Python calls: paste them into a notebook to rebuild this cluster."""
+        return "\n".join(op.call(name) for op in self.operations())
+
+    def format(self, limit: Optional[int] = None) -> str:
+        """One line per item (operations flush left, events indented); the last `limit` items."""
+        start = 0 if limit is None or len(self) <= limit else len(self) - limit
+        lines = [f"... {start} earlier items (trace.format() shows all)"] if start else []
+        for pos in range(start, len(self)):
+            item = self[pos]
+            if isinstance(item, Operation):
+                lines.append(f"{pos:>5}  {item.call()}")
+            else:
+                lines.append(f"{pos:>5}      {item!r}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Trace: {len(self)} items, {len(self.operations())} operations>\n" + self.format(limit=60)
+
+    def __getitem__(self, index):
+        got = super().__getitem__(index)
+        return Trace(got) if isinstance(index, slice) else got
+
+
+OPERATION_TYPES = (ClusterCreated, Step, StepRandom, DeliverAll, Drop, Duplicate, Tick, Run, Crash, Recover,
+                   Cut, Partition, Heal, Put, Append, Get, Reconfigure)
+EVENT_TYPES = (Sent, Delivered, Dropped, Duplicated, Ticked, Crashed, Recovered, Proposed, Refused,
+               ProposalLost, Decided, SnapshotInstalled, Responded, ReadDone, ServerCreated,
+               InstanceStarted, StateInstalled, Retired)
