@@ -9,6 +9,8 @@ an index the leader decides it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..ballot import Ballot
 from ..entries import StopSign
 from ..messages import (AcceptStopSign, AcceptSync, Accepted, Decide, NotAccepted, Prepare, PrepareReq,
@@ -169,9 +171,17 @@ class LeaderHandlers:
 
     def handle_preparereq(self, sender: int, req: PrepareReq) -> None:
         ls = self.leader_state
-        if self.role is Role.LEADER and req.n <= ls.n_leader and ls.is_member(sender):
+        if self.role is not Role.LEADER or not ls.is_member(sender):
+            return
+        if req.n <= ls.n_leader:
             ls.reset_promise(sender)
             self.send_prepare(sender)
+        elif req.n.pid == sender:
+            # omnilab divergence (the reference ignores this): the sender restarted after promising
+            # itself a ballot above mine, i.e. it crashed while leading or trying to lead. It can never
+            # promise my ballot, and BLE never hears of its ballot (a restarted node advertises n = 0),
+            # so it would stay in Recover forever. I take over above its ballot instead.
+            self.handle_leader(replace(ls.n_leader, n=req.n.n + 1))
 
     def resend_leader(self) -> None:
         ls = self.leader_state

@@ -101,9 +101,12 @@ class ReplicaLog:
             snapshot, sync_idx = self.create_diff_snapshot(other_decided_idx)
             suffix = self.storage.get_suffix(self.decided_idx)
         else:
-            # Entries below my compacted index are gone; every member had accepted them before I
-            # compacted (trim requires it), so the sync can start there.
-            sync_idx = max(common_prefix, self.compacted_idx)
+            # The StopSign travels in its own field, so the sync point stops at my last real entry
+            # (a follower's promised accepted_idx counts the StopSign slot; cutting there would count
+            # it twice). Entries below my compacted index are gone; every member had accepted them
+            # before I compacted (trim requires it), so the sync can start there.
+            entries_end = self.accepted_idx - (1 if self.stopsign is not None else 0)
+            sync_idx = max(min(common_prefix, entries_end), self.compacted_idx)
             snapshot = None
             suffix = self.storage.get_suffix(sync_idx)
         return LogSync(snapshot, tuple(suffix), sync_idx, self.stopsign)
