@@ -1,0 +1,500 @@
+"""Graphviz pictures of the cluster, its message history and the replica's state machine.
+
+Every function here is pure: it reads a cluster (or a trace, or the replica's own transition table)
+and returns a `graphviz.Digraph` that a notebook displays as SVG. Nothing is drawn by hand that the
+code already knows: `role_phase_diagram` comes from ``TRANSITIONS``; node colours, edges and marks
+come from the cluster's state and trace. Output is deterministic (stable ordering, no object ids), so
+the same cluster always gives the same DOT source, and `svg(diagram)` caches renders by that source.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from functools import lru_cache
+from html import escape
+
+import graphviz
+
+from omnilab.replica.sequence_paxos.transitions import ALL_STATES, INITIAL_STATES, TRANSITIONS
+from omnilab.replica.entries import StopSign
+from omnilab.replica.state import Role
+
+from . import palette as P
+
+__all__ = ["cluster_diagram", "spacetime", "role_phase_diagram", "svg"]
+
+
+@lru_cache(maxsize=256)
+def _render_svg(source: str, engine: str) -> str:
+    return graphviz.Source(source, engine=engine).pipe(format="svg", encoding="utf-8", quiet=True)
+
+
+def svg(diagram: graphviz.Digraph | graphviz.Graph) -> str:
+    """The diagram as SVG text; renders are cached by DOT source, so an unchanged picture is free."""
+    return _render_svg(diagram.source, diagram.engine)
+
+
+# --- the replica's role/phase state machine ------------------------------------------------------
+
+def _state_id(state) -> str:
+    role, phase = state
+    return f"{role.name}_{phase.name}"
+
+
+def _wrap(text: str, width: int = 26) -> str:
+    return "<BR/>".join(escape(line) for line in textwrap.wrap(text, width))
+
+
+def role_phase_diagram() -> graphviz.Digraph:
+    """Sequence Paxos' (role, phase) state machine, drawn from the replica's own table.
+
+    One box per state of ``ALL_STATES``, grouped by role; one arrow per `Transition` source, labelled
+    with its trigger and the handler that makes it. A transition possible from every state starts at
+    an "any state" box instead of six arrows; ``INITIAL_STATES`` enter from small start points.
+    """
+    dot = graphviz.Digraph("role_phase", graph_attr={
+        "rankdir": "LR", "fontname": P.FONT, "nodesep": "0.35", "ranksep": "0.9", "newrank": "true",
+        "label": "Sequence Paxos: role and phase of a replica", "labelloc": "t", "fontsize": "16",
+    }, node_attr={"fontname": P.FONT, "fontsize": "12", "shape": "box", "style": "rounded,filled"},
+        edge_attr={"fontname": P.FONT, "fontsize": "10", "color": "#555555"})
+    for role in Role:
+        with dot.subgraph(name=f"cluster_{role.name}") as group:
+            group.attr(label=role.value, style="rounded,dashed", color="#999999", fontsize="14")
+            fill = P.LEADER_FILL if role is Role.LEADER else P.FOLLOWER_FILL
+            for state in ALL_STATES:
+                if state[0] is role:
+                    group.node(_state_id(state), f"{role.value}\n{state[1].value}", fillcolor=fill,
+                               penwidth="2.5" if role is Role.LEADER else "1")
+
+    for name, state in INITIAL_STATES.items():
+        start = "start_" + name.replace(" ", "_")
+        dot.node(start, "", shape="point", width="0.15", fillcolor="#333333")
+        dot.edge(start, _state_id(state), label=f"<<I>{_wrap(name, 20)}</I>>")
+
+    everything = set(ALL_STATES)
+    any_state_used = False
+    for transition in TRANSITIONS:
+        label = f"<{_wrap(transition.trigger)}<BR/><FONT FACE=\"Courier\" POINT-SIZE=\"9\">{escape(transition.handler)}</FONT>>"
+        if set(transition.sources) == everything:
+            any_state_used = True
+            dot.edge("any_state", _state_id(transition.target), label=label, style="bold")
+        else:
+            # One arrow per source; the trigger is written once, the others name only the handler.
+            short = f"<<FONT FACE=\"Courier\" POINT-SIZE=\"9\">{escape(transition.handler)}</FONT>>"
+            for k, source in enumerate(transition.sources):
+                dot.edge(_state_id(source), _state_id(transition.target), label=label if k == 0 else short)
+    if any_state_used:
+        dot.node("any_state", "any state", shape="box", style="dashed,rounded", color="#777777")
+    return dot
+
+
+# --- the cluster as a picture ----------------------------------------------------------------------
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}".rstrip("0").rstrip(".")
+
+
+def _ring(pids: list, cx: float, cy: float) -> dict:
+    """Positions (inches) of `pids` on a circle around (cx, cy), the first at the top, clockwise."""
+    n = len(pids)
+    if n == 1:
+        return {pids[0]: (cx, cy)}
+    radius = max(2.3, 2.1 / math.sin(math.pi / n))
+    return {pid: (cx + radius * math.sin(2 * math.pi * k / n), cy + radius * math.cos(2 * math.pi * k / n))
+            for k, pid in enumerate(pids)}
+
+
+def _group_of(cluster, server) -> int:
+    """The configuration a server belongs to in the picture: the newest it runs or stored, or (for a
+    server still joining) the configuration it was created for."""
+    if server.durable.configs:
+        return max(server.durable.configs)
+    return cluster.config_id
+
+
+def _node_label(pid: int, server, leader: bool) -> str:
+    lines = [f"<B>node {pid}</B>" + (" ★" if leader else "")]
+    if not server.up:
+        lines.append("✗ crashed")
+        if server.durable.storages:
+            lines.append(f"storage: c{max(server.durable.storages)}")
+    elif server.omnipaxos is None:
+        lines.append("joining" if server.status.value == "joining" else server.status.value)
+        lines.append("waits for its state")
+    else:
+        state = server.omnipaxos.inspect()
+        lines.append(f"{state.role.value} · {state.phase.value}")
+        lines.append(f"c{state.configuration_id} · promise {state.promise.short()}")
+        lines.append(f"decided {state.decided_idx} · accepted {state.accepted_idx}")
+        if server.retired:
+            lines.append("retired")
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def _node_style(server, leader: bool) -> dict:
+    if not server.up:
+        return {"fillcolor": P.CRASHED_FILL, "color": P.CRASHED_STROKE, "style": "rounded,dashed,filled",
+                "fontcolor": "#555555", "penwidth": "2"}
+    omni = server.omnipaxos
+    if omni is None or server.retired:
+        return {"fillcolor": P.IDLE_FILL, "color": "#888888", "style": "rounded,dotted,filled", "penwidth": "1.5"}
+    state = omni.inspect()
+    if state.role is Role.LEADER:
+        fill = P.LEADER_FILL if state.phase.value == "Accept" else P.CANDIDATE_FILL
+    else:
+        fill = P.FOLLOWER_FILL
+    return {"fillcolor": fill, "color": "#1b1b1b", "style": "rounded,filled", "penwidth": "3.5" if leader else "1.2"}
+
+
+def _message_colour(kind: str) -> str:
+    if kind.startswith("Heartbeat"):
+        return P.BLE_MESSAGE
+    if kind in ("StartInstance", "StateTransfer", "TransferAck"):
+        return P.STROKE[P.STOPSIGN]
+    return P.MESSAGE
+
+
+def cluster_diagram(cluster, max_messages_per_link: int = 4) -> graphviz.Digraph:
+    """The cluster now: one node per server, links between them, and the messages in flight.
+
+    Fill says the role (blue: leader in Accept, amber: a leader still preparing, white: follower,
+    grey dotted: joining or retired); the cluster's leader has a bold outline and a star; a crashed
+    server is red and dashed. A cut link is a red dashed line with ✂ (an arrow when cut one way).
+    Messages in flight travel on a labelled arrow per direction (``#12 Prepare``), oldest first.
+    While servers run different configurations (a reconfiguration), each configuration's servers
+    sit together in a dashed box.
+    """
+    servers = cluster.servers
+    leader = cluster.leader()
+    groups: dict = {}
+    for pid in sorted(servers):
+        groups.setdefault(_group_of(cluster, servers[pid]), []).append(pid)
+    dot = graphviz.Digraph("cluster", engine="neato", graph_attr={
+        "splines": "line", "outputorder": "edgesfirst", "fontname": P.FONT, "pad": "0.2",
+        "bgcolor": "white"},
+        node_attr={"fontname": P.FONT, "fontsize": "11", "shape": "box", "fixedsize": "shape", "width": "2.15",
+                   "height": "0.95"},
+        edge_attr={"fontname": P.FONT, "fontsize": "9"})
+    pos: dict = {}
+    x = 0.0
+    for config_id, pids in sorted(groups.items()):
+        ring = _ring(pids, 0.0, 0.0)
+        xs = [p[0] for p in ring.values()]
+        ys = [p[1] for p in ring.values()]
+        shift = x - min(xs) + 1.35
+        for pid, (px, py) in ring.items():
+            pos[pid] = (px + shift, py)
+        if len(groups) > 1:
+            members = ", ".join(str(p) for p in _members(cluster, config_id))
+            width = max(xs) - min(xs) + 2.7
+            height = max(ys) - min(ys) + 1.9
+            cx = (max(xs) + min(xs)) / 2 + shift
+            cy = (max(ys) + min(ys)) / 2 + 0.15
+            dot.node(f"config_{config_id}", f"configuration {config_id}\\nnodes {members}", shape="box",
+                     style="dashed,rounded", color="#7a7a7a", fixedsize="shape", width=_fmt(width),
+                     height=_fmt(height), labelloc="t", fontsize="12", pos=f"{_fmt(cx)},{_fmt(cy)}!")
+        x = max(xs) + shift + 1.6
+
+    for pid in sorted(servers):
+        server = servers[pid]
+        px, py = pos[pid]
+        dot.node(str(pid), _node_label(pid, server, pid == leader), pos=f"{_fmt(px)},{_fmt(py)}!",
+                 **_node_style(server, pid == leader))
+
+    cut = cluster.network.cut_links
+    pids = sorted(servers)
+    for i, a in enumerate(pids):
+        for b in pids[i + 1:]:
+            ab, ba = (a, b) in cut, (b, a) in cut
+            if ab and ba:
+                dot.edge(str(a), str(b), dir="none", style="dashed", color=P.CUT_LINK, penwidth="1.6",
+                         label="✂", fontcolor=P.CUT_LINK, fontsize="14")
+            elif ab or ba:
+                src, dst = (a, b) if ab else (b, a)
+                dot.edge(str(src), str(dst), style="dashed", color=P.CUT_LINK, penwidth="1.6",
+                         label=f"✂ {src}→{dst}", fontcolor=P.CUT_LINK)
+            else:
+                dot.edge(str(a), str(b), dir="none", color="#c8c8c8", penwidth="1")
+
+    by_link: dict = {}
+    for env in cluster.network.in_flight.values():
+        by_link.setdefault((env.sender, env.receiver), []).append(env)
+    for (src, dst), envs in sorted(by_link.items()):
+        if src not in pos or dst not in pos:
+            continue
+        (sx, sy), (dx, dy) = pos[src], pos[dst]
+        length = math.hypot(dx - sx, dy - sy) or 1.0
+        nx, ny = (dy - sy) / length, -(dx - sx) / length  # to the right of the direction of travel
+        shown = envs[:max_messages_per_link]
+        lines = [f"#{e.id} {e.kind}" for e in shown]
+        if len(envs) > len(shown):
+            lines.append(f"+{len(envs) - len(shown)} more")
+        # Far enough to the side that the card clears the line (and the card of the way back).
+        half_w, half_h = 0.035 * max(map(len, lines)) + 0.08, 0.075 * len(lines) + 0.05
+        offset = abs(nx) * half_w + abs(ny) * half_h + 0.06
+        cx, cy = sx + 0.4 * (dx - sx) + offset * nx, sy + 0.4 * (dy - sy) + offset * ny
+        colour = _message_colour(shown[0].kind)
+        if any(_message_colour(e.kind) == P.MESSAGE for e in envs):
+            colour = P.MESSAGE
+        card = f"msgs_{src}_{dst}"
+        dot.node(card, "\\n".join(lines), shape="box", style="rounded,filled", fillcolor="#f4f8fd",
+                 color=colour, fontcolor=colour, fontsize="9", fixedsize="false", width="0", height="0",
+                 margin="0.05,0.02", pos=f"{_fmt(cx)},{_fmt(cy)}!")
+        dot.edge(str(src), card, dir="none", color=colour, penwidth="1.4")
+        dot.edge(card, str(dst), color=colour, penwidth="1.4", arrowsize="0.8")
+    return dot
+
+
+def _members(cluster, config_id: int) -> list:
+    for server in cluster.servers.values():
+        config = server.durable.configs.get(config_id)
+        if config is not None:
+            return list(config.nodes)
+    return sorted(p for p, s in cluster.servers.items() if _group_of(cluster, s) == config_id)
+
+
+# --- the message history as a space-time (Lamport) diagram ----------------------------------------
+
+_LANE_GAP = 2.0  # inches between lanes
+_ROW = 0.3  # inches per row
+
+
+def _trace_of(cluster_or_trace):
+    trace = getattr(cluster_or_trace, "trace", cluster_or_trace)
+    return list(trace)
+
+
+def _short_text(text: str, limit: int = 26) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False) -> graphviz.Digraph:
+    """A Lamport diagram of the trace: one vertical lane per node, time going down, one arrow per
+    message from its send to its delivery.
+
+    Marks on the lanes: ✓ decided slots (green; the StopSign purple), ✗ crash (the lane turns red and
+    dashed until ↻ recover), ▶ an instance starting, + a server created, the proposals made there.
+    The left margin names each operation (``cluster.step(12)``) and tick. Dropped messages end in ✗;
+    messages still in flight end at the bottom, dashed. Only the last `last` trace items are drawn
+    (``None``: all). Heartbeats (Ballot Leader Election) are left out unless ``ble=True``: they are
+    most of the traffic and hide the Sequence Paxos exchanges. Accepts a cluster or a trace.
+    """
+    from omnilab.sim import trace as T
+
+    items = _trace_of(cluster_or_trace)
+
+    def is_ble(item) -> bool:
+        env = getattr(item, "envelope", None)
+        return env is not None and type(env.payload).__name__.startswith("Heartbeat")
+
+    if not ble:
+        items = [item for item in items if not is_ble(item)]
+    start = 0 if last is None else max(0, len(items) - last)
+
+    # Lanes: every pid that ever appears; what each lane looked like when the window opens.
+    pids: set = set()
+    created_late: set = set()
+    crashed_at_start: set = set()
+    exists_at_start: set = set()
+    sends_before: dict = {}
+    for pos, item in enumerate(items):
+        if isinstance(item, T.ClusterCreated):
+            pids.update(item.nodes)
+            if pos < start:
+                exists_at_start.update(item.nodes)
+        elif isinstance(item, T.ServerCreated):
+            pids.add(item.pid)
+            if pos < start:
+                exists_at_start.add(item.pid)
+            else:
+                created_late.add(item.pid)
+        elif isinstance(item, (T.Sent, T.Delivered, T.Dropped)):
+            pids.update((item.envelope.sender, item.envelope.receiver))
+        if pos < start:
+            if isinstance(item, T.Crashed):
+                crashed_at_start.add(item.pid)
+            elif isinstance(item, T.Recovered):
+                crashed_at_start.discard(item.pid)
+            elif isinstance(item, T.Sent):
+                sends_before[item.envelope.id] = item.envelope
+            elif isinstance(item, (T.Delivered, T.Dropped)):
+                sends_before.pop(item.envelope.id, None)
+    if start == 0:
+        exists_at_start = {p for p in pids if p not in created_late}
+    lanes = sorted(pids)
+    lane_x = {pid: k * _LANE_GAP for k, pid in enumerate(lanes)}
+
+    dot = graphviz.Digraph("spacetime", engine="neato", graph_attr={
+        "splines": "line", "outputorder": "edgesfirst", "fontname": P.FONT, "pad": "0.2", "bgcolor": "white"},
+        node_attr={"fontname": P.FONT, "fontsize": "9", "shape": "point", "width": "0.07", "color": "#333333"},
+        edge_attr={"fontname": P.FONT, "fontsize": "8", "arrowsize": "0.6"})
+
+    counter = iter(range(10 ** 9))
+
+    def place(x: float, row: float, **attrs) -> str:
+        name = f"n{next(counter)}"
+        dot.node(name, pos=f"{_fmt(x)},{_fmt(-row * _ROW)}!", **attrs)
+        return name
+
+    def mark(pid: int, row: float, text: str, fill: str, stroke: str, **attrs) -> str:
+        attrs = {"shape": "box", "style": "rounded,filled", "fontcolor": "#111111", "fixedsize": "false",
+                 "width": "0", "height": "0", "margin": "0.04,0.01", **attrs}
+        return place(lane_x[pid], row, label=text, fillcolor=fill, color=stroke, **attrs)
+
+    def margin(row: float, text: str, **attrs) -> None:
+        width = 0.075 * len(text)
+        place(-0.45 - width / 2, row, label=text, shape="plaintext", fixedsize="shape", width=_fmt(width),
+              height="0.2", fontname="Courier", **attrs)
+
+    for pid in lanes:
+        place(lane_x[pid], -1.2, label=f"node {pid}", shape="box", style="rounded,filled", fillcolor="#eef2f7",
+              color="#555555", fontsize="12", fixedsize="false", width="0", height="0", margin="0.1,0.04")
+
+    # Lane segments: (pid, from_row, to_row, kind) with kind "up" or "crashed".
+    lane_state = {pid: ("crashed" if pid in crashed_at_start else "up") if pid in exists_at_start else None
+                  for pid in lanes}
+    lane_from = {pid: -0.6 for pid in lanes}
+    segments: list = []
+
+    def lane_change(pid: int, row: float, new_state) -> None:
+        if lane_state[pid] is not None:
+            segments.append((pid, lane_from[pid], row, lane_state[pid]))
+        lane_state[pid], lane_from[pid] = new_state, row
+
+    send_point: dict = {}
+    for env_id, env in sends_before.items():
+        send_point[env_id] = (env.sender, -0.4, env)
+    row = 0.0
+    last_send_sender = None
+    decided_run: dict = {}  # pid -> (row, [texts], status, node name) for consecutive decisions
+
+    def flush_decided() -> None:
+        decided_run.clear()
+
+    for pos in range(start, len(items)):
+        item = items[pos]
+        if not isinstance(item, T.Sent):
+            last_send_sender = None
+        if not isinstance(item, T.Decided):
+            flush_decided()
+        if isinstance(item, T.Operation):
+            row += 1
+            margin(row, _short_text(item.call(), 34), fontcolor="#1f3a5f")
+        elif isinstance(item, T.Ticked):
+            row += 1
+            margin(row, f"tick {item.clock}", fontcolor="#777777")
+            left = place(-0.3, row, shape="point", width="0.01", color="#dddddd")
+            right = place(lane_x[lanes[-1]] + 0.8 if lanes else 0.5, row, shape="point", width="0.01",
+                          color="#dddddd")
+            dot.edge(left, right, dir="none", style="dotted", color="#cccccc")
+        elif isinstance(item, T.Sent):
+            env = item.envelope
+            if last_send_sender != env.sender:
+                row += 1
+                last_send_sender = env.sender
+            send_point[env.id] = (env.sender, row, env)
+        elif isinstance(item, (T.Delivered, T.Dropped)):
+            env = item.envelope
+            row += 1
+            origin = send_point.pop(env.id, None)
+            colour = _message_colour(env.kind)
+            label = f"#{env.id} {env.kind}"
+            if origin is None and isinstance(item, T.Dropped):  # dropped at send time: its link was cut
+                start_point = place(lane_x[env.sender], row, width="0.05")
+                end_x = lane_x[env.sender] + 0.35 * (lane_x[env.receiver] - lane_x[env.sender])
+            else:
+                sender, send_row, _ = origin if origin else (env.sender, -0.4, env)
+                start_point = place(lane_x[sender], send_row, width="0.06", color=colour)
+                end_x = lane_x[env.receiver] if isinstance(item, T.Delivered) else \
+                    lane_x[sender] + 0.7 * (lane_x[env.receiver] - lane_x[sender])
+            if isinstance(item, T.Delivered):
+                end = place(end_x, row, width="0.07", color=colour)
+                dot.edge(start_point, end, color=colour, fontcolor=colour, label=label,
+                         style="solid" if origin else "dashed", penwidth="1.1")
+            else:
+                end = place(end_x, row, shape="plaintext", label="✗", fontcolor=P.CUT_LINK, fontsize="12",
+                            width="0.15", height="0.15", fixedsize="shape")
+                dot.edge(start_point, end, color=colour, fontcolor=colour, label=f"{label} lost",
+                         style="dashed", arrowhead="none", tooltip=item.reason)
+        elif isinstance(item, T.Duplicated):
+            row += 1
+            origin = send_point.get(item.envelope.id)
+            if origin is not None:
+                send_point[item.copy_id] = origin
+            mark(item.envelope.sender, row, f"⧉ #{item.envelope.id} → #{item.copy_id}", "#ffffff", "#888888")
+        elif isinstance(item, T.Decided):
+            is_stopsign = isinstance(item.entry, StopSign)
+            text = f"{item.idx}: {_short_text(_entry_label(item.entry), 22)}"
+            run = decided_run.get(item.pid)
+            status = P.STOPSIGN if is_stopsign else P.DECIDED
+            if run is not None and run[2] == status == P.DECIDED and len(run[1]) < 3:
+                run[1].append(text)  # consecutive decisions at one node share one mark
+                dot.node(run[3], label="✓ " + ", ".join(run[1]))
+                continue
+            row += 1
+            name = mark(item.pid, row, "✓ " + text, P.FILL[status], P.STROKE[status])
+            decided_run[item.pid] = (row, [text], status, name)
+        elif isinstance(item, T.Crashed):
+            row += 1
+            mark(item.pid, row, "✗ crash", P.CRASHED_FILL, P.CRASHED_STROKE, fontcolor=P.CRASHED_STROKE)
+            lane_change(item.pid, row, "crashed")
+        elif isinstance(item, T.Recovered):
+            row += 1
+            lane_change(item.pid, row, "up")
+            mark(item.pid, row, "↻ recover", "#e3f1e6", P.STROKE[P.DECIDED])
+        elif isinstance(item, T.ServerCreated):
+            row += 1
+            lane_change(item.pid, row, "up")
+            mark(item.pid, row, f"+ created for c{item.config_id}", P.IDLE_FILL, "#888888")
+        elif isinstance(item, T.InstanceStarted):
+            row += 1
+            mark(item.pid, row, f"▶ start c{item.config_id}", "#ffffff", P.STROKE[P.STOPSIGN],
+                 style="rounded,filled,bold")
+        elif isinstance(item, T.Proposed):
+            row += 1
+            what = _entry_label(item.proposal)
+            mark(item.pid, row, f"propose {_short_text(what, 22)}", "#fff7e0", P.STROKE[P.UNDECIDED])
+        elif isinstance(item, (T.Refused, T.ProposalLost)):
+            row += 1
+            verb = "refused" if isinstance(item, T.Refused) else "lost"
+            mark(item.pid, row, f"{verb} {_short_text(_entry_label(item.proposal), 20)}", "#fde2e2",
+                 P.CRASHED_STROKE)
+        elif isinstance(item, T.Retired):
+            row += 1
+            mark(item.pid, row, f"retired (c{item.config_id})", P.IDLE_FILL, "#888888")
+        elif isinstance(item, T.StateInstalled):
+            row += 1
+            mark(item.pid, row, f"state of c{item.from_config_id} installed", "#f1ebfb", P.STROKE[P.STOPSIGN])
+        elif isinstance(item, T.SnapshotInstalled):
+            row += 1
+            mark(item.pid, row, f"snapshot [0, {item.upto_idx})", P.FILL[P.COMPACTED], P.STROKE[P.COMPACTED])
+
+    bottom = row + 1.5
+    for env_id, (sender, send_row, env) in send_point.items():  # still in flight at the end
+        colour = _message_colour(env.kind)
+        a = place(lane_x[sender], send_row, width="0.06", color=colour)
+        b = place(lane_x[env.receiver], bottom - 0.5, shape="point", width="0.02", color=colour)
+        dot.edge(a, b, color=colour, fontcolor=colour, style="dashed", label=f"#{env_id} {env.kind} (in flight)")
+    for pid in lanes:
+        if lane_state[pid] is not None:
+            segments.append((pid, lane_from[pid], bottom, lane_state[pid]))
+    for pid, top, end, kind in segments:
+        a = place(lane_x[pid], top, shape="point", width="0.01", color="#777777")
+        b = place(lane_x[pid], end, shape="point", width="0.01", color="#777777")
+        if kind == "crashed":
+            dot.edge(a, b, dir="none", style="dashed", color=P.CRASHED_STROKE, penwidth="1.5")
+        else:
+            dot.edge(a, b, dir="none", color="#9a9a9a", penwidth="2")
+    notes = [f"… {start} earlier trace items"] if start else []
+    if not ble:
+        notes.append("heartbeats hidden (ble=True shows them)")
+    if notes:
+        margin(-0.4, "; ".join(notes), fontcolor="#777777")
+    return dot
+
+
+def _entry_label(value) -> str:
+    if isinstance(value, StopSign):
+        return f"StopSign→c{value.next_config.configuration_id}"
+    return str(value) if type(value).__str__ is not object.__str__ else repr(value)

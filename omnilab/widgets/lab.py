@@ -1,0 +1,550 @@
+"""`lab(cluster)`: one widget to drive a `Cluster` by buttons and watch it in tables and diagrams.
+
+Rules it keeps:
+
+* **A button is a method call.** Every control calls the public `Cluster` method a learner would
+  type (Step calls ``cluster.step(id)``, Crash calls ``cluster.crash(pid)``, ...), so the trace
+  records it as if typed, and the status line shows the call. Nothing here changes the cluster any
+  other way.
+* **No traceback from a click.** Input is checked first (a malformed node list, an empty key); the
+  simulator refuses the rest with `BadInput` and leaves the cluster unchanged. Either way the status
+  line says what was wrong and what to do. A refused proposal (``ProposeErr``) is reported the same
+  way (the trace records the refusal, as it does for a typed call).
+* **The widget follows its cluster.** Calls typed in other cells are picked up after every cell
+  (an IPython ``post_run_cell`` hook), on every control and on `refresh()`; a change is noticed by
+  the trace (its object and length), since every change of a cluster appends to or replaces it.
+* **Lazy drawing.** Only the visible tab is redrawn; the others are marked stale and drawn when
+  shown. Diagrams are cached by their DOT source (`omnilab.view.diagrams.svg`).
+* **Headless.** Everything works without a frontend: ``w.press("step")`` or
+  ``w.controls.step.click()`` from Python, and ``w.views["logs"].value`` holds the same HTML a
+  learner sees.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import weakref
+from types import SimpleNamespace
+from typing import Any, Callable, Optional
+
+import ipywidgets as W
+
+from omnilab.replica.errors import ProposeErr
+from omnilab.sim import Cluster, Trace
+from omnilab.sim.errors import BadInput, SimulationError
+from omnilab.view import diagrams, tables
+from omnilab.view import palette as P
+
+__all__ = ["lab", "Lab", "TABS"]
+
+#: The views, in tab order: (key, tab title).
+TABS = (("diagram", "Diagram"), ("logs", "Logs"), ("messages", "Messages"), ("nodes", "Nodes"),
+        ("spacetime", "Space-time"), ("events", "Events"), ("kv", "Key-value"), ("storage", "Storage"))
+MAX_MESSAGE_BUTTONS = 30
+MAX_LOG_ROWS = 200
+_LEADER = "leader"
+
+
+class InputError(ValueError):
+    """A control's input that cannot be turned into a call (checked before calling the cluster)."""
+
+
+def parse_nodes(text: str) -> list[int]:
+    """``"1, 2, 4"`` (or ``"[1, 2, 4]"``, ``"1 2 4"``) -> ``[1, 2, 4]``; anything else raises InputError."""
+    body = text.strip().strip("[]()").strip()
+    if not body:
+        raise InputError("reconfigure needs the nodes of the next configuration, e.g. 1, 2, 4")
+    parts = [p for p in re.split(r"[\s,;]+", body) if p]
+    pids = []
+    for part in parts:
+        if not part.isdigit() or int(part) <= 0:
+            raise InputError(f"{text.strip()!r} is not a list of nodes: write positive pids separated by "
+                             "commas, e.g. 1, 2, 4")
+        pids.append(int(part))
+    return pids
+
+
+def parse_value(text: str) -> Any:
+    """A value typed in a box: a Python literal (``1``, ``2.5``, ``'x'``, ``[1, 2]``) or else the text."""
+    text = text.strip()
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _svg_html(svg: str, css_class: str) -> str:
+    start = svg.find("<svg")
+    body = svg[start:] if start >= 0 else svg
+    return f"<div class=\"{css_class}\" style=\"overflow:auto;max-height:720px\">{body}</div>"
+
+
+def _badge(verdict: Any) -> str:
+    if verdict.ok:
+        return (f"<span class=\"omnilab-badge ok\" title=\"{verdict.name}: holds\" style=\"background:"
+                f"{P.FILL[P.DECIDED]};border:1px solid {P.STROKE[P.DECIDED]};border-radius:10px;padding:1px 8px;"
+                f"margin-right:4px;font-size:12px\">✓ {verdict.name}</span>")
+    from html import escape
+
+    return (f"<span class=\"omnilab-badge violated\" title=\"{escape(verdict.message)}\" style=\"background:"
+            f"{P.CRASHED_FILL};border:1px solid {P.CRASHED_STROKE};border-radius:10px;padding:1px 8px;"
+            f"margin-right:4px;font-size:12px\">✗ {verdict.name}: {escape(verdict.message)}</span>")
+
+
+class Lab(W.VBox):
+    """The lab widget over one `Cluster` (``lab.cluster``). See the module docstring for its rules.
+
+    ``controls`` holds every control by name (``controls.step``, ``controls.node``, ...);
+    ``press(name, **inputs)`` fills a control's inputs and presses it; ``views`` maps each tab key
+    to the widget that shows it; ``status`` is the status line; `refresh()` redraws now.
+    """
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self._seen: tuple = ()
+        self._stale: set = set()
+        self._building = True
+        self.last_error: Optional[str] = None
+        c = SimpleNamespace()
+        self.controls = c
+        button = self._button
+
+        # --- network and time ---------------------------------------------------------------------
+        c.msg_id = W.Dropdown(options=[("oldest", None)], value=None, description="message",
+                              layout=W.Layout(width="260px"), style={"description_width": "60px"})
+        c.step = button("Step", self._do_step, "deliver the chosen message (the oldest by default): cluster.step(id)",
+                        icon="step-forward")
+        c.deliver_all = button("Deliver all", lambda: self.cluster.deliver_all(),
+                               "deliver until nothing is in flight: cluster.deliver_all()", icon="fast-forward")
+        c.tick = button("Tick", lambda: self.cluster.tick(), "tick every live server once: cluster.tick()",
+                        icon="clock-o")
+        c.ticks = W.BoundedIntText(value=3, min=1, max=10_000, description="ticks",
+                                   layout=W.Layout(width="130px"), style={"description_width": "40px"})
+        c.run = button("Run", lambda: self.cluster.run(ticks=int(c.ticks.value)),
+                       "tick and deliver, `ticks` times: cluster.run(ticks=n)", icon="play")
+        c.undo = button("Undo", self._do_undo, "go back one operation: cluster.undo()", icon="undo")
+        c.replay = button("Replay", self._do_replay, "rebuild the cluster from its trace: Cluster.replay(trace)",
+                          icon="repeat")
+
+        # --- faults -------------------------------------------------------------------------------
+        c.node = W.Dropdown(options=[], description="node", layout=W.Layout(width="140px"),
+                            style={"description_width": "40px"})
+        c.crash = button("Crash", lambda: self.cluster.crash(self._pid(c.node.value)),
+                         "crash the node: cluster.crash(pid)", style="danger", icon="power-off")
+        c.recover = button("Recover", lambda: self.cluster.recover(self._pid(c.node.value)),
+                           "restart the node from its storage: cluster.recover(pid)", style="success", icon="refresh")
+        c.link_a = W.Dropdown(options=[], description="link", layout=W.Layout(width="130px"),
+                              style={"description_width": "35px"})
+        c.link_b = W.Dropdown(options=[], description="↔", layout=W.Layout(width="110px"),
+                              style={"description_width": "20px"})
+        c.cut = button("Cut", lambda: self.cluster.cut(self._pid(c.link_a.value), self._pid(c.link_b.value)),
+                       "cut the link both ways: cluster.cut(a, b)", icon="cut")
+        c.heal_link = button("Heal link", lambda: self.cluster.heal(self._pid(c.link_a.value),
+                                                                    self._pid(c.link_b.value)),
+                             "bring this link back: cluster.heal(a, b)", icon="link")
+        c.heal = button("Heal all", lambda: self.cluster.heal(), "bring every link back: cluster.heal()",
+                        icon="chain")
+        c.preset = W.Dropdown(options=[], description="preset", layout=W.Layout(width="300px"),
+                              style={"description_width": "45px"})
+        c.partition = button("Apply", self._do_preset, "apply the network preset (the calls show in the status line)",
+                             icon="sitemap")
+
+        # --- clients and configuration ------------------------------------------------------------
+        c.key = W.Text(value="", placeholder="key", description="put", layout=W.Layout(width="150px"),
+                       style={"description_width": "30px"})
+        c.value = W.Text(value="", placeholder="value", layout=W.Layout(width="90px"))
+        c.at = W.Dropdown(options=[(_LEADER, None)], value=None, description="at", layout=W.Layout(width="120px"),
+                          style={"description_width": "20px"})
+        c.put = button("Put", self._do_put, "propose the write: cluster.put(key, value, at=...)", icon="pencil")
+        c.nodes = W.Text(value="", placeholder="1, 2, 4", description="nodes", layout=W.Layout(width="170px"),
+                         style={"description_width": "40px"})
+        c.reconfigure = button("Reconfigure", self._do_reconfigure,
+                               "propose a StopSign for the next configuration: cluster.reconfigure([...])",
+                               icon="exchange")
+        c.refresh = button("Refresh", self.refresh, "redraw the views from the cluster", icon="eye", record=False)
+        c.heartbeats = W.Checkbox(value=False, description="heartbeats in space-time", indent=False,
+                                  layout=W.Layout(width="220px"))
+        c.heartbeats.observe(lambda _: self._mark_stale({"spacetime"}), "value")
+
+        # --- status, badges and views -------------------------------------------------------------
+        self.title = W.HTML()
+        self.status = W.HTML(value="")
+        self.badges = W.HTML(value="")
+        self.views = {key: W.HTML(value="") for key, _ in TABS}
+        self._message_buttons: list[W.Button] = []
+        self._message_ids: list[int] = []
+        self.message_list = W.VBox(layout=W.Layout(max_height="260px", overflow="auto"))
+        messages_tab = W.VBox([W.HTML("<b>Click a message to deliver it</b> (the same as "
+                                      "<code>cluster.step(id)</code>):"), self.message_list, self.views["messages"]])
+        spacetime_tab = W.VBox([c.heartbeats, self.views["spacetime"]])
+        children = {"messages": messages_tab, "spacetime": spacetime_tab}
+        self.tabs = W.Tab(children=[children.get(key, self.views[key]) for key, _ in TABS])
+        for k, (_, title) in enumerate(TABS):
+            self.tabs.set_title(k, title)
+        self.tabs.observe(self._on_tab, "selected_index")
+
+        rows = [
+            W.HBox([c.step, c.msg_id, c.deliver_all, c.tick, c.run, c.ticks, c.undo, c.replay, c.refresh],
+                   layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([c.node, c.crash, c.recover, c.link_a, c.link_b, c.cut, c.heal_link, c.heal, c.preset, c.partition],
+                   layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([c.key, c.value, c.at, c.put, c.nodes, c.reconfigure], layout=W.Layout(flex_flow="row wrap")),
+        ]
+        super().__init__([self.title, *rows, self.status, self.badges, self.tabs])
+        self.add_class("omnilab-lab")
+        self._building = False
+        self.refresh()
+        _follow(self)
+
+    # --- pressing controls ----------------------------------------------------------------------------
+
+    def _button(self, label: str, action: Callable[[], Any], tooltip: str, style: str = "", icon: str = "",
+                record: bool = True) -> W.Button:
+        b = W.Button(description=label, tooltip=tooltip, button_style=style, icon=icon,
+                     layout=W.Layout(width="auto"))
+        b.on_click(lambda _button: self._act(label, action) if record else action())
+        return b
+
+    def press(self, name: str, **inputs: Any) -> str:
+        """Fill a control's inputs and press it, as a learner would; returns the status line's text.
+
+        ``press("step")``, ``press("step", msg_id=12)``, ``press("run", ticks=5)``,
+        ``press("crash", node=3)``, ``press("cut", link_a=1, link_b=2)``, ``press("put", key="a",
+        value="1")``, ``press("reconfigure", nodes="1, 2, 4")``, ``press("partition", preset=...)``.
+        Inputs are the names in ``controls``; a value not offered by a dropdown is refused like a
+        bad click would be (status line, nothing changes)."""
+        button = getattr(self.controls, name, None)
+        if not isinstance(button, W.Button):
+            names = sorted(k for k, v in vars(self.controls).items() if isinstance(v, W.Button))
+            raise ValueError(f"no button {name!r}; the buttons are {names}")
+        for field, value in inputs.items():
+            control = getattr(self.controls, field, None)
+            if control is None or isinstance(control, W.Button):
+                raise ValueError(f"no input {field!r} on the lab")
+            if isinstance(control, W.Dropdown):
+                allowed = [v for _, v in control.options]
+                if value not in allowed:
+                    self._say_error(f"{field} {value!r} is not offered; choose one of "
+                                    f"{[v for v in allowed if v is not None] or 'none'}")
+                    return self.status_text
+            elif isinstance(control, W.Text):
+                value = str(value)
+            control.value = value
+        button.click()
+        return self.status_text
+
+    @property
+    def status_text(self) -> str:
+        """The status line without its HTML."""
+        return re.sub(r"<[^>]+>", "", self.status.value).replace("&lt;", "<").replace("&gt;", ">") \
+            .replace("&amp;", "&").replace("&#x27;", "'").replace("&quot;", '"')
+
+    def _pid(self, value: Any) -> int:
+        if value is None:
+            raise InputError("choose a node first")
+        return value
+
+    def _act(self, label: str, action: Callable[[], Any]) -> None:
+        """Run one control: call the cluster, report the call (or why it could not be made), redraw."""
+        self._sync_if_changed()
+        before = (id(self.cluster.trace), len(self.cluster.trace))
+        try:
+            result = action()
+        except InputError as err:
+            self._say_error(str(err))
+        except BadInput as err:
+            self._say_error(str(err))
+        except ProposeErr as err:
+            self._say_error(f"refused by the replica: {type(err).__qualname__}: {err}", calls=self._new_calls(before))
+        except (SimulationError, ValueError, TypeError, KeyError) as err:
+            self._say_error(f"{type(err).__name__}: {err}")
+        except Exception as err:  # never let a traceback reach the notebook from a click
+            self._say_error(f"unexpected {type(err).__name__}: {err} (please report this)")
+        else:
+            calls = self._new_calls(before) if not isinstance(result, str) else [result]
+            self._say_ok(calls or [f"{label}: nothing changed"])
+        self._redraw()
+
+    def _new_calls(self, before: tuple) -> list[str]:
+        trace = self.cluster.trace
+        if id(trace) != before[0]:
+            return []
+        from omnilab.sim.trace import Operation
+
+        return [item.call() for item in trace[before[1]:] if isinstance(item, Operation)]
+
+    def _say_ok(self, calls: list[str]) -> None:
+        from html import escape
+
+        self.last_error = None
+        code = "<br>".join(f"<code>{escape(call)}</code>" for call in calls)
+        self.status.value = f"<span class=\"omnilab-status ok\">✓ {code}</span>"
+
+    def _say_error(self, message: str, calls: Optional[list] = None) -> None:
+        from html import escape
+
+        self.last_error = message
+        recorded = "".join(f" <code>{escape(c)}</code>" for c in calls or [])
+        self.status.value = (f"<span class=\"omnilab-status error\" style=\"color:{P.CRASHED_STROKE}\">⚠ "
+                             f"{escape(message)}</span>{recorded}")
+
+    # --- the actions that need more than one call or some parsing ---------------------------------------
+
+    def _do_step(self) -> Any:
+        return self.cluster.step(self.controls.msg_id.value)
+
+    def _deliver(self, slot: int) -> None:
+        if slot < len(self._message_ids):
+            msg_id = self._message_ids[slot]
+            self._act(f"step {msg_id}", lambda: self.cluster.step(msg_id))
+
+    def _do_put(self) -> Any:
+        key = self.controls.key.value.strip()
+        if not key:
+            raise InputError("put needs a key: type one in the key box, e.g. a")
+        if not self.controls.value.value.strip():
+            raise InputError("put needs a value: type one in the value box, e.g. 1")
+        return self.cluster.put(key, parse_value(self.controls.value.value), at=self.controls.at.value)
+
+    def _do_reconfigure(self) -> Any:
+        return self.cluster.reconfigure(parse_nodes(self.controls.nodes.value))
+
+    def _do_undo(self) -> str:
+        from omnilab.sim.trace import Operation
+
+        ops = [item for item in self.cluster.trace if isinstance(item, Operation)]
+        self.cluster.undo()
+        return f"cluster.undo()  # took back {ops[-1].call()}"
+
+    def _do_replay(self) -> str:
+        self.cluster = Cluster.replay(self.cluster.trace)
+        return f"cluster = Cluster.replay(cluster.trace)  # the lab now shows this copy: lab.cluster"
+
+    def _do_preset(self) -> Any:
+        preset = self.controls.preset.value
+        if preset is None:
+            raise InputError("choose a network preset first")
+        for method, args in preset[1]:
+            getattr(self.cluster, method)(*args)
+
+    def replay(self, trace: Any) -> None:
+        """Show a new cluster rebuilt from `trace` (``Cluster.replay(trace)``), e.g. a failing
+        schedule the grader reported."""
+        self._act("replay", lambda: setattr(self, "cluster", Cluster.replay(trace))
+                  or "cluster = Cluster.replay(trace)")
+
+    # --- following the cluster ------------------------------------------------------------------------
+
+    def _signature(self) -> tuple:
+        return (id(self.cluster), id(self.cluster.trace), len(self.cluster.trace))
+
+    def _sync_if_changed(self) -> bool:
+        if self._signature() != self._seen:
+            self._redraw()
+            return True
+        return False
+
+    def refresh(self) -> None:
+        """Redraw from the cluster now (every view is stale; the visible one is drawn)."""
+        self._redraw()
+
+    def _mark_stale(self, keys: set) -> None:
+        self._stale |= keys
+        self._draw_visible()
+
+    def _on_tab(self, _change: dict) -> None:
+        self._draw_visible()
+
+    def _redraw(self) -> None:
+        self._seen = self._signature()
+        self._update_controls()
+        self._update_badges()
+        self._stale = {key for key, _ in TABS}
+        self._draw_visible()
+
+    def _draw_visible(self) -> None:
+        index = self.tabs.selected_index or 0
+        key = TABS[index][0]
+        if key in self._stale:
+            self.draw(key)
+
+    def draw(self, key: str) -> None:
+        """Draw one view now (whether or not it is visible)."""
+        self.views[key].value = self.render(key)
+        if key == "messages":
+            self._update_message_buttons()
+        self._stale.discard(key)
+
+    def render(self, key: str) -> str:
+        """The HTML of one view for the current cluster (what its tab shows)."""
+        cluster = self.cluster
+        if key == "diagram":
+            return _svg_html(diagrams.svg(diagrams.cluster_diagram(cluster)), "omnilab-diagram")
+        if key == "spacetime":
+            return _svg_html(diagrams.svg(diagrams.spacetime(cluster, ble=self.controls.heartbeats.value)),
+                             "omnilab-spacetime")
+        if key == "logs":
+            table = tables.logs(cluster)
+            return tables.html_table(table, cell_classes=table.status, crashed_columns=table.crashed,
+                                     caption=table.caption, legend=True, max_rows=MAX_LOG_ROWS)
+        if key == "messages":
+            frame = tables.messages(cluster)
+            if frame.empty:
+                return "<i>No message is in flight. Tick or Run to make the servers send.</i>"
+            return tables.html_table(frame, table_class="omnilab-table omnilab-messages")
+        if key == "nodes":
+            frame = tables.nodes(cluster)
+            crashed = [c for c in frame.index if frame.loc[c, "status"] == "crashed"]
+            return tables.html_table(frame, caption=f"crashed: {crashed}" if crashed else "",
+                                     table_class="omnilab-table omnilab-nodes")
+        if key == "events":
+            return tables.html_table(tables.events(cluster, last=40), table_class="omnilab-table omnilab-events")
+        if key == "kv":
+            frame = tables.kv(cluster)
+            if frame.empty:
+                return "<i>No key is written anywhere yet. Put one!</i>"
+            return tables.html_table(frame, table_class="omnilab-table omnilab-kv")
+        if key == "storage":
+            return tables.html_table(tables.state_split(cluster), table_class="omnilab-table omnilab-storage")
+        raise KeyError(key)
+
+    def _update_badges(self) -> None:
+        try:
+            verdicts = self.cluster.check()
+        except Exception as err:  # a checker must not break the widget
+            self.badges.value = f"<span class=\"omnilab-badge violated\">checks failed to run: {err}</span>"
+            return
+        self.badges.value = "<div class=\"omnilab-badges\">" + "".join(_badge(v) for v in verdicts) + "</div>"
+
+    def _update_controls(self) -> None:
+        from html import escape
+
+        cluster, c = self.cluster, self.controls
+        pids = sorted(cluster.servers)
+        leader = cluster.leader()
+        crashed = [p for p in pids if not cluster.servers[p].up]
+        self.title.value = (f"<b>omnilab lab</b> · nodes {pids} · configuration {cluster.config_id} · leader "
+                            f"{leader if leader is not None else '—'} · clock {cluster.clock} · "
+                            f"{len(cluster.network)} in flight"
+                            + (f" · crashed {crashed}" if crashed else "")
+                            + (f"<br><span style=\"color:#555;font-size:12px\">{escape(cluster.description)}</span>"
+                               if cluster.description else ""))
+        in_flight = list(cluster.network.in_flight.values())
+        options = [("oldest", None)] + [(f"#{e.id} {e.sender}→{e.receiver} {e.kind}", e.id) for e in in_flight[:200]]
+        _set_options(c.msg_id, options)
+        node_options = [(str(p), p) for p in pids]
+        for dropdown in (c.node, c.link_a, c.link_b):
+            _set_options(dropdown, node_options)
+        if c.link_b.value == c.link_a.value and len(pids) > 1:
+            c.link_b.value = pids[1] if c.link_a.value == pids[0] else pids[0]
+        _set_options(c.at, [(_LEADER, None)] + node_options)
+        _set_options(c.preset, [(name, (name, calls)) for name, calls in presets(cluster)])
+
+    def _update_message_buttons(self) -> None:
+        envs = list(self.cluster.network.in_flight.values())
+        shown = envs[:MAX_MESSAGE_BUTTONS]
+        while len(self._message_buttons) < len(shown):
+            slot = len(self._message_buttons)
+            b = W.Button(layout=W.Layout(width="auto", height="26px"))
+            b.add_class("omnilab-message")
+            b.on_click(lambda _b, slot=slot: self._deliver(slot))
+            self._message_buttons.append(b)
+        self._message_ids = [e.id for e in shown]
+        for b, env in zip(self._message_buttons, shown):
+            kind, fields = tables.message_fields_text(env.message)
+            b.description = f"#{env.id}  {env.sender} → {env.receiver}  {kind}"
+            b.tooltip = f"cluster.step({env.id}): {kind}({fields})"
+        children = self._message_buttons[:len(shown)]
+        if len(envs) > len(shown):
+            children = children + [W.HTML(f"<i>… {len(envs) - len(shown)} more (Step delivers the oldest)</i>")]
+        self.message_list.children = children
+
+    def __repr__(self) -> str:
+        # Headless (nbval, a terminal) shows this text: deterministic, no model ids.
+        return self.summary()
+
+    def summary(self) -> str:
+        """What the widget shows, as text: title, status and invariant badges."""
+        title = re.sub(r"<[^>]+>", "", self.title.value.split("<br>")[0])
+        badges = re.sub(r"<[^>]+>", " ", self.badges.value)
+        badges = re.sub(r"\s+", " ", badges).strip()
+        lines = [title, f"status: {self.status_text or '-'}", f"checks: {badges}"]
+        return "\n".join(lines)
+
+
+def _set_options(dropdown: W.Dropdown, options: list) -> None:
+    if list(dropdown.options) == options:
+        return
+    value = dropdown.value
+    values = [v for _, v in options]
+    dropdown.options = options
+    dropdown.value = value if value in values else (values[0] if values else None)
+
+
+def presets(cluster: Cluster) -> list[tuple[str, list]]:
+    """Network presets for the current nodes: (name, calls), each call a (method, args) pair.
+
+    They are the topologies of `omnilab.sim.scenarios` (PROTOCOL.md §7) applied to these nodes: a
+    majority/minority split, the leader isolated, quorum loss (one node still reaches everybody),
+    and a chain."""
+    pids = sorted(p for p, s in cluster.servers.items())
+    if len(pids) < 2:
+        return []
+    leader = cluster.leader()
+    out: list[tuple[str, list]] = []
+    majority = len(pids) // 2 + 1
+    left, right = pids[:majority], pids[majority:]
+    if right:
+        out.append((f"split: {left} | {right}", [("partition", (left, right))]))
+    if leader is not None:
+        rest = [p for p in pids if p != leader]
+        out.append((f"isolate the leader {leader}", [("partition", ([leader], rest))]))
+    if len(pids) >= 3:
+        hub = pids[len(pids) // 2]
+        cuts = [("cut", (a, b)) for i, a in enumerate(pids) for b in pids[i + 1:] if hub not in (a, b)]
+        out.append((f"quorum loss: only {hub} reaches all", [("heal", ())] + cuts))
+        out.append((f"chained: {' - '.join(map(str, pids))}",
+                    [("heal", ())] + [("cut", (a, b)) for i, a in enumerate(pids) for b in pids[i + 2:]]))
+    return out
+
+
+# --- following a cluster across cells --------------------------------------------------------------
+
+_FOLLOWED: "weakref.WeakSet[Lab]" = weakref.WeakSet()
+_HOOKED = False
+
+
+def _after_cell(*_args: Any) -> None:
+    for widget in list(_FOLLOWED):
+        try:
+            widget._sync_if_changed()
+        except Exception:  # a broken view must not break the notebook
+            pass
+
+
+def _follow(widget: Lab) -> None:
+    """Redraw `widget` after every cell that changed its cluster (IPython only)."""
+    global _HOOKED
+    _FOLLOWED.add(widget)
+    if _HOOKED:
+        return
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("post_run_cell", _after_cell)
+        _HOOKED = True
+
+
+def lab(cluster: Any = None) -> Lab:
+    """The lab widget over `cluster` (a `Cluster`; a trace is replayed first; nothing: three nodes)."""
+    if cluster is None:
+        cluster = Cluster([1, 2, 3])
+    elif isinstance(cluster, (Trace, list)):
+        cluster = Cluster.replay(cluster)
+    elif not isinstance(cluster, Cluster):
+        raise TypeError(f"lab() takes a Cluster (or a trace to replay), not {type(cluster).__name__}")
+    return Lab(cluster)
