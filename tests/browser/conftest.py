@@ -205,7 +205,8 @@ class Lab:
 
     def open_notebook(self, name: str) -> None:
         """Open ``name`` (a path inside the served copy of notebooks/) and wait for its kernel."""
-        self.page.goto(f"{self.server.url}/lab/tree/{name}")
+        # ?reset: start from an empty workspace, not the tabs an earlier test left open.
+        self.page.goto(f"{self.server.url}/lab/tree/{name}?reset")
         self.notebook_name = name
         self.notebook.locator(".jp-Cell").first.wait_for(state="visible")
         self.server.wait_for_kernel(name)
