@@ -29,8 +29,48 @@ from omnilab import __version__
 Subparsers = argparse._SubParsersAction
 AddCommand = Callable[[Subparsers], None]
 
+def add_fuzz_command(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "fuzz", help="run a seeded random fault campaign against the simulated cluster",
+        description="Run random schedules (reorder, drop, duplicate, crash/recover, cuts, partitions, appends, "
+                    "one reconfiguration) with every invariant checked after every operation, then heal and "
+                    "check for progress. Exits 1 if any seed violates an invariant.")
+    parser.add_argument("--seeds", type=int, default=100, help="number of seeds, 0..N-1 (default 100)")
+    parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here (default 0)")
+    parser.add_argument("--steps", type=int, default=100, help="random operations per seed (default 100)")
+    parser.add_argument("--nodes", type=int, default=3, help="nodes in configuration 1 (default 3)")
+    parser.add_argument("--faults", default=None,
+                        help="comma-separated subset of: reorder,drop,duplicate,crash,cut,partition,append,reconfigure")
+    parser.add_argument("--no-shrink", action="store_true", help="report failing seeds without shrinking them")
+    parser.set_defaults(handler=run_fuzz)
+
+
+def run_fuzz(args: argparse.Namespace) -> int:
+    from omnilab.sim import campaigns
+
+    faults = campaigns.FAULTS if args.faults is None else tuple(f.strip() for f in args.faults.split(",") if f.strip())
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    print(f"fuzz: {args.seeds} seeds x {args.steps} steps, {args.nodes} nodes, faults: {', '.join(faults)}")
+    table = campaigns.fuzz(seeds, args.steps, args.nodes, faults, shrink_failures=not args.no_shrink)
+    failed = table[~table["ok"]]
+    print(f"seeds ok: {int(table['ok'].sum())}/{len(table)}; reconfigured: {int(table['reconfigured'].sum())}; "
+          f"per seed: {table['delivered'].mean():.0f} delivered, {table['dropped'].mean():.0f} dropped, "
+          f"{table['duplicated'].mean():.1f} duplicated, {table['crashes'].mean():.1f} crashes, "
+          f"{table['decided'].mean():.1f} slots decided")
+    if failed.empty:
+        print("no invariant violated")
+        return 0
+    print(f"{len(failed)} seed(s) violated an invariant:")
+    print(failed[["violation", "shrunk_ops", "message"]].to_string(max_colwidth=120))
+    seed = failed.index[0]
+    print(f"\nseed {seed}, shrunk to {failed.loc[seed, 'shrunk_ops']} operations; replay it with "
+          f"Cluster.replay(trace) after pasting:\n")
+    print(failed.loc[seed, "trace"].script())
+    return 1
+
+
 # The subcommands, in the order ``--help`` lists them. Later issues append to this tuple.
-COMMANDS: tuple[AddCommand, ...] = ()
+COMMANDS: tuple[AddCommand, ...] = (add_fuzz_command,)
 
 
 def build_parser(commands: Sequence[AddCommand] = COMMANDS) -> argparse.ArgumentParser:

@@ -5,11 +5,11 @@ situations of PROTOCOL.md §7; ``fuzz`` runs seeded random fault campaigns; ``Ve
 invariant of ``omnilab.sim.invariants`` returns. Importing this package does not import pandas.
 """
 
-from . import invariants, scenarios
+from . import campaigns, invariants, scenarios
 from .cluster import DEFAULT_RESEND_TICKS, Cluster
 from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp, NoQuiescence,
                      NotStarted, NothingInFlight, NothingToUndo, SimulationError, UnknownMessageId, UnknownNode)
-from .fuzz import FAULTS, FuzzResult, fuzz
+from .campaigns import FAULTS, FuzzResult, fuzz
 from .ledger import ClientOp, Verdict
 from .network import Envelope
 from .server import Server, ServerStatus
@@ -18,7 +18,7 @@ from .trace import *  # noqa: F401,F403  (the operation and event classes)
 from .trace import EVENT_TYPES, OPERATION_TYPES, Event, Operation, Trace
 
 __all__ = [
-    "Cluster", "scenarios", "invariants", "fuzz", "FAULTS", "FuzzResult", "Verdict", "ClientOp", "Envelope",
+    "Cluster", "scenarios", "invariants", "campaigns", "fuzz", "FAULTS", "FuzzResult", "Verdict", "ClientOp", "Envelope",
     "Server", "ServerStatus", "StartInstance", "StateTransfer", "TransferAck", "Trace", "Operation", "Event",
     "DEFAULT_RESEND_TICKS", "SimulationError", "BadInput", "UnknownNode", "NodeDown", "NodeUp", "NotStarted",
     "UnknownMessageId", "NothingInFlight", "NoLeader", "InvalidConfiguration", "NothingToUndo", "NoQuiescence",

@@ -28,23 +28,22 @@ class World(Protocol):
     def live_replicas(self) -> Iterable[tuple[int, int, Any]]: ...
 
 
-def _recorded(world: World, name: str) -> Verdict | None:
-    return world.ledger.violations.get(name)
-
-
-def _ok(name: str) -> Verdict:
-    return Verdict(True, name, "")
+def _recorded(world: World, name: str) -> Verdict:
+    """The violation the ledger recorded for `name`, or an ok verdict. (Verdicts are falsy when
+    violated, so test them with ``.ok``, never with ``or``.)"""
+    found = world.ledger.violations.get(name)
+    return found if found is not None else Verdict(True, name, "")
 
 
 def uniform_agreement(world: World) -> Verdict:
     """No two nodes ever decide different entries in the same slot of a configuration (SC2)."""
-    return _recorded(world, "UniformAgreement") or _ok("UniformAgreement")
+    return _recorded(world, "UniformAgreement")
 
 
 def validity(world: World) -> Verdict:
     """Every decided slot holds something a client proposed: an appended entry or the StopSign of a
     `reconfigure` call (SC1)."""
-    return _recorded(world, "Validity") or _ok("Validity")
+    return _recorded(world, "Validity")
 
 
 def integrity(world: World) -> Verdict:
@@ -52,7 +51,7 @@ def integrity(world: World) -> Verdict:
     the value (or is compacted) and the decided index never goes back (SC3)."""
     name = "Integrity"
     found = _recorded(world, name)
-    if found:
+    if not found.ok:
         return found
     ledger = world.ledger
     for pid, config_id, omni in world.live_replicas():
@@ -73,7 +72,7 @@ def integrity(world: World) -> Verdict:
         message = _integrity_difference(pid, config_id, omni, seen)
         if message:
             return Verdict(False, name, message)
-    return _ok(name)
+    return Verdict(True, name, "")
 
 
 def _integrity_difference(pid: int, config_id: int, omni: Any, seen: list) -> str:
@@ -105,19 +104,19 @@ def one_leader_per_ballot(world: World) -> Verdict:
         state = omni.inspect()
         if state.role is Role.LEADER and state.n_leader is not None:
             ledger.on_leader(pid, state.n_leader, None)
-    return _recorded(world, name) or _ok(name)
+    return _recorded(world, name)
 
 
 def stopsign_seal(world: World) -> Verdict:
     """Nothing is decided after a decided StopSign, and a node holding a decided StopSign refuses
     new entries (PROTOCOL.md §5 item 7)."""
-    return _recorded(world, "StopSignSeal") or _ok("StopSignSeal")
+    return _recorded(world, "StopSignSeal")
 
 
 def configuration_transitions(world: World) -> Verdict:
     """An instance of configuration k+1 starts only after configuration k decided the StopSign that
     names it, and every node starts it with the same state: everything decided before the StopSign."""
-    return _recorded(world, "ConfigurationTransition") or _ok("ConfigurationTransition")
+    return _recorded(world, "ConfigurationTransition")
 
 
 def kv_linearizability(world: World) -> Verdict:
@@ -125,7 +124,7 @@ def kv_linearizability(world: World) -> Verdict:
     before another was invoked sits earlier in the log; a refused write never takes effect; a read
     sees every write to its key that completed before the read began (no stale reads). The ledger
     checks each write as it completes and each read as it happens."""
-    return _recorded(world, "KVLinearizability") or _ok("KVLinearizability")
+    return _recorded(world, "KVLinearizability")
 
 
 #: Every invariant, in the order `check` reports them.
