@@ -11,7 +11,8 @@ until set. Rebuilding a replica over the same path, in the same or a new process
     omni = config.build(storage)          # ... crash, restart the process ...
     omni = config.build(PersistentStorage("node1.db"))   # recovers promise, log, decided index
 
-Layout: table ``log(idx INTEGER PRIMARY KEY, value BLOB)`` holds the untrimmed entries keyed by their
+Layout (one SQLite file; SQLite keeps ``-wal`` and ``-shm`` companions beside it while it is open):
+table ``log(idx INTEGER PRIMARY KEY, value BLOB)`` holds the untrimmed entries keyed by their
 absolute index (always the contiguous run ``[trimmed_idx, trimmed_idx + log_len)``); table
 ``meta(key TEXT PRIMARY KEY, value BLOB)`` holds promise, accepted round, decided index, trimmed
 index, compacted index, StopSign and snapshot.
@@ -88,10 +89,14 @@ class PersistentStorage:
             os.makedirs(parent, exist_ok=True)
         # Autocommit mode: transactions are opened and closed explicitly below.
         self._db: Optional[sqlite3.Connection] = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={sync}")
-        self._db.executescript(_SCHEMA)
         self._depth = 0  # > 0 while a transaction is open (write_atomically nests the single ops)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={sync}")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error:
+            self.close()  # e.g. the path is some other kind of file
+            raise
 
     # --- bookkeeping ------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -532,3 +533,10 @@ def test_a_replica_recovers_from_the_file_in_a_new_process(tmp_path):
             b = omni.get_promise()
             assert [b.config_id, b.n, b.priority, b.pid] == seen["promise"]
             assert storage.get_promise() == b
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("this is not SQLite " * 100)
+    with pytest.raises(sqlite3.DatabaseError):
+        PersistentStorage(path)
