@@ -225,8 +225,11 @@ class Lab(W.VBox):
             if isinstance(control, W.Dropdown):
                 allowed = [v for _, v in control.options]
                 if value not in allowed:
-                    self._say_error(f"{field} {value!r} is not offered; choose one of "
-                                    f"{[v for v in allowed if v is not None] or 'none'}")
+                    choices = [v for v in allowed if v is not None]
+                    if field in ("node", "link_a", "link_b", "at"):
+                        self._say_error(f"there is no node {value!r}; the nodes are {choices}")
+                    else:
+                        self._say_error(f"{field}: {value!r} is not one of the choices {choices or '(none)'}")
                     return self.status_text
             elif isinstance(control, W.Text):
                 value = str(value)

@@ -116,7 +116,7 @@ def test_replay_rebuilds_an_identical_cluster():
 
 
 @pytest.mark.parametrize("name, inputs, says", [
-    ("crash", {"node": 9}, "node 9 is not offered"),
+    ("crash", {"node": 9}, "there is no node 9; the nodes are [1, 2, 3]"),
     ("put", {"key": "", "value": "1"}, "put needs a key"),
     ("put", {"key": "   ", "value": "1"}, "put needs a key"),
     ("put", {"key": "a", "value": ""}, "put needs a value"),
