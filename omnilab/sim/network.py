@@ -16,16 +16,15 @@ The network never calls a replica: the `Cluster` takes envelopes out and deliver
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, NamedTuple, Optional
 
 from .describe import payload, summarize
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
     """One message on the wire: ``id``, ``sender`` -> ``receiver``, the sender's ``config_id``, and the
-    ``message`` (a replica `Message` or a reconfiguration-service message)."""
+    ``message`` (a replica `Message` or a reconfiguration-service message). Immutable (a named
+    tuple: every message in flight gets one, so it must be cheap to make)."""
 
     id: int
     sender: int

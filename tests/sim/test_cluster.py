@@ -297,6 +297,8 @@ def test_check_every_step_raises_at_the_first_violation_with_the_trace(monkeypat
         cluster.step()
     assert info.value.verdicts[0].name == "UniformAgreement"
     assert info.value.trace is cluster.trace and "nodes 2 and 3" in str(info.value)
+    replayed = Cluster.replay(info.value.trace)  # replays up to the violation without raising
+    assert replayed.check_every_step and len(replayed.trace.operations()) == len(cluster.trace.operations())
 
 
 def test_faults_of_a_campaign_are_named():
