@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+import weakref
 from functools import lru_cache
 from html import escape
 
@@ -260,11 +261,6 @@ _LANE_GAP = 2.0  # inches between lanes
 _ROW = 0.3  # inches per row
 
 
-def _trace_of(cluster_or_trace):
-    trace = getattr(cluster_or_trace, "trace", cluster_or_trace)
-    return list(trace)
-
-
 def _short_text(text: str, limit: int = 26) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
@@ -282,46 +278,40 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False) -> gra
     """
     from omnilab.sim import trace as T
 
-    items = _trace_of(cluster_or_trace)
+    trace = getattr(cluster_or_trace, "trace", cluster_or_trace)
 
     def is_ble(item) -> bool:
         env = getattr(item, "envelope", None)
         return env is not None and type(env.payload).__name__.startswith("Heartbeat")
 
-    if not ble:
-        items = [item for item in items if not is_ble(item)]
-    start = 0 if last is None else max(0, len(items) - last)
+    # The window: the last `last` items (heartbeats skipped unless `ble`), found from the end.
+    window: list = []
+    for pos in range(len(trace) - 1, -1, -1):
+        if last is not None and len(window) >= last:
+            break
+        if ble or not is_ble(trace[pos]):
+            window.append(pos)
+    window.reverse()
+    start = window[0] if window else len(trace)
 
-    # Lanes: every pid that ever appears; what each lane looked like when the window opens.
-    pids: set = set()
-    created_late: set = set()
-    crashed_at_start: set = set()
-    exists_at_start: set = set()
-    sends_before: dict = {}
-    for pos, item in enumerate(items):
-        if isinstance(item, T.ClusterCreated):
+    # Lanes: the servers that existed when the window opens (and whether crashed), plus the ones
+    # that appear inside it; the messages sent before it and still on the wire.
+    before = _prefix_state(trace, start)
+    exists_at_start = set(before.pids)
+    crashed_at_start = set(before.crashed)
+    sends_before = {i: env for i, env in before.outstanding.items()
+                    if ble or not type(env.payload).__name__.startswith("Heartbeat")}
+    pids = set(exists_at_start)
+    for pos in window:
+        item = trace[pos]
+        kind = type(item)
+        if kind is T.ClusterCreated:
             pids.update(item.nodes)
-            if pos < start:
-                exists_at_start.update(item.nodes)
-        elif isinstance(item, T.ServerCreated):
+            exists_at_start.update(item.nodes)
+        elif kind is T.ServerCreated:
             pids.add(item.pid)
-            if pos < start:
-                exists_at_start.add(item.pid)
-            else:
-                created_late.add(item.pid)
-        elif isinstance(item, (T.Sent, T.Delivered, T.Dropped)):
+        elif kind is T.Sent or kind is T.Delivered or kind is T.Dropped:
             pids.update((item.envelope.sender, item.envelope.receiver))
-        if pos < start:
-            if isinstance(item, T.Crashed):
-                crashed_at_start.add(item.pid)
-            elif isinstance(item, T.Recovered):
-                crashed_at_start.discard(item.pid)
-            elif isinstance(item, T.Sent):
-                sends_before[item.envelope.id] = item.envelope
-            elif isinstance(item, (T.Delivered, T.Dropped)):
-                sends_before.pop(item.envelope.id, None)
-    if start == 0:
-        exists_at_start = {p for p in pids if p not in created_late}
     lanes = sorted(pids)
     lane_x = {pid: k * _LANE_GAP for k, pid in enumerate(lanes)}
 
@@ -372,8 +362,8 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False) -> gra
     def flush_decided() -> None:
         decided_run.clear()
 
-    for pos in range(start, len(items)):
-        item = items[pos]
+    for pos in window:
+        item = trace[pos]
         if not isinstance(item, T.Sent):
             last_send_sender = None
         if not isinstance(item, T.Decided):
@@ -492,6 +482,57 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False) -> gra
     if notes:
         margin(-0.4, "; ".join(notes), fontcolor="#777777")
     return dot
+
+
+class _PrefixState:
+    """The lanes after the first `pos` items of a trace: servers, crashed servers, and messages sent
+    but not yet delivered or dropped. Kept per trace object and extended as the trace grows (a trace
+    only ever appends), so redrawing a long history costs only its new items."""
+
+    def __init__(self) -> None:
+        self.pos = 0
+        self.pids: set = set()
+        self.crashed: set = set()
+        self.outstanding: dict = {}
+
+    def advance(self, trace, upto: int) -> None:
+        from omnilab.sim import trace as T
+
+        sent, delivered, dropped = T.Sent, T.Delivered, T.Dropped
+        for pos in range(self.pos, upto):
+            item = trace[pos]
+            kind = type(item)
+            if kind is sent:
+                self.outstanding[item.envelope.id] = item.envelope
+            elif kind is delivered or kind is dropped:
+                self.outstanding.pop(item.envelope.id, None)
+            elif kind is T.ClusterCreated:
+                self.pids.update(item.nodes)
+            elif kind is T.ServerCreated:
+                self.pids.add(item.pid)
+            elif kind is T.Crashed:
+                self.crashed.add(item.pid)
+            elif kind is T.Recovered:
+                self.crashed.discard(item.pid)
+        self.pos = upto
+
+
+_PREFIXES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _prefix_state(trace, upto: int) -> _PrefixState:
+    try:
+        state = _PREFIXES.get(trace)
+    except TypeError:  # a plain list cannot be weakly referenced: scan it
+        state = None
+    if state is None or state.pos > upto:
+        state = _PrefixState()
+        try:
+            _PREFIXES[trace] = state
+        except TypeError:
+            pass
+    state.advance(trace, upto)
+    return state
 
 
 def _entry_label(value) -> str:
