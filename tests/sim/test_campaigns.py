@@ -50,3 +50,22 @@ def test_a_replica_that_skips_the_quorum_check_is_caught_with_a_shrunk_trace(mon
 def test_unknown_faults_are_refused():
     with pytest.raises(ValueError, match="unknown fault"):
         fuzz(1, 5, 3, ("earthquake",))
+
+
+def test_the_fuzz_command_prints_a_summary_and_exits_zero(capsys):
+    from omnilab import cli
+
+    assert cli.main(["fuzz", "--seeds", "4", "--steps", "30"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fuzz: 4 seeds x 30 steps, 3 nodes") and "seeds ok: 4/4" in out
+
+
+def test_the_fuzz_command_exits_nonzero_and_prints_the_shrunk_calls(capsys, monkeypatch):
+    from omnilab import cli
+    from omnilab.replica.sequence_paxos.leader_state import LeaderState
+
+    monkeypatch.setattr(LeaderState, "is_chosen", lambda self, idx: True)
+    code = cli.main(["fuzz", "--seeds", "10", "--steps", "60", "--nodes", "5", "--faults", "partition,append"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "violated an invariant" in out and "cluster = Cluster([1, 2, 3, 4, 5], seed=" in out
