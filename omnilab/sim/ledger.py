@@ -17,6 +17,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from omnilab.kv import KeyValue
 from omnilab.replica.entries import StopSign
 
 #: A slot that a node holds only inside a compacted prefix (trimmed or snapshotted): value unknown.
@@ -273,7 +274,29 @@ class Ledger:
             if other.config_id == start.config_id and other.state != start.state:
                 self.violate(name, f"nodes {other.pid} and {start.pid} started configuration {start.config_id} "
                              f"with different states: {other.state!r} vs {start.state!r}", start.at)
-                break
+                return
+        expected = self._state_after(start.prev_config_id, ss_idx)
+        if expected is not None and expected != start.state:
+            missing = sorted(set(expected.items()) - set(start.state.items()), key=repr)
+            self.violate(name, f"node {start.pid} started configuration {start.config_id} without the state decided "
+                         f"before the StopSign of configuration {start.prev_config_id}: it lacks {missing!r}"
+                         if missing else f"node {start.pid} started configuration {start.config_id} with "
+                         f"{start.state!r}, but configuration {start.prev_config_id} decided {expected!r}", start.at)
+
+    def _state_after(self, config_id: int, upto_idx: int) -> Optional[dict]:
+        """The key-value state after slots [0, upto_idx) of `config_id`, rebuilt from the decided
+        slots seen, or None when some slot was only ever seen compacted."""
+        base = next((s.state for s in self.starts if s.config_id == config_id), None)
+        if base is None:
+            return None
+        state = dict(base)
+        for idx in range(upto_idx):
+            slot = self.slots.get((config_id, idx))
+            if slot is None:
+                return None
+            if isinstance(slot[0], KeyValue):
+                state[slot[0].key] = slot[0].value
+        return state
 
     def on_leader(self, pid: int, ballot: Any, now: int) -> None:
         pids = self.leaders.setdefault(ballot, set())

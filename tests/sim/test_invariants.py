@@ -47,10 +47,28 @@ def test_validity_integrity_and_the_stopsign_seal():
     assert "after the StopSign decided at idx 1" in ledger.violations["StopSignSeal"].message
 
 
-def test_configuration_transition_needs_a_decided_stopsign_and_equal_states():
+def test_configuration_transition_needs_a_decided_stopsign():
     ledger = Ledger()
     ledger.on_instance_started(InstanceStart(4, 2, 1, None, {}, 3))
     assert "before configuration 1 decided its StopSign" in ledger.violations["ConfigurationTransition"].message
+
+
+def test_configuration_transition_carries_the_state_decided_before_the_stopsign():
+    from omnilab.replica import ClusterConfig, StopSign
+
+    ledger = Ledger()
+    ss = StopSign(ClusterConfig(2, [1, 2, 4]))
+    first = KeyValue("a", 1)
+    for value in (first, ss):
+        ledger.on_proposed(value)
+    for pid in (1, 2, 3):
+        ledger.on_instance_started(InstanceStart(pid, 1, None, None, {}, 0))
+    ledger.on_decided(1, 1, 0, first, 5)
+    ledger.on_decided(1, 1, 1, ss, 6)
+    ledger.on_instance_started(InstanceStart(4, 2, 1, ss, {}, 7))  # a transfer that lost a=1
+    message = ledger.violations["ConfigurationTransition"].message
+    assert message.startswith("node 4 started configuration 2 without the state decided before the StopSign "
+                              "of configuration 1: it lacks [('a', 1)]")
 
 
 def test_a_stale_read_at_a_lagging_follower_breaks_linearizability():
