@@ -37,13 +37,13 @@ and no randomness except a seeded generator.""", None),
 ## How the course is organised
 
 Each notebook is one topic, numbered in the order to read them, and runs top to bottom.
-This is the first one; the others are **planned** and arrive with later releases
+Notebooks 00 and 01 are here now; the others are **planned** and arrive with later releases
 (their titles may still change):
 
 | # | Topic |
 |---|---|
 | 00 | Welcome: what omnilab is, and a check that your set-up works (this notebook) |
-| 01 | The replicated log: a cluster of three servers, appending entries, reading logs as tables |
+| 01 | The lab: a cluster you can step, break and reconfigure; every view and every control |
 | 02 | Messages in flight: stepping, dropping and duplicating messages by hand |
 | 03 | Ballot Leader Election: ballots, heartbeats and how a leader is chosen |
 | 04 | Sequence Paxos: Prepare and Promise, then AcceptDecide, Accepted and Decide |
