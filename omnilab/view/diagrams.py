@@ -480,7 +480,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False) -> gra
     if not ble:
         notes.append("heartbeats hidden (ble=True shows them)")
     if notes:
-        margin(-0.4, "; ".join(notes), fontcolor="#777777")
+        dot.attr(label="; ".join(notes), labelloc="t", labeljust="l", fontsize="10", fontcolor="#777777")
     return dot
 
 

@@ -167,11 +167,10 @@ def logs(cluster: Any) -> LogTable:
 
 
 def _legend_caption(crashed: list) -> str:
-    text = "✓ decided · … undecided · StopSign · (snapshot)/(trimmed) compacted · blank: nothing there"
-    if crashed:
-        names = ", ".join(node for _, node in dict.fromkeys(crashed))
-        text += f" · {names} crashed: read from its storage"
-    return text
+    if not crashed:
+        return ""
+    names = ", ".join(dict.fromkeys(node for _, node in crashed))
+    return f"{names} crashed: greyed columns are what its storage kept"
 
 
 # --- nodes ----------------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ TABS = (("diagram", "Diagram"), ("logs", "Logs"), ("messages", "Messages"), ("no
         ("spacetime", "Space-time"), ("events", "Events"), ("kv", "Key-value"), ("storage", "Storage"))
 MAX_MESSAGE_BUTTONS = 30
 MAX_LOG_ROWS = 200
-_LEADER = "leader"
+# Dropdown values for "no choice": a Dropdown shows None as an empty box, so these are words.
+_LEADER, _OLDEST = "leader", "oldest"
 
 
 class InputError(ValueError):
@@ -74,10 +75,13 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def _svg_html(svg: str, css_class: str) -> str:
+def _svg_html(svg: str, css_class: str, max_height: str = "") -> str:
+    """Inline SVG that shrinks to the tab's width (never grows past its natural size)."""
     start = svg.find("<svg")
     body = svg[start:] if start >= 0 else svg
-    return f"<div class=\"{css_class}\" style=\"overflow:auto;max-height:720px\">{body}</div>"
+    fit = f"max-height:{max_height};width:auto;" if max_height else ""
+    return (f"<div class=\"{css_class}\" style=\"overflow:auto;max-height:760px\"><style>.{css_class} svg "
+            f"{{max-width:100%;height:auto;{fit}}}</style>{body}</div>")
 
 
 def _badge(verdict: Any) -> str:
@@ -111,7 +115,7 @@ class Lab(W.VBox):
         button = self._button
 
         # --- network and time ---------------------------------------------------------------------
-        c.msg_id = W.Dropdown(options=[("oldest", None)], value=None, description="message",
+        c.msg_id = W.Dropdown(options=[(_OLDEST, _OLDEST)], value=_OLDEST, description="message",
                               layout=W.Layout(width="260px"), style={"description_width": "60px"})
         c.step = button("Step", self._do_step, "deliver the chosen message (the oldest by default): cluster.step(id)",
                         icon="step-forward")
@@ -154,7 +158,7 @@ class Lab(W.VBox):
         c.key = W.Text(value="", placeholder="key", description="put", layout=W.Layout(width="150px"),
                        style={"description_width": "30px"})
         c.value = W.Text(value="", placeholder="value", layout=W.Layout(width="90px"))
-        c.at = W.Dropdown(options=[(_LEADER, None)], value=None, description="at", layout=W.Layout(width="120px"),
+        c.at = W.Dropdown(options=[(_LEADER, _LEADER)], value=_LEADER, description="at", layout=W.Layout(width="120px"),
                           style={"description_width": "20px"})
         c.put = button("Put", self._do_put, "propose the write: cluster.put(key, value, at=...)", icon="pencil")
         c.nodes = W.Text(value="", placeholder="1, 2, 4", description="nodes", layout=W.Layout(width="170px"),
@@ -223,9 +227,11 @@ class Lab(W.VBox):
             if control is None or isinstance(control, W.Button):
                 raise ValueError(f"no input {field!r} on the lab")
             if isinstance(control, W.Dropdown):
+                if value is None and field in ("msg_id", "at"):
+                    value = _OLDEST if field == "msg_id" else _LEADER
                 allowed = [v for _, v in control.options]
                 if value not in allowed:
-                    choices = [v for v in allowed if v is not None]
+                    choices = [v for v in allowed if v not in (None, _OLDEST, _LEADER)]
                     if field in ("node", "link_a", "link_b", "at"):
                         self._say_error(f"there is no node {value!r}; the nodes are {choices}")
                     else:
@@ -295,7 +301,8 @@ class Lab(W.VBox):
     # --- the actions that need more than one call or some parsing ---------------------------------------
 
     def _do_step(self) -> Any:
-        return self.cluster.step(self.controls.msg_id.value)
+        chosen = self.controls.msg_id.value
+        return self.cluster.step(None if chosen == _OLDEST else chosen)
 
     def _deliver(self, slot: int) -> None:
         if slot < len(self._message_ids):
@@ -308,7 +315,8 @@ class Lab(W.VBox):
             raise InputError("put needs a key: type one in the key box, e.g. a")
         if not self.controls.value.value.strip():
             raise InputError("put needs a value: type one in the value box, e.g. 1")
-        return self.cluster.put(key, parse_value(self.controls.value.value), at=self.controls.at.value)
+        at = self.controls.at.value
+        return self.cluster.put(key, parse_value(self.controls.value.value), at=None if at == _LEADER else at)
 
     def _do_reconfigure(self) -> Any:
         return self.cluster.reconfigure(parse_nodes(self.controls.nodes.value))
@@ -383,7 +391,7 @@ class Lab(W.VBox):
         """The HTML of one view for the current cluster (what its tab shows)."""
         cluster = self.cluster
         if key == "diagram":
-            return _svg_html(diagrams.svg(diagrams.cluster_diagram(cluster)), "omnilab-diagram")
+            return _svg_html(diagrams.svg(diagrams.cluster_diagram(cluster)), "omnilab-diagram", max_height="560px")
         if key == "spacetime":
             return _svg_html(diagrams.svg(diagrams.spacetime(cluster, ble=self.controls.heartbeats.value)),
                              "omnilab-spacetime")
@@ -431,17 +439,17 @@ class Lab(W.VBox):
                             f"{leader if leader is not None else '—'} · clock {cluster.clock} · "
                             f"{len(cluster.network)} in flight"
                             + (f" · crashed {crashed}" if crashed else "")
-                            + (f"<br><span style=\"color:#555;font-size:12px\">{escape(cluster.description)}</span>"
-                               if cluster.description else ""))
+                            + (f"<details style=\"color:#555;font-size:12px\"><summary>about this scenario"
+                               f"</summary>{escape(cluster.description)}</details>" if cluster.description else ""))
         in_flight = list(cluster.network.in_flight.values())
-        options = [("oldest", None)] + [(f"#{e.id} {e.sender}→{e.receiver} {e.kind}", e.id) for e in in_flight[:200]]
+        options = [(_OLDEST, _OLDEST)] + [(f"#{e.id} {e.sender}→{e.receiver} {e.kind}", e.id) for e in in_flight[:200]]
         _set_options(c.msg_id, options)
         node_options = [(str(p), p) for p in pids]
         for dropdown in (c.node, c.link_a, c.link_b):
             _set_options(dropdown, node_options)
         if c.link_b.value == c.link_a.value and len(pids) > 1:
             c.link_b.value = pids[1] if c.link_a.value == pids[0] else pids[0]
-        _set_options(c.at, [(_LEADER, None)] + node_options)
+        _set_options(c.at, [(_LEADER, _LEADER)] + node_options)
         _set_options(c.preset, [(name, (name, calls)) for name, calls in presets(cluster)])
 
     def _update_message_buttons(self) -> None:
@@ -469,7 +477,7 @@ class Lab(W.VBox):
 
     def summary(self) -> str:
         """What the widget shows, as text: title, status and invariant badges."""
-        title = re.sub(r"<[^>]+>", "", self.title.value.split("<br>")[0])
+        title = re.sub(r"<[^>]+>", "", self.title.value.split("<details")[0])
         badges = re.sub(r"<[^>]+>", " ", self.badges.value)
         badges = re.sub(r"\s+", " ", badges).strip()
         lines = [title, f"status: {self.status_text or '-'}", f"checks: {badges}"]
