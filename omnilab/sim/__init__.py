@@ -5,7 +5,7 @@ situations of PROTOCOL.md §7; ``fuzz`` runs seeded random fault campaigns; ``Ve
 invariant of ``omnilab.sim.invariants`` returns. Importing this package does not import pandas.
 """
 
-from . import campaigns, invariants, scenarios
+from . import campaigns, invariants, scenarios  # noqa: F401
 from .cluster import DEFAULT_RESEND_TICKS, Cluster
 from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp, NoQuiescence,
                      NotStarted, NothingInFlight, NothingToUndo, SimulationError, UnknownMessageId, UnknownNode)
@@ -14,8 +14,11 @@ from .ledger import ClientOp, Verdict
 from .network import Envelope
 from .server import Server, ServerStatus
 from .service import StartInstance, StateTransfer, TransferAck
-from .trace import *  # noqa: F401,F403  (the operation and event classes)
-from .trace import EVENT_TYPES, OPERATION_TYPES, Event, Operation, Trace
+from .trace import (EVENT_TYPES, OPERATION_TYPES, Append, ClusterCreated, Crash, Crashed, Cut, Decided,  # noqa: F401
+                    Delivered, DeliverAll, Drop, Dropped, Duplicate, Duplicated, Event, Get, Heal, InstanceStarted,
+                    Operation, Partition, ProposalLost, Proposed, Put, ReadDone, Recover, Reconfigure, Recovered,
+                    Refused, Responded, Retired, Run, Sent, ServerCreated, SnapshotInstalled, StateInstalled, Step,
+                    StepRandom, Tick, Ticked, Trace)
 
 __all__ = [
     "Cluster", "scenarios", "invariants", "campaigns", "fuzz", "FAULTS", "FuzzResult", "Verdict", "ClientOp", "Envelope",

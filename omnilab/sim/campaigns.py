@@ -18,7 +18,6 @@ seed).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import combinations
 from typing import Any, Iterable, Optional
 
 from omnilab.replica.errors import ProposeErr
