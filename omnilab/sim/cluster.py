@@ -206,13 +206,19 @@ class Cluster(ReconfigurationService):
         return _invariants.check(self)
 
     def pending(self):
-        """The in-flight messages as a DataFrame: id, from, to, config, type and their fields."""
-        return frames.pending_frame(self)
+        """The in-flight messages as a DataFrame: id, from, to, config, type and their fields
+        (`omnilab.view.tables.messages`)."""
+        from omnilab.view.tables import messages  # pandas and the views load on first use
+
+        return messages(self)
 
     def logs(self):
         """Every server's log as a DataFrame: one row per log idx, one column per (configuration,
-        node); a cell is the entry and its status (✓ decided, … accepted only)."""
-        return frames.logs_frame(self)
+        node); a cell is the entry and its status (✓ decided, … accepted only), coloured in a
+        notebook; a crashed node's column is what its storage kept (`omnilab.view.tables.logs`)."""
+        from omnilab.view.tables import logs
+
+        return logs(self)
 
     def history(self):
         """The client history (puts, appends, gets with their invocation and response) as a DataFrame."""
