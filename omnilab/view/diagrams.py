@@ -183,17 +183,19 @@ def cluster_diagram(cluster, max_messages_per_link: int = 4) -> graphviz.Digraph
         ring = _ring(pids, 0.0, 0.0)
         xs = [p[0] for p in ring.values()]
         ys = [p[1] for p in ring.values()]
-        shift = x - min(xs) + 1.35
+        # Groups stand side by side with their tops aligned, so a line from a small group to a
+        # big one crosses the big ring's middle rather than running along its bottom row.
+        shift, lift = x - min(xs) + 1.35, -max(ys)
         for pid, (px, py) in ring.items():
-            pos[pid] = (px + shift, py)
+            pos[pid] = (px + shift, py + lift)
         if len(groups) > 1:
             members = ", ".join(str(p) for p in _members(cluster, config_id))
             width = max(xs) - min(xs) + 2.7
             height = max(ys) - min(ys) + 1.9
             cx = (max(xs) + min(xs)) / 2 + shift
-            cy = (max(ys) + min(ys)) / 2 + 0.15
+            cy = (max(ys) + min(ys)) / 2 + lift + 0.15
             dot.node(f"config_{config_id}", f"configuration {config_id}\\nnodes {members}", shape="box",
-                     style="dashed,rounded", color="#7a7a7a", fixedsize="shape", width=_fmt(width),
+                     style="dashed,rounded", color="#7a7a7a", fixedsize="true", width=_fmt(width),
                      height=_fmt(height), labelloc="t", fontsize="12", pos=f"{_fmt(cx)},{_fmt(cy)}!")
         x = max(xs) + shift + 1.6
 
