@@ -55,7 +55,7 @@ def role_phase_diagram() -> graphviz.Digraph:
     an "any state" box instead of six arrows; ``INITIAL_STATES`` enter from small start points.
     """
     dot = graphviz.Digraph("role_phase", graph_attr={
-        "rankdir": "LR", "fontname": P.FONT, "nodesep": "0.35", "ranksep": "0.9", "newrank": "true",
+        "rankdir": "LR", "fontname": P.FONT, "nodesep": "0.35", "ranksep": "0.9", "newrank": "true", "size": "9.5,7",
         "label": "Sequence Paxos: role and phase of a replica", "labelloc": "t", "fontsize": "16",
     }, node_attr={"fontname": P.FONT, "fontsize": "12", "shape": "box", "style": "rounded,filled"},
         edge_attr={"fontname": P.FONT, "fontsize": "10", "color": "#555555"})
@@ -173,7 +173,7 @@ def cluster_diagram(cluster, max_messages_per_link: int = 4) -> graphviz.Digraph
         groups.setdefault(_group_of(cluster, servers[pid]), []).append(pid)
     dot = graphviz.Digraph("cluster", engine="neato", graph_attr={
         "splines": "line", "outputorder": "edgesfirst", "fontname": P.FONT, "pad": "0.2",
-        "bgcolor": "white"},
+        "bgcolor": "white", "size": "9.5,8"},
         node_attr={"fontname": P.FONT, "fontsize": "11", "shape": "box", "fixedsize": "shape", "width": "2.15",
                    "height": "0.95"},
         edge_attr={"fontname": P.FONT, "fontsize": "9"})
