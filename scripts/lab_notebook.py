@@ -10,15 +10,9 @@ except cells marked ``# NBVAL_CHECK_OUTPUT``; their stdout is recorded by runnin
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
+import nbgen
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-PATH = Path(__file__).resolve().parent.parent / "notebooks" / "01-the-lab.ipynb"
-CHECK_OUTPUT = "# NBVAL_CHECK_OUTPUT"
+PATH = nbgen.NOTEBOOKS / "01-the-lab.ipynb"
 
 # (cell id, kind, source)
 CELLS: list[tuple[str, str, str]] = [
@@ -200,54 +194,5 @@ the lab open and watch it follow you. `w.refresh()` redraws it on demand."""),
 ]
 
 
-def cells() -> list:
-    out = []
-    for cell_id, kind, source in CELLS:
-        if kind == "markdown":
-            out.append(new_markdown_cell(source, id=cell_id))
-        else:
-            out.append(new_code_cell(source, id=cell_id))
-    return out
-
-
-def build(run: bool) -> nbformat.NotebookNode:
-    notebook = new_notebook(cells=cells(), metadata={
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    if run:
-        from nbclient import NotebookClient
-
-        executed = nbformat.from_dict(nbformat.reads(nbformat.writes(notebook), as_version=4))
-        NotebookClient(executed, timeout=120, kernel_name="python3",
-                       resources={"metadata": {"path": str(PATH.parent)}}).execute()
-        for stored, ran in zip(notebook.cells, executed.cells):
-            if stored.cell_type == "code" and stored.source.startswith(CHECK_OUTPUT):
-                stored.execution_count = ran.execution_count
-                stored.outputs = [o for o in ran.outputs if o.output_type == "stream" and o.name == "stdout"]
-                assert stored.outputs, f"{stored.id}: a checked cell must print something"
-    nbformat.validate(notebook)
-    return notebook
-
-
-def sources(notebook: dict) -> list:
-    return [(c["id"], c["cell_type"], c["source"]) for c in notebook["cells"]]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the stored cells differ")
-    args = parser.parse_args(argv)
-    if args.check:
-        stored = nbformat.read(PATH, as_version=4) if PATH.exists() else {"cells": []}
-        if sources(stored) != sources(build(run=False)):
-            print(f"{PATH} is out of date: run python scripts/lab_notebook.py", file=sys.stderr)
-            return 1
-        return 0
-    PATH.write_text(nbformat.writes(build(run=True)) + "\n", encoding="utf-8")
-    print(f"wrote {PATH}")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(nbgen.main(PATH, CELLS))
