@@ -15,12 +15,50 @@ from typing import Callable
 from .cluster import Cluster
 
 
+def star_links(hub: int, pids: list[int]) -> list[tuple[int, int]]:
+    """The links of a star around `hub`: the quorum-loss shape (only `hub` reaches everybody)."""
+    return [(hub, p) for p in pids if p != hub]
+
+
+def chain_links(pids: list[int]) -> list[tuple[int, int]]:
+    """The links of a chain through `pids` in order: the chained shape."""
+    return list(zip(pids, pids[1:]))
+
+
+def cuts_except(pids: list[int], links: list[tuple[int, int]]) -> list[tuple[str, tuple]]:
+    """The calls that cut every link between `pids` (both directions) except the undirected `links`."""
+    up = {frozenset(link) for link in links}
+    return [("cut", (a, b)) for a, b in combinations(sorted(pids), 2) if frozenset((a, b)) not in up]
+
+
+def network_presets(pids: list[int], leader: int | None = None) -> list[tuple[str, list]]:
+    """The topologies of this module, for any set of nodes: ``(name, calls)`` pairs, each call a
+    ``(Cluster method name, args)`` pair to apply in order. The lab widget offers them as presets:
+    a majority/minority split, the leader isolated, quorum loss (one node still reaches everybody,
+    §7.1) and a chain (§7.3)."""
+    pids = sorted(pids)
+    if len(pids) < 2:
+        return []
+    presets: list[tuple[str, list]] = []
+    majority = len(pids) // 2 + 1
+    left, right = pids[:majority], pids[majority:]
+    if right:
+        presets.append((f"split: {left} | {right}", [("partition", (left, right))]))
+    if leader is not None and leader in pids:
+        presets.append((f"isolate the leader {leader}", [("partition", ([leader], [p for p in pids if p != leader]))]))
+    if len(pids) >= 3:
+        hub = pids[len(pids) // 2]
+        presets.append((f"quorum loss: only {hub} reaches all",
+                        [("heal", ())] + cuts_except(pids, star_links(hub, pids))))
+        presets.append((f"chained: {' - '.join(map(str, pids))}",
+                        [("heal", ())] + cuts_except(pids, chain_links(pids))))
+    return presets
+
+
 def _keep_only_links(cluster: Cluster, links: list[tuple[int, int]]) -> None:
     """Cut every link (both directions) except the undirected `links`."""
-    up = {frozenset(link) for link in links}
-    for a, b in combinations(cluster.pids, 2):
-        if frozenset((a, b)) not in up:
-            cluster.cut(a, b)
+    for method, args in cuts_except(cluster.pids, links):
+        getattr(cluster, method)(*args)
 
 
 def quorum_loss(seed: int = 0) -> Cluster:
@@ -29,7 +67,7 @@ def quorum_loss(seed: int = 0) -> Cluster:
     cluster.run(ticks=3)
     cluster.put("x", 1)
     cluster.run(ticks=1)
-    _keep_only_links(cluster, [(3, 1), (3, 2), (3, 4), (3, 5)])
+    _keep_only_links(cluster, star_links(3, [1, 2, 3, 4, 5]))
     cluster.description = (
         "Quorum loss. Five nodes elected node 5 and decided x=1. Then the network failed: only node 3 "
         "still reaches everybody (links 3-1, 3-2, 3-4, 3-5); every other link is cut. Leader 5 can reach "
@@ -53,7 +91,7 @@ def constrained_election(seed: int = 0) -> Cluster:
     cluster.run(ticks=2)
     cluster.crash(5)
     cluster.heal()
-    _keep_only_links(cluster, [(3, 1), (3, 2), (3, 4), (3, 5)])
+    _keep_only_links(cluster, star_links(3, [1, 2, 3, 4, 5]))
     cluster.description = (
         "Constrained election. Node 3 was cut off while leader 5 decided k0, k1 and k2 with nodes 1, 2 "
         "and 4, so node 3's log is behind. Then leader 5 crashed and the network changed: node 3 is now "

@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional
 import ipywidgets as W
 
 from omnilab.replica.errors import ProposeErr
-from omnilab.sim import Cluster, Trace
+from omnilab.sim import Cluster, Trace, scenarios
 from omnilab.sim.errors import BadInput, SimulationError
 from omnilab.view import diagrams, tables
 from omnilab.view import palette as P
@@ -494,30 +494,9 @@ def _set_options(dropdown: W.Dropdown, options: list) -> None:
 
 
 def presets(cluster: Cluster) -> list[tuple[str, list]]:
-    """Network presets for the current nodes: (name, calls), each call a (method, args) pair.
-
-    They are the topologies of `omnilab.sim.scenarios` (PROTOCOL.md §7) applied to these nodes: a
-    majority/minority split, the leader isolated, quorum loss (one node still reaches everybody),
-    and a chain."""
-    pids = sorted(p for p, s in cluster.servers.items())
-    if len(pids) < 2:
-        return []
-    leader = cluster.leader()
-    out: list[tuple[str, list]] = []
-    majority = len(pids) // 2 + 1
-    left, right = pids[:majority], pids[majority:]
-    if right:
-        out.append((f"split: {left} | {right}", [("partition", (left, right))]))
-    if leader is not None:
-        rest = [p for p in pids if p != leader]
-        out.append((f"isolate the leader {leader}", [("partition", ([leader], rest))]))
-    if len(pids) >= 3:
-        hub = pids[len(pids) // 2]
-        cuts = [("cut", (a, b)) for i, a in enumerate(pids) for b in pids[i + 1:] if hub not in (a, b)]
-        out.append((f"quorum loss: only {hub} reaches all", [("heal", ())] + cuts))
-        out.append((f"chained: {' - '.join(map(str, pids))}",
-                    [("heal", ())] + [("cut", (a, b)) for i, a in enumerate(pids) for b in pids[i + 2:]]))
-    return out
+    """Network presets for the current nodes: `omnilab.sim.scenarios.network_presets` (the
+    topologies of the scenarios, PROTOCOL.md §7, applied to these nodes)."""
+    return scenarios.network_presets(list(cluster.servers), cluster.leader())
 
 
 # --- following a cluster across cells --------------------------------------------------------------
