@@ -97,7 +97,7 @@ def constrained_election(seed: int = 0) -> Cluster:
         "and 4, so node 3's log is behind. Then leader 5 crashed and the network changed: node 3 is now "
         "the only node connected to the others (links 3-1, 3-2, 3-4). Raft would refuse to elect node 3 "
         "(its log is not up to date) and nodes 1, 2, 4 cannot form a quorum among themselves: stuck. "
-        "OmniPaxos's leader election ignores logs: after two ticks node 3 takes over, and the Promises "
+        "OmniPaxos's leader election ignores logs: within three ticks node 3 takes over, and the Promises "
         "of 1, 2 and 4 bring it the entries it missed before it starts accepting. run(ticks=4), then "
         "logs(): node 3 holds every decided entry, and new puts are decided on 1, 2, 3 and 4.")
     return cluster
