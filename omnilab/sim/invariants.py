@@ -28,11 +28,23 @@ class World(Protocol):
     def live_replicas(self) -> Iterable[tuple[int, int, Any]]: ...
 
 
+def _ok(name: str) -> Verdict:
+    """The ok verdict of invariant `name` (verdicts are immutable, so one each serves every check;
+    campaigns check after every step)."""
+    verdict = _OK.get(name)
+    if verdict is None:
+        verdict = _OK[name] = Verdict(True, name, "")
+    return verdict
+
+
+_OK: dict[str, Verdict] = {}
+
+
 def _recorded(world: World, name: str) -> Verdict:
     """The violation the ledger recorded for `name`, or an ok verdict. (Verdicts are falsy when
     violated, so test them with ``.ok``, never with ``or``.)"""
     found = world.ledger.violations.get(name)
-    return found if found is not None else Verdict(True, name, "")
+    return found if found is not None else _ok(name)
 
 
 def uniform_agreement(world: World) -> Verdict:
@@ -72,7 +84,7 @@ def integrity(world: World) -> Verdict:
         message = _integrity_difference(pid, config_id, omni, seen)
         if message:
             return Verdict(False, name, message)
-    return Verdict(True, name, "")
+    return _ok(name)
 
 
 def _integrity_difference(pid: int, config_id: int, omni: Any, seen: list) -> str:

@@ -119,9 +119,10 @@ class Ledger:
         self.history: list[ClientOp] = []
         self._pending_by_id: dict[int, ClientOp] = {}
         self.starts: list[InstanceStart] = []
-        #: client writes in completion order: (completed, the op with the latest position so far).
-        self._completions: list[tuple[int, ClientOp]] = []
+        #: client writes in completion order: when each completed, and the op with the latest
+        #: position among it and those before.
         self._completion_times: list[int] = []
+        self._latest_completed: list[ClientOp] = []
         #: key -> the completed put with the latest position.
         self._latest_put: dict[Any, ClientOp] = {}
         #: ballot -> pids seen leading it.
@@ -173,8 +174,14 @@ class Ledger:
     def on_decided(self, pid: int, config_id: int, idx: int, value: Any, now: int) -> Optional[ClientOp]:
         """Node `pid` shows `value` decided at slot `idx`; check it and return the client operation it
         completes, if any."""
-        log = self.node_logs.setdefault((pid, config_id), [])
-        if idx < len(log):
+        # Called for every slot every node applies: the common cases (the next idx of this node's
+        # log; a value proposed here, by identity) come first and allocate nothing.
+        log = self.node_logs.get((pid, config_id))
+        if log is None:
+            log = self.node_logs[(pid, config_id)] = []
+        if idx == len(log):
+            log.append(value)
+        elif idx < len(log):
             seen = log[idx]
             if seen is not COMPACTED and not _same(seen, value):
                 self.violate("Integrity", f"node {pid} first decided {seen!r} at idx {idx} of configuration "
@@ -187,7 +194,7 @@ class Ledger:
         first = self.slots.get(key)
         if first is None:
             self.slots[key] = (value, pid)
-            if not self.was_proposed(value):
+            if id(value) not in self.proposed_ids and not self.was_proposed(value):
                 self.violate("Validity", f"node {pid} decided {value!r} at idx {idx} of configuration "
                              f"{config_id}, which nobody proposed", now)
         elif not _same(first[0], value):
@@ -219,14 +226,14 @@ class Ledger:
         """A write got its slot: every write that completed before it was invoked must sit earlier."""
         at = bisect_left(self._completion_times, op.invoked)
         if at:
-            latest = self._completions[at - 1][1]
+            latest = self._latest_completed[at - 1]
             if latest.position > op.position:
                 self.violate("KVLinearizability", f"{latest.describe()} completed (trace item {latest.completed}) "
                              f"before {op.describe()} was invoked (item {op.invoked}), yet the log puts it later: idx "
                              f"{latest.position[1]} of configuration {latest.position[0]} vs idx {op.position[1]} "
                              f"of configuration {op.position[0]}", op.completed)
-        previous = self._completions[-1][1] if self._completions else None
-        self._completions.append((op.completed, op if previous is None or op.position > previous.position else previous))
+        previous = self._latest_completed[-1] if self._latest_completed else None
+        self._latest_completed.append(op if previous is None or op.position > previous.position else previous)
         self._completion_times.append(op.completed)
         if op.kind == "put":
             best = self._latest_put.get(op.key)

@@ -46,6 +46,15 @@ class Envelope(NamedTuple):
         return f"#{self.id} {self.sender}->{self.receiver} c{self.config_id} {summarize(self.message)}"
 
 
+def new_envelope(fields: tuple) -> Envelope:
+    """``Envelope(*fields)`` without the named tuple's argument handling: twice as fast, and the
+    simulator makes one for every message sent."""
+    return _tuple_new(Envelope, fields)
+
+
+_tuple_new = tuple.__new__
+
+
 class Network:
     """In-flight envelopes (oldest first) and the set of cut directional links."""
 
@@ -67,7 +76,7 @@ class Network:
 
     def envelope(self, sender: int, receiver: int, config_id: int, message: Any) -> Envelope:
         """A new envelope with the next id (not yet in flight)."""
-        env = Envelope(self.next_id, sender, receiver, config_id, message)
+        env = new_envelope((self.next_id, sender, receiver, config_id, message))
         self.next_id += 1
         return env
 
