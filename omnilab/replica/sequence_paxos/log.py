@@ -222,9 +222,11 @@ class ReplicaLog:
         return Trimmed(self.compacted_idx)
 
     def _entries(self, from_idx: int, to_idx: int) -> list:
+        entries = self.storage.get_entries(from_idx, to_idx)
         decided = self.decided_idx
-        return [Decided(e) if from_idx + k < decided else Undecided(e)
-                for k, e in enumerate(self.storage.get_entries(from_idx, to_idx))]
+        if to_idx <= decided:
+            return list(map(Decided, entries))
+        return [Decided(e) if from_idx + k < decided else Undecided(e) for k, e in enumerate(entries)]
 
     def _stopsign_entry(self) -> StopSignEntry:
         return StopSignEntry(self.stopsign, self.stopsign_is_decided())
@@ -234,6 +236,11 @@ class ReplicaLog:
 
         A compacted prefix reads as one element, whatever the range's start inside it.
         """
+        if self.compacted_idx <= from_idx < to_idx and (
+                to_idx < self.accepted_idx or (to_idx == self.accepted_idx and self.stopsign is None)):
+            # Entries only (no compacted prefix, no StopSign slot): the read a decided-suffix loop
+            # makes after every decision, so it skips the classification below.
+            return self._entries(from_idx, to_idx)
         if to_idx == 0:
             return None
         to_class = self._classify(to_idx - 1)
