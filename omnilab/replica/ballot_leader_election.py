@@ -89,9 +89,14 @@ class BallotLeaderElection:
         return self.current_ballot if self.leader == self.current_ballot else None
 
     def update_leader(self) -> None:
-        # I only learn of a leader by hearing from it directly: take the largest *own* ballot replied.
-        if self.heartbeat_replies:
-            top = max((r.ballot for r in self.heartbeat_replies), key=Ballot._order_key)
+        # I only learn of a leader by hearing from it directly: take the largest *own* ballot replied
+        # by a node that leads it (its leader is its own ballot). omnilab adds that last condition:
+        # the reference also adopts the ballot of a follower whose priority was raised with
+        # set_priority, so two such followers can follow each other's ballots, keep each other happy
+        # and never hold an election after the real leader crashes.
+        claimed = [r.ballot for r in self.heartbeat_replies if r.leader == r.ballot]
+        if claimed:
+            top = max(claimed, key=Ballot._order_key)
             if top > self.leader:
                 self.leader = top
 

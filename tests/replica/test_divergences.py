@@ -43,3 +43,23 @@ def test_stopsign_synced_by_a_new_leader_occupies_one_slot():
         omni = c.node(pid)
         assert omni.get_decided_idx() == omni.inspect().accepted_idx == 2
         assert omni.is_reconfigured() is not None
+
+
+def test_raised_priorities_do_not_leave_the_cluster_without_a_leader():
+    """Followers 1 and 2 raise their priorities above leader 3's ballot, then 3 crashes. By the
+    reference's rules each adopts the other's raised ballot as its leader and they keep each other
+    happy forever; omnilab only adopts a ballot its owner leads, so the raise waits for the next
+    election (leader 3 stays), and when 3 crashes the highest priority wins."""
+    c = Cluster(3)
+    c.tick(3)
+    assert c.leader_of(1) == 3
+    c.node(1).set_priority(5)
+    c.node(2).set_priority(3)
+    c.tick(3)
+    assert c.leader_of(1) == c.leader_of(2) == 3   # priorities count in future elections only
+    c.crash(3)
+    c.tick(10)
+    assert c.leader_of(1) == c.leader_of(2) == 1
+    c.append(1, "after")
+    c.tick(1)
+    assert c.node(2).read_decided_suffix(0)[-1].entry == "after"
