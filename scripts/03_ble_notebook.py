@@ -269,10 +269,12 @@ goes to the replica behind the cluster's back, so it is not in the trace, and `u
 `Cluster.replay` forget it. And the one exception: a **leader** that changes its own priority no
 longer holds the ballot it leads with, becomes unhappy, and causes a new election.)
 
-Give node 1 priority 5 in a cluster led by node 3 and watch three rounds. Node 3 keeps leading.
-Nodes 2 and 3 hear node 1's ballot `1.1/p5`, the largest around, and their BLE follows it, while
-node 1 itself keeps following `1.3`, because a node learns a leader only from others' replies. BLE
-and Sequence Paxos disagree here, and nothing breaks: Sequence Paxos, not BLE, says who leads."""),
+Give node 1 priority 5 in a cluster led by node 3 and watch three rounds. Node 3 keeps leading,
+and every node's BLE keeps following `1.3`: node 1's ballot `1.1/p5` is now the largest around, but
+a node adopts a ballot only from a node that *leads* it, and node 1 follows `1.3`. (This is one of
+omnilab's deliberate differences from the reference implementation, which adopts any larger
+ballot it hears: there, two followers with raised priorities can end up following each other's
+ballots, keep each other happy, and never elect anyone once the real leader crashes.)"""),
     ("prio-set", "code", """\
 # NBVAL_CHECK_OUTPUT
 prio = Cluster([1, 2, 3])
@@ -287,13 +289,12 @@ priority, become the leader? Then run it.
 
 <details><summary>Answer</summary>
 
-No, node 2 wins with `2.2`. Node 1 was following node 3, so it notices the crash first and is
-unhappy at tick 8. But node 2 follows node 1's ballot in BLE, and node 1's reply still said
-"happy", so node 2 stays happy for one more round. At tick 9 node 2 hears node 1 unhappy: now it is
-unhappy, every reply it got was unhappy, and it is quorum-connected, so it takes over. Node 1
-does not take over at tick 9, because the reply it holds from node 2 still says "happy"; it
-promises node 2's Prepare instead. A priority only helps when the nodes take over in the
-same round. To hand leadership to a chosen node on purpose, OmniPaxos has `try_become_leader()`.
+Yes, node 1 wins with `2.1/p5`. Both followers notice the crash at tick 8 (they both follow node 3
+directly) and become unhappy, but each still holds the other's "happy" reply from the previous
+round, so nobody takes over yet. At tick 9 every reply is unhappy and both are quorum-connected, so
+both take over in the same round with `n = 2`: `2.1/p5` against `2.2`. Same `n`, so the priority
+decides, and node 2 promises node 1's Prepare. A priority only decides between ballots with the
+same `n`; to hand leadership to a chosen node on purpose, OmniPaxos has `try_become_leader()`.
 </details>"""),
     ("turn3-check", "code", """\
 # NBVAL_CHECK_OUTPUT
