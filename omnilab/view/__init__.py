@@ -1,12 +1,12 @@
 """Pure functions from sim/replica state to pandas DataFrames and graphviz diagrams.
 
 Views only read: they never change a cluster or a replica. ``tables`` gives DataFrames (`logs`,
-`nodes`, `messages`, `events`, `state_split`, `kv`); ``diagrams`` gives graphviz pictures
+`nodes`, `ble`, `messages`, `events`, `state_split`, `kv`); ``diagrams`` gives graphviz pictures
 (`cluster_diagram`, `spacetime`, `role_phase_diagram`); ``palette`` is the colours both share.
 """
 
 from .diagrams import cluster_diagram, role_phase_diagram, spacetime, svg
-from .tables import LogTable, events, html_table, kv, logs, messages, nodes, state_split
+from .tables import LogTable, ble, events, html_table, kv, logs, messages, nodes, state_split
 
-__all__ = ["logs", "nodes", "messages", "events", "state_split", "kv", "LogTable", "html_table",
+__all__ = ["logs", "nodes", "ble", "messages", "events", "state_split", "kv", "LogTable", "html_table",
            "cluster_diagram", "spacetime", "role_phase_diagram", "svg"]

@@ -7,6 +7,7 @@ so its columns are read from the storage it keeps (``server.durable``), which is
 survive; those columns are marked crashed. Rows and columns come in a stable order (log index, pid,
 configuration id, trace position), and no cell holds an object address, so outputs are deterministic.
 
+`nodes` is every server's state in one row (`ble` narrows it to the leader election).
 `logs` returns a `LogTable`: a DataFrame whose ``status`` frame names each cell's class (decided,
 undecided, stopsign, compacted, missing). ``table.style`` is a pandas `Styler` coloured with the
 palette shared by the diagrams; a notebook shows the coloured table; `html_table` renders any of
@@ -27,7 +28,7 @@ from omnilab.replica.state import Role
 
 from . import palette as P
 
-__all__ = ["logs", "nodes", "messages", "events", "state_split", "kv", "LogTable", "html_table",
+__all__ = ["logs", "nodes", "ble", "messages", "events", "state_split", "kv", "LogTable", "html_table",
            "entry_text", "describe_item"]
 
 _DECIDED, _UNDECIDED, _STOPSIGN = LogEntry.Decided, LogEntry.Undecided, LogEntry.StopSign
@@ -115,6 +116,7 @@ class LogTable(pd.DataFrame):
         from pandas.io.formats.style import Styler
 
         styler = Styler(pd.DataFrame(self), uuid="omnilab_logs", cell_ids=False)
+        styler.format(escape="html")  # cell texts are entries' reprs: shown as text, never as markup
         classes = self.status.copy()
         for column in self.crashed:
             classes[column] = classes[column] + " crashed"
@@ -176,7 +178,8 @@ def _legend_caption(crashed: list) -> str:
 # --- nodes ----------------------------------------------------------------------------------------
 
 NODE_COLUMNS = ["configuration", "role", "phase", "ballot", "promise", "leader", "decided_idx", "accepted_idx",
-                "compacted_idx", "status", "server"]
+                "compacted_idx", "status", "server", "ble_leader", "ble_happy"]
+BLE_COLUMNS = ["ble_ballot", "ble_leader", "ble_happy", "role", "phase", "promise", "status"]
 
 
 def _storage_indexes(server: Any, config_id: int) -> tuple:
@@ -188,30 +191,56 @@ def _storage_indexes(server: Any, config_id: int) -> tuple:
 def nodes(cluster: Any) -> pd.DataFrame:
     """One row per server (index ``pid``): its newest configuration, Sequence Paxos role and phase,
     its own ballot (BLE), the ballot it promised, the leader it follows, its decided / accepted /
-    compacted index, ``status`` up or crashed, and ``server`` active, joining or retired.
+    compacted index, ``status`` up or crashed, ``server`` active, joining or retired; then what
+    Ballot Leader Election thinks: ``ble_leader`` the ballot it follows and ``ble_happy`` whether
+    it is happy with that leader (the election turns on these; `ble` shows them next to the role).
 
-    A crashed server has no role, phase or ballot (they were in memory); its promise and indexes
+    A crashed server has no role, phase or ballots (they were in memory); its promise and indexes
     are read from its storage, which survived."""
     rows = []
     for pid in sorted(cluster.servers):
         server = cluster.servers[pid]
         omni = server.omnipaxos if server.up else None
+        ble = [NONE, NONE]
         if omni is not None:
             state = omni.inspect()
             leader = omni.get_current_leader()
             rows.append([state.configuration_id, state.role.value, state.phase.value, state.ble_ballot.short(),
                          state.promise.short(), leader[0] if leader else NONE, state.decided_idx,
                          state.accepted_idx, state.compacted_idx])
+            ble = [state.ble_leader.short(), state.ble_happy]
         elif server.durable.storages:
             config_id = max(server.durable.storages)
             promise, decided, accepted, compacted = _storage_indexes(server, config_id)
             rows.append([config_id, NONE, NONE, NONE, promise.short(), NONE, decided, accepted, compacted])
         else:
             rows.append([NONE] * 6 + [0, 0, 0])
-        rows[-1] += ["up" if server.up else "crashed", server.status.value]
+        rows[-1] += ["up" if server.up else "crashed", server.status.value, *ble]
     frame = pd.DataFrame(rows, columns=NODE_COLUMNS, index=pd.Index(sorted(cluster.servers), name="pid"),
                          dtype=object)
     return frame
+
+
+def ble(cluster: Any) -> pd.DataFrame:
+    """Ballot Leader Election, one row per server (index ``pid``): ``ble_ballot`` the node's own
+    ballot, ``ble_leader`` the ballot it follows, ``ble_happy`` whether it is happy (it heard from a
+    quorum, and from the leader it follows), next to its Sequence Paxos ``role``, ``phase`` and
+    ``promise``, and ``status`` up or crashed.
+
+    BLE lives in memory only: a crashed server (or one still waiting for its state) shows "—"."""
+    rows = []
+    for pid in sorted(cluster.servers):
+        server = cluster.servers[pid]
+        omni = server.omnipaxos if server.up else None
+        if omni is None:
+            rows.append([NONE] * 6)
+        else:
+            state = omni.inspect()
+            rows.append([state.ble_ballot.short(), state.ble_leader.short(), state.ble_happy, state.role.value,
+                         state.phase.value, state.promise.short()])
+        rows[-1].append("up" if server.up else "crashed")
+    return pd.DataFrame(rows, columns=BLE_COLUMNS, index=pd.Index(sorted(cluster.servers), name="pid"),
+                        dtype=object)
 
 
 # --- messages in flight ---------------------------------------------------------------------------

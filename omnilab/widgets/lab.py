@@ -23,12 +23,14 @@ Rules it keeps:
 from __future__ import annotations
 
 import ast
+import html
 import re
 import weakref
 from types import SimpleNamespace
 from typing import Any, Callable, Optional
 
 import ipywidgets as W
+from traitlets import TraitError
 
 from omnilab.replica.errors import ProposeErr
 from omnilab.sim import Cluster, Trace, scenarios
@@ -84,16 +86,22 @@ def _svg_html(svg: str, css_class: str, max_height: str = "") -> str:
             f"{{max-width:100%;height:auto;{fit}}}</style>{body}</div>")
 
 
-def _badge(verdict: Any) -> str:
-    if verdict.ok:
-        return (f"<span class=\"omnilab-badge ok\" title=\"{verdict.name}: holds\" style=\"background:"
-                f"{P.FILL[P.DECIDED]};border:1px solid {P.STROKE[P.DECIDED]};border-radius:10px;padding:1px 8px;"
-                f"margin-right:4px;font-size:12px\">✓ {verdict.name}</span>")
-    from html import escape
+def _text(markup: str) -> str:
+    """What a learner reads in a piece of the widget's HTML: tags removed, entities decoded once
+    (the HTML was escaped exactly once where it was made, so this gives back the original text)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", markup.replace("<br>", "\n")))
 
-    return (f"<span class=\"omnilab-badge violated\" title=\"{escape(verdict.message)}\" style=\"background:"
+
+def _badge(verdict: Any) -> str:
+    name = html.escape(verdict.name)
+    if verdict.ok:
+        return (f"<span class=\"omnilab-badge ok\" title=\"{name}: holds\" style=\"background:"
+                f"{P.FILL[P.DECIDED]};border:1px solid {P.STROKE[P.DECIDED]};border-radius:10px;padding:1px 8px;"
+                f"margin-right:4px;font-size:12px\">✓ {name}</span>")
+    message = html.escape(verdict.message)
+    return (f"<span class=\"omnilab-badge violated\" title=\"{message}\" style=\"background:"
             f"{P.CRASHED_FILL};border:1px solid {P.CRASHED_STROKE};border-radius:10px;padding:1px 8px;"
-            f"margin-right:4px;font-size:12px\">✗ {verdict.name}: {escape(verdict.message)}</span>")
+            f"margin-right:4px;font-size:12px\">✗ {name}: {message}</span>")
 
 
 class Lab(W.VBox):
@@ -119,6 +127,11 @@ class Lab(W.VBox):
                               layout=W.Layout(width="260px"), style={"description_width": "60px"})
         c.step = button("Step", self._do_step, "deliver the chosen message (the oldest by default): cluster.step(id)",
                         icon="step-forward")
+        c.drop = button("Drop", lambda: self.cluster.drop(self._chosen_message("drop")),
+                        "lose the chosen message (the oldest by default): cluster.drop(id)", icon="trash")
+        c.duplicate = button("Duplicate", lambda: self.cluster.duplicate(self._chosen_message("duplicate")),
+                             "put a copy of the chosen message on the wire (the oldest by default): "
+                             "cluster.duplicate(id)", icon="clone")
         c.deliver_all = button("Deliver all", lambda: self.cluster.deliver_all(),
                                "deliver until nothing is in flight: cluster.deliver_all()", icon="fast-forward")
         c.tick = button("Tick", lambda: self.cluster.tick(), "tick every live server once: cluster.tick()",
@@ -142,8 +155,11 @@ class Lab(W.VBox):
                               style={"description_width": "35px"})
         c.link_b = W.Dropdown(options=[], description="↔", layout=W.Layout(width="110px"),
                               style={"description_width": "20px"})
-        c.cut = button("Cut", lambda: self.cluster.cut(self._pid(c.link_a.value), self._pid(c.link_b.value)),
-                       "cut the link both ways: cluster.cut(a, b)", icon="cut")
+        c.one_way = W.Checkbox(value=False, description="one way", indent=False, layout=W.Layout(width="80px"),
+                               tooltip="cut only a → b: cluster.cut(a, b, one_way=True)")
+        c.one_way.observe(lambda change: setattr(c.link_b, "description", "→" if change["new"] else "↔"), "value")
+        c.cut = button("Cut", self._do_cut, "cut the link both ways, or only a → b when 'one way' is ticked: "
+                       "cluster.cut(a, b) / cluster.cut(a, b, one_way=True)", icon="cut")
         c.heal_link = button("Heal link", lambda: self.cluster.heal(self._pid(c.link_a.value),
                                                                     self._pid(c.link_b.value)),
                              "bring this link back: cluster.heal(a, b)", icon="link")
@@ -189,10 +205,10 @@ class Lab(W.VBox):
         self.tabs.observe(self._on_tab, "selected_index")
 
         rows = [
-            W.HBox([c.step, c.msg_id, c.deliver_all, c.tick, c.run, c.ticks, c.undo, c.replay, c.refresh],
-                   layout=W.Layout(flex_flow="row wrap")),
-            W.HBox([c.node, c.crash, c.recover, c.link_a, c.link_b, c.cut, c.heal_link, c.heal, c.preset, c.partition],
-                   layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([c.step, c.msg_id, c.drop, c.duplicate, c.deliver_all, c.tick, c.run, c.ticks, c.undo, c.replay,
+                    c.refresh], layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([c.node, c.crash, c.recover, c.link_a, c.link_b, c.one_way, c.cut, c.heal_link, c.heal, c.preset,
+                    c.partition], layout=W.Layout(flex_flow="row wrap")),
             W.HBox([c.key, c.value, c.at, c.put, c.nodes, c.reconfigure], layout=W.Layout(flex_flow="row wrap")),
         ]
         super().__init__([self.title, *rows, self.status, self.badges, self.tabs])
@@ -213,11 +229,13 @@ class Lab(W.VBox):
     def press(self, name: str, **inputs: Any) -> str:
         """Fill a control's inputs and press it, as a learner would; returns the status line's text.
 
-        ``press("step")``, ``press("step", msg_id=12)``, ``press("run", ticks=5)``,
-        ``press("crash", node=3)``, ``press("cut", link_a=1, link_b=2)``, ``press("put", key="a",
-        value="1")``, ``press("reconfigure", nodes="1, 2, 4")``, ``press("partition", preset=...)``.
-        Inputs are the names in ``controls``; a value not offered by a dropdown is refused like a
-        bad click would be (status line, nothing changes)."""
+        ``press("step")``, ``press("step", msg_id=12)``, ``press("drop", msg_id=12)``,
+        ``press("duplicate")`` (the oldest), ``press("run", ticks=5)``, ``press("crash", node=3)``,
+        ``press("cut", link_a=1, link_b=2)``, ``press("cut", link_a=1, link_b=2, one_way=True)``,
+        ``press("put", key="a", value="1")``, ``press("reconfigure", nodes="1, 2, 4")``,
+        ``press("partition", preset=...)``. Inputs are the names in ``controls``; a value a control
+        cannot take (not offered by a dropdown, not a number in a number box) is refused like a bad
+        click would be (status line, nothing changes)."""
         button = getattr(self.controls, name, None)
         if not isinstance(button, W.Button):
             names = sorted(k for k, v in vars(self.controls).items() if isinstance(v, W.Button))
@@ -239,15 +257,21 @@ class Lab(W.VBox):
                     return self.status_text
             elif isinstance(control, W.Text):
                 value = str(value)
-            control.value = value
+            elif isinstance(control, W.Checkbox) and not isinstance(value, bool):
+                self._say_error(f"{field}: {value!r} is not True or False")
+                return self.status_text
+            try:
+                control.value = value
+            except TraitError:
+                self._say_error(f"{field}: {value!r} is not a value this box takes")
+                return self.status_text
         button.click()
         return self.status_text
 
     @property
     def status_text(self) -> str:
         """The status line without its HTML."""
-        return re.sub(r"<[^>]+>", "", self.status.value).replace("&lt;", "<").replace("&gt;", ">") \
-            .replace("&amp;", "&").replace("&#x27;", "'").replace("&quot;", '"')
+        return _text(self.status.value)
 
     def _pid(self, value: Any) -> int:
         if value is None:
@@ -284,25 +308,39 @@ class Lab(W.VBox):
         return [item.call() for item in trace[before[1]:] if isinstance(item, Operation)]
 
     def _say_ok(self, calls: list[str]) -> None:
-        from html import escape
-
         self.last_error = None
-        code = "<br>".join(f"<code>{escape(call)}</code>" for call in calls)
+        code = "<br>".join(f"<code>{html.escape(call)}</code>" for call in calls)
         self.status.value = f"<span class=\"omnilab-status ok\">✓ {code}</span>"
 
     def _say_error(self, message: str, calls: Optional[list] = None) -> None:
-        from html import escape
-
         self.last_error = message
-        recorded = "".join(f" <code>{escape(c)}</code>" for c in calls or [])
+        recorded = "".join(f" <code>{html.escape(c)}</code>" for c in calls or [])
         self.status.value = (f"<span class=\"omnilab-status error\" style=\"color:{P.CRASHED_STROKE}\">⚠ "
-                             f"{escape(message)}</span>{recorded}")
+                             f"{html.escape(message)}</span>{recorded}")
 
     # --- the actions that need more than one call or some parsing ---------------------------------------
 
     def _do_step(self) -> Any:
         chosen = self.controls.msg_id.value
         return self.cluster.step(None if chosen == _OLDEST else chosen)
+
+    def _chosen_message(self, verb: str) -> int:
+        """The id in the message dropdown; for "oldest", the oldest message's id (``drop`` and
+        ``duplicate`` take an id, so the call shows which message it was)."""
+        chosen = self.controls.msg_id.value
+        if chosen != _OLDEST:
+            return chosen
+        oldest = self.cluster.network.oldest_id()
+        if oldest is None:
+            raise InputError(f"no message is in flight, so there is none to {verb}: Tick or Run makes the "
+                             "servers send")
+        return oldest
+
+    def _do_cut(self) -> Any:
+        a, b = self._pid(self.controls.link_a.value), self._pid(self.controls.link_b.value)
+        if self.controls.one_way.value:
+            return self.cluster.cut(a, b, one_way=True)
+        return self.cluster.cut(a, b)
 
     def _deliver(self, slot: int) -> None:
         if slot < len(self._message_ids):
@@ -424,13 +462,12 @@ class Lab(W.VBox):
         try:
             verdicts = self.cluster.check()
         except Exception as err:  # a checker must not break the widget
-            self.badges.value = f"<span class=\"omnilab-badge violated\">checks failed to run: {err}</span>"
+            self.badges.value = (f"<span class=\"omnilab-badge violated\">checks failed to run: "
+                                 f"{html.escape(str(err))}</span>")
             return
         self.badges.value = "<div class=\"omnilab-badges\">" + "".join(_badge(v) for v in verdicts) + "</div>"
 
     def _update_controls(self) -> None:
-        from html import escape
-
         cluster, c = self.cluster, self.controls
         pids = sorted(cluster.servers)
         leader = cluster.leader()
@@ -440,7 +477,7 @@ class Lab(W.VBox):
                             f"{len(cluster.network)} in flight"
                             + (f" · crashed {crashed}" if crashed else "")
                             + (f"<details style=\"color:#555;font-size:12px\"><summary>about this scenario"
-                               f"</summary>{escape(cluster.description)}</details>" if cluster.description else ""))
+                               f"</summary>{html.escape(cluster.description)}</details>" if cluster.description else ""))
         in_flight = list(cluster.network.in_flight.values())
         options = [(_OLDEST, _OLDEST)] + [(f"#{e.id} {e.sender}→{e.receiver} {e.kind}", e.id) for e in in_flight[:200]]
         _set_options(c.msg_id, options)
@@ -477,8 +514,8 @@ class Lab(W.VBox):
 
     def summary(self) -> str:
         """What the widget shows, as text: title, status and invariant badges."""
-        title = re.sub(r"<[^>]+>", "", self.title.value.split("<details")[0])
-        badges = re.sub(r"<[^>]+>", " ", self.badges.value)
+        title = _text(self.title.value.split("<details")[0])
+        badges = _text(self.badges.value.replace("</span>", " </span>"))
         badges = re.sub(r"\s+", " ", badges).strip()
         lines = [title, f"status: {self.status_text or '-'}", f"checks: {badges}"]
         return "\n".join(lines)

@@ -29,7 +29,7 @@ def fingerprint(cluster):
             {pid: dict(s.kv) for pid, s in cluster.servers.items()})
 
 
-ALL_TABLES = [tables.logs, tables.nodes, tables.messages, tables.events, tables.state_split, tables.kv]
+ALL_TABLES = [tables.logs, tables.nodes, tables.ble, tables.messages, tables.events, tables.state_split, tables.kv]
 
 
 def test_logs_rows_are_indexes_and_columns_are_configuration_and_node(crashed):
@@ -118,6 +118,35 @@ def test_nodes_has_one_row_per_server(reconfigured):
     leader = reconfigured.leader()
     assert frame.loc[leader, "role"] == "Leader" and frame.loc[leader, "phase"] == "Accept"
     assert set(frame.loc[[1, 2, 4], "leader"]) == {leader}
+
+
+def test_nodes_keeps_its_columns_and_adds_what_ble_thinks(crashed):
+    frame = tables.nodes(crashed)
+    assert list(frame.columns) == ["configuration", "role", "phase", "ballot", "promise", "leader", "decided_idx",
+                                   "accepted_idx", "compacted_idx", "status", "server", "ble_leader", "ble_happy"]
+    for pid in (1, 2):
+        state = crashed.server(pid).omnipaxos.inspect()
+        assert frame.loc[pid, "ballot"] == state.ble_ballot.short()
+        assert frame.loc[pid, "ble_leader"] == state.ble_leader.short() == "2.2"
+        assert frame.loc[pid, "ble_happy"] is True
+    assert frame.loc[3, "ble_leader"] == frame.loc[3, "ble_happy"] == "—"  # crashed: BLE was in memory
+
+
+def test_ble_shows_the_election_next_to_the_role():
+    cluster = Cluster([1, 2, 3])
+    cluster.run(ticks=3)
+    cluster.crash(3)
+    cluster.run(ticks=1)
+    frame = tables.ble(cluster)
+    assert frame.index.name == "pid" and list(frame.index) == [1, 2, 3]
+    assert list(frame.columns) == tables.BLE_COLUMNS
+    for pid in (1, 2):
+        state = cluster.server(pid).omnipaxos.inspect()
+        assert list(frame.loc[pid, ["ble_ballot", "ble_leader", "ble_happy", "role", "phase", "promise"]]) == [
+            state.ble_ballot.short(), state.ble_leader.short(), state.ble_happy, state.role.value,
+            state.phase.value, state.promise.short()]
+    assert frame.loc[3, "status"] == "crashed" and frame.loc[3, "ble_ballot"] == "—"
+    assert list(tables.nodes(cluster)["ble_leader"]) == list(frame["ble_leader"])
 
 
 def test_a_joining_server_has_no_instance_yet():

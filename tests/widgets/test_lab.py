@@ -22,6 +22,8 @@ def same(a: Cluster, b: Cluster) -> None:
 # (press name, inputs, the call a learner types) on replace_crashed_node after one tick
 CONTROLS = [
     ("step", {}, lambda c: c.step()),
+    ("drop", {}, lambda c: c.drop(c.network.oldest_id())),
+    ("duplicate", {}, lambda c: c.duplicate(c.network.oldest_id())),
     ("deliver_all", {}, lambda c: c.deliver_all()),
     ("tick", {}, lambda c: c.tick()),
     ("run", {"ticks": 4}, lambda c: c.run(ticks=4)),
@@ -29,6 +31,7 @@ CONTROLS = [
     ("crash", {"node": 1}, lambda c: c.crash(1)),
     ("recover", {"node": 3}, lambda c: c.recover(3)),
     ("cut", {"link_a": 1, "link_b": 2}, lambda c: c.cut(1, 2)),
+    ("cut", {"link_a": 2, "link_b": 1, "one_way": True}, lambda c: c.cut(2, 1, one_way=True)),
     ("heal", {}, lambda c: c.heal()),
     ("put", {"key": "c", "value": "3"}, lambda c: c.put("c", 3)),
     ("put", {"key": "d", "value": "'x'", "at": 1}, lambda c: c.put("d", "x", at=1)),
@@ -63,6 +66,37 @@ def test_step_a_chosen_message_and_click_one_in_the_list():
     b.step(second)
     same(a, b)
     assert w.status_text == f"✓ cluster.step({second})"
+
+
+def test_drop_and_duplicate_act_on_the_chosen_message():
+    a, b = twins()
+    a.tick(), b.tick()
+    w = lab(a)
+    second, third = list(a.network.in_flight)[1:3]
+    assert w.press("drop", msg_id=third) == f"✓ cluster.drop({third})"
+    b.drop(third)
+    # The dropped message left the dropdown; the choice fell back to the oldest.
+    assert third not in [v for _, v in w.controls.msg_id.options] and w.controls.msg_id.value == "oldest"
+    assert w.press("duplicate", msg_id=second) == f"✓ cluster.duplicate({second})"
+    copy = b.duplicate(second)
+    same(a, b)
+    assert copy in a.network.in_flight and third not in a.network.in_flight
+    oldest = a.network.oldest_id()
+    assert w.press("drop", msg_id=None) == f"✓ cluster.drop({oldest})"  # "oldest": the call names it
+
+
+def test_one_way_cut_cuts_one_direction_and_says_so():
+    cluster = Cluster([1, 2, 3])
+    w = lab(cluster)
+    assert w.controls.link_b.description == "↔"
+    status = w.press("cut", link_a=1, link_b=3, one_way=True)
+    assert status == "✓ cluster.cut(1, 3, one_way=True)"
+    assert cluster.network.cut_links == {(1, 3)}
+    assert w.controls.link_b.description == "→"
+    assert "✂ 1→3" in w.views["diagram"].value
+    w.press("heal_link", link_a=1, link_b=3)
+    assert w.press("cut", link_a=1, link_b=3, one_way=False) == "✓ cluster.cut(1, 3)"
+    assert cluster.network.cut_links == {(1, 3), (3, 1)} and w.controls.link_b.description == "↔"
 
 
 def test_controls_click_from_python_like_press():
@@ -129,6 +163,11 @@ def test_replay_rebuilds_an_identical_cluster():
     ("step", {}, "no message is in flight"),
     ("cut", {"link_a": 1, "link_b": 1}, "a node always reaches itself"),
     ("put", {"key": "a", "value": "1", "at": 3}, "node 3 is crashed"),
+    ("drop", {}, "no message is in flight, so there is none to drop"),
+    ("duplicate", {}, "no message is in flight, so there is none to duplicate"),
+    ("drop", {"msg_id": 9999}, "msg_id: 9999 is not one of the choices"),
+    ("cut", {"link_a": 1, "link_b": 2, "one_way": "yes"}, "one_way: 'yes' is not True or False"),
+    ("run", {"ticks": "many"}, "ticks: 'many' is not a value this box takes"),
 ])
 def test_bad_input_shows_a_message_and_changes_nothing(name, inputs, says):
     cluster = scenarios.replace_crashed_node()
@@ -210,6 +249,28 @@ def test_badges_show_a_violation_message():
     html = _badge(Verdict(False, "UniformAgreement", "nodes 2 and 3 decided different entries at idx 4"))
     assert "✗ UniformAgreement: nodes 2 and 3 decided different entries at idx 4" in html
     assert "✓ Validity" in _badge(Verdict(True, "Validity"))
+
+
+def test_text_is_escaped_once_in_html_and_read_back_plain(monkeypatch):
+    from omnilab.sim.ledger import Verdict
+
+    message = "node 2 decided KeyValue(key='b', value=\"<x> & y\") which nobody proposed"
+    cluster = Cluster([1, 2, 3])
+    monkeypatch.setattr(cluster, "check", lambda: [Verdict(True, "UniformAgreement"),
+                                                     Verdict(False, "Validity", message)])
+    w = lab(cluster)
+    badges = w.badges.value
+    assert "KeyValue(key=&#x27;b&#x27;, value=&quot;&lt;x&gt; &amp; y&quot;)" in badges  # escaped once...
+    assert "&amp;#x27;" not in badges and "&amp;lt;" not in badges  # ...not twice
+    checks = w.summary().splitlines()[-1]
+    assert checks == f"checks: ✓ UniformAgreement ✗ Validity: {message}"
+    assert "&#" not in repr(w) and "&quot;" not in repr(w)
+    # The status line too: a key with HTML in it is shown as typed.
+    monkeypatch.undo()
+    cluster.run(ticks=3)
+    status = w.press("put", key="<b>&amp;", value="'it''s'")
+    assert status == "✓ cluster.put('<b>&amp;', 'its')"
+    assert "&lt;b&gt;&amp;amp;" in w.status.value
 
 
 def test_press_rejects_names_that_are_not_controls():
