@@ -255,6 +255,7 @@ class Lab(W.VBox):
                     else:
                         self._say_error(f"{field}: {value!r} is not one of the choices {choices or '(none)'}")
                     return self.status_text
+                value = allowed[allowed.index(value)]  # the option itself: np.int64(5) -> 5, as typed
             elif isinstance(control, W.Text):
                 value = str(value)
             elif isinstance(control, W.Checkbox) and not isinstance(value, bool):

@@ -1,7 +1,8 @@
 """The lab widget in a real JupyterLab (headless Chromium): clicks change the cluster and the views follow.
 
 One notebook shows ``omnilab.lab(scenarios.replace_crashed_node())``. The test clicks through the
-stages a learner would (step a message, crash node 3, replace it with node 4, type a bad node list),
+stages a learner would (step, drop and duplicate a message, crash node 3, cut a link one way,
+replace node 3 with node 4, type a bad node list),
 saves a screenshot of the widget after each stage under ``tests/browser/screenshots/`` (ignored by
 git) and prints how long each click took to show up in the page (a figure, never asserted).
 """
@@ -77,6 +78,18 @@ def select(widget, description: str, value: str) -> None:
     box.locator("select").select_option(label=value)
 
 
+def choose_message(widget, msg_id: str) -> None:
+    """Choose message `msg_id` in the message dropdown (its label is ``#id sender→receiver Kind``;
+    ipywidgets shows its spaces as no-break spaces)."""
+    box = widget.locator(".widget-dropdown", has=widget.page.locator("label:text-is('message')")).locator("select")
+    labels = [label.replace("\xa0", " ").strip() for label in box.locator("option").all_inner_texts()]
+    box.select_option(index=next(k for k, label in enumerate(labels) if label.startswith(f"#{msg_id} ")))
+
+
+def checkbox(widget, description: str):
+    return widget.locator(".widget-checkbox", has_text=description).locator("input[type=checkbox]")
+
+
 def text_box(widget, description: str):
     return widget.locator(".widget-text", has=widget.page.locator(f"label:text-is('{description}')")).locator("input")
 
@@ -126,6 +139,20 @@ def test_a_learner_steps_crashes_and_replaces_a_node_in_jupyterlab(lab_page, cap
     expect(widget.locator("table.omnilab-messages tbody th", has_text=re.compile(f"^{chosen_id}$"))).to_have_count(0)
     shot(widget, "lab-2-after-step")
 
+    # --- Drop and Duplicate act on the message chosen in the dropdown ------------------------------
+    ids = message_ids(widget)
+    assert len(ids) >= 2, ids
+    choose_message(widget, ids[1])
+    timer.click("Drop a chosen message -> gone from the table", button(widget, "Drop"),
+                lambda: expect(status(widget)).to_have_text(f"✓ cluster.drop({ids[1]})"))
+    expect(widget.locator("table.omnilab-messages tbody th", has_text=re.compile(f"^{ids[1]}$"))).to_have_count(0)
+    count = len(message_ids(widget))
+    choose_message(widget, ids[0])
+    timer.click("Duplicate a chosen message -> a copy in the table", button(widget, "Duplicate"),
+                lambda: expect(widget.locator("table.omnilab-messages tbody tr")).to_have_count(count + 1))
+    expect(status(widget)).to_have_text(f"✓ cluster.duplicate({ids[0]})")
+    shot(widget, "lab-2b-drop-duplicate")
+
     # --- Crash node 3 (it starts crashed: recover it, then crash it) -----------------------------
     tab(widget, "Diagram").click()
     select(widget, "node", "3")
@@ -137,6 +164,18 @@ def test_a_learner_steps_crashes_and_replaces_a_node_in_jupyterlab(lab_page, cap
     outline = node_in_diagram(widget, 3).locator("path, polygon").first
     assert outline.get_attribute("stroke-dasharray") and outline.get_attribute("stroke") == P.CRASHED_STROKE
     shot(widget, "lab-3-node-3-crashed")
+
+    # --- Cut one way: only 1 -> 2 is cut, and the diagram says which way --------------------------
+    select(widget, "link", "1")
+    checkbox(widget, "one way").check()
+    select(widget, "→", "2")
+    timer.click("Cut 1 → 2 one way -> diagram shows the cut", button(widget, "Cut"),
+                lambda: expect(widget.locator(".omnilab-diagram")).to_contain_text("✂ 1→2"))
+    expect(status(widget)).to_have_text("✓ cluster.cut(1, 2, one_way=True)")
+    shot(widget, "lab-3b-one-way-cut")
+    button(widget, "Heal link").click()
+    expect(status(widget)).to_have_text("✓ cluster.heal(1, 2)")
+    checkbox(widget, "one way").uncheck()
 
     # --- Reconfigure to 1, 2, 4 and run: node 4 in configuration 2 with the whole state ------------
     text_box(widget, "nodes").fill("1, 2, 4")

@@ -5,6 +5,7 @@ import pytest
 import omnilab
 from omnilab.sim import Cluster, scenarios
 from omnilab.view import palette as P
+from omnilab.view.tables import messages as view_messages
 from omnilab.widgets import TABS, Lab, lab, presets
 from omnilab.widgets.lab import parse_nodes, parse_value
 
@@ -83,6 +84,16 @@ def test_drop_and_duplicate_act_on_the_chosen_message():
     assert copy in a.network.in_flight and third not in a.network.in_flight
     oldest = a.network.oldest_id()
     assert w.press("drop", msg_id=None) == f"✓ cluster.drop({oldest})"  # "oldest": the call names it
+
+
+def test_an_id_from_the_messages_table_is_recorded_as_a_plain_int():
+    cluster = Cluster([1, 2, 3])
+    cluster.tick()
+    w = lab(cluster)
+    msg_id = view_messages(cluster).index[1]  # numpy's int64, as a learner copies it from pending()
+    status = w.press("drop", msg_id=msg_id)
+    assert status == f"✓ cluster.drop({int(msg_id)})"
+    assert cluster.trace.script().splitlines()[-1] == f"cluster.drop({int(msg_id)})"
 
 
 def test_one_way_cut_cuts_one_direction_and_says_so():
