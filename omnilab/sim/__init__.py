@@ -14,11 +14,12 @@ from .ledger import ClientOp, Verdict
 from .network import Envelope
 from .server import Server, ServerStatus
 from .service import StartInstance, StateTransfer, TransferAck
-from .trace import (EVENT_TYPES, OPERATION_TYPES, Append, ClusterCreated, Crash, Crashed, Cut, Decided,  # noqa: F401
-                    Delivered, DeliverAll, Drop, Dropped, Duplicate, Duplicated, Event, Get, Heal, InstanceStarted,
-                    Operation, Partition, ProposalLost, Proposed, Put, ReadDone, Recover, Reconfigure, Recovered,
-                    Refused, Responded, Retired, Run, Sent, ServerCreated, SnapshotInstalled, StateInstalled, Step,
-                    StepRandom, Tick, Ticked, Trace)
+from .trace import (EVENT_TYPES, OPERATION_TYPES, Append, ClusterCreated, CompactionRefused, Crash,  # noqa: F401
+                    Crashed, Cut, Decided, Delivered, DeliverAll, Drop, Dropped, Duplicate, Duplicated, Event, Get,
+                    Heal, InstanceStarted, Operation, Partition, ProposalLost, Proposed, Put, ReadDone, Recover,
+                    Reconfigure, Recovered, Refused, Responded, Retired, Run, Sent, ServerCreated, SetPriority,
+                    Snapshot, SnapshotInstalled, StateInstalled, Step, StepRandom, Tick, Ticked, Trace, Trim,
+                    TryBecomeLeader)
 
 __all__ = [
     "Cluster", "scenarios", "invariants", "campaigns", "fuzz", "FAULTS", "FuzzResult", "Verdict", "ClientOp", "Envelope",

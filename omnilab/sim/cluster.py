@@ -12,7 +12,15 @@ random generator. The rules it keeps:
 * **Everything is recorded.** Each public call is recorded as an operation, followed by the events
   it caused. A call that cannot be carried out raises `BadInput` (its message says what to do) and
   leaves the cluster and its trace unchanged. A proposal the replica refuses is recorded (`Refused`)
-  and its ``ProposeErr`` re-raised to the caller.
+  and its ``ProposeErr`` re-raised to the caller; a refused `trim` / `snapshot` likewise
+  (`CompactionRefused`, then the replica's ``CompactionErr``). Ids and pids are recorded as plain
+  ints (``operator.index``), so a message id taken from ``pending().index`` (a numpy integer)
+  reads ``cluster.drop(17)`` in ``trace.script()``.
+* **A change counter.** ``cluster.version`` is an int that grows with every recorded operation
+  (refused ones included), with `undo` (which rebuilds the cluster in place) and with anything else
+  that changes the cluster's state through its methods. A view that drew version v redraws when it
+  reads another; calls made directly on a replica (``server(pid).omnipaxos...``) bypass it, as they
+  bypass the trace.
 * **Deterministic.** No clock, no global randomness: the same seed and the same calls give an equal
   trace, and ``Cluster.replay(trace)`` rebuilds an identical cluster. ``undo()`` replays all but the
   last operation.
@@ -25,14 +33,15 @@ passed through: ``Cluster([1, 2, 3], batch_size=5)``.
 
 from __future__ import annotations
 
+import operator
 import random
 from dataclasses import fields as dataclass_fields
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from omnilab.kv import KeyValue
 from omnilab.replica.config import ClusterConfig, ServerConfig
 from omnilab.replica.entries import StopSign
-from omnilab.replica.errors import ConfigError, ProposeErr
+from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
 from omnilab.replica.storage import MemoryStorage
 
 from . import frames
@@ -43,10 +52,10 @@ from .ledger import ClientOp, InstanceStart, Ledger, Verdict
 from .network import Envelope, Network, new_envelope
 from .server import Server, ServerStatus
 from .service import SERVICE_MESSAGE_TYPES, ReconfigurationService
-from .trace import (Append, ClusterCreated, Crash, Crashed, Cut, Delivered, DeliverAll, Drop, Dropped, Duplicate,
-                    Duplicated, Get, Heal, InstanceStarted, Operation, Partition, ProposalLost, Proposed, Put,
-                    ReadDone, Recover, Reconfigure, Refused, Run, ServerCreated, Sent, Step, StepRandom, Tick,
-                    Ticked, Trace)
+from .trace import (Append, ClusterCreated, CompactionRefused, Crash, Crashed, Cut, Delivered, DeliverAll, Drop,
+                    Dropped, Duplicate, Duplicated, Get, Heal, InstanceStarted, Operation, Partition, ProposalLost,
+                    Proposed, Put, ReadDone, Recover, Reconfigure, Refused, Run, ServerCreated, SetPriority, Sent,
+                    Snapshot, Step, StepRandom, Tick, Ticked, Trace, Trim, TryBecomeLeader)
 
 #: ``resend_message_tick_timeout`` of a Cluster unless given: resends after two ticks.
 DEFAULT_RESEND_TICKS = 2
@@ -54,6 +63,8 @@ DEFAULT_RESEND_TICKS = 2
 MAX_DELIVERIES = 200_000
 
 _SERVER_FIELDS = tuple(f.name for f in dataclass_fields(ServerConfig) if f.name != "pid")
+#: What the replica raises when it refuses a `trim` or a `snapshot`.
+_COMPACTION_REFUSALS = (CompactionErr, SnapshotUnsupported)
 
 
 def _describe_error(err: Exception) -> str:
@@ -68,6 +79,11 @@ class Cluster(ReconfigurationService):
     ``clock``, ``trace`` and ``ledger`` (with the client ``history``); `pending`, `logs` and `history`
     return pandas DataFrames. With ``check_every_step=True`` every operation is followed by `check`,
     and the first violated invariant raises `InvariantViolation` carrying the trace.
+
+    ``leader_priority`` may be one int for every server or a dict ``{pid: priority}`` (pids left out
+    get 0, including servers a later `reconfigure` adds): ``Cluster([1, 2, 3],
+    leader_priority={1: 5})`` lets node 1 win the first election. ``version`` counts changes (see
+    the module docstring).
     """
 
     def __init__(self, nodes: Iterable[int] | int = (1, 2, 3), seed: int = 0, *, check_every_step: bool = False,
@@ -76,6 +92,8 @@ class Cluster(ReconfigurationService):
         unknown = sorted(set(server_config_fields) - set(_SERVER_FIELDS))
         if unknown:
             raise InvalidConfiguration(f"unknown ServerConfig field(s) {unknown}; the fields are {list(_SERVER_FIELDS)}")
+        if isinstance(server_config_fields.get("leader_priority"), Mapping):
+            server_config_fields["leader_priority"] = _validate_priorities(server_config_fields["leader_priority"])
         self._config_fields = {"resend_message_tick_timeout": DEFAULT_RESEND_TICKS, **server_config_fields}
         server_configs = {pid: self._server_config(pid) for pid in pids}
         #: the seed of the only random generator (used by `step_random` and fault campaigns).
@@ -87,6 +105,8 @@ class Cluster(ReconfigurationService):
         self.clock = 0
         self.servers: dict[int, Server] = {}
         self.check_every_step = check_every_step
+        #: grows with every operation, `undo` and any other change made through the cluster's methods.
+        self.version = 0
         #: one paragraph explaining the situation (set by `omnilab.sim.scenarios`).
         self.description = ""
         self.trace.append(ClusterCreated(tuple(pids), seed, tuple(sorted(server_config_fields.items())),
@@ -113,8 +133,12 @@ class Cluster(ReconfigurationService):
         self._deliver_all()
 
     def _server_config(self, pid: int) -> ServerConfig:
+        fields = self._config_fields
+        priorities = fields.get("leader_priority")
+        if isinstance(priorities, dict):
+            fields = {**fields, "leader_priority": priorities.get(pid, 0)}
         try:
-            config = ServerConfig(pid=pid, **self._config_fields)
+            config = ServerConfig(pid=pid, **fields)
             config.validate()
         except ConfigError as err:
             raise InvalidConfiguration(str(err)) from None
@@ -123,7 +147,8 @@ class Cluster(ReconfigurationService):
     @classmethod
     def replay(cls, trace: Iterable[Any]) -> "Cluster":
         """Build the cluster `trace` describes: create it as its first item says, then perform every
-        operation in order (a refused proposal is refused again and recorded the same way)."""
+        operation in order (a refused proposal or compaction is refused again and recorded the same
+        way)."""
         items = list(trace)
         if not items or not isinstance(items[0], ClusterCreated):
             raise BadInput("a trace to replay starts with ClusterCreated; pass cluster.trace (or a prefix of it)")
@@ -135,21 +160,23 @@ class Cluster(ReconfigurationService):
             if isinstance(item, Operation):
                 try:
                     item.apply(cluster)
-                except ProposeErr:
+                except (ProposeErr,) + _COMPACTION_REFUSALS:
                     pass
         cluster.check_every_step = first.check_every_step
         return cluster
 
     def undo(self) -> None:
         """Go back one operation: rebuild this cluster (in place) from the trace without its last
-        operation."""
+        operation. ``version`` still grows."""
         positions = [i for i, item in enumerate(self.trace) if isinstance(item, Operation)]
         if len(positions) < 2:
             raise NothingToUndo("nothing to undo: no operation since the cluster was created")
         rebuilt = Cluster.replay(self.trace[:positions[-1]])
         rebuilt.description = self.description
+        version = self.version
         self.__dict__.clear()
         self.__dict__.update(rebuilt.__dict__)
+        self.version = version + 1
 
     def __repr__(self) -> str:
         crashed = [p for p, s in self.servers.items() if not s.up]
@@ -182,9 +209,18 @@ class Cluster(ReconfigurationService):
     def leader(self) -> Optional[int]:
         """The pid the live members of the newest running configuration agree on as leader
         (``get_current_leader()``), if that node is itself live and a member; else None."""
+        agreed, config_id = self._followed()
+        chosen = self.servers.get(agreed)
+        if chosen is None or not chosen.up or config_id not in chosen.instances:
+            return None
+        return agreed
+
+    def _followed(self) -> tuple[Optional[int], Optional[int]]:
+        """``(pid, config_id)``: the leader every live member of the newest running configuration
+        names (None when they name none or differ), whether or not that node is up."""
         running = [s for s in self.servers.values() if s.up and s.instances]
         if not running:
-            return None
+            return None, None
         config_id = max(max(s.instances) for s in running)
         agreed = None
         for server in running:
@@ -193,12 +229,9 @@ class Cluster(ReconfigurationService):
                 continue
             current = omni.get_current_leader()
             if current is None or (agreed is not None and current[0] != agreed):
-                return None
+                return None, config_id
             agreed = current[0]
-        chosen = self.servers.get(agreed)
-        if chosen is None or not chosen.up or config_id not in chosen.instances:
-            return None
-        return agreed
+        return agreed, config_id
 
     def check(self) -> list[Verdict]:
         """Every named invariant as a `Verdict` (``.ok``, ``.name``, ``.message``)."""
@@ -234,7 +267,7 @@ class Cluster(ReconfigurationService):
                 raise NothingInFlight("no message is in flight: tick() makes the servers send (heartbeats, "
                                       "resends); run(ticks=1) ticks and delivers")
         else:
-            target = self._in_flight(msg_id)
+            target = msg_id = self._in_flight(msg_id)
         with self._operation(Step(msg_id)):
             env = self.network.take(target)
             self._deliver(env)
@@ -257,7 +290,7 @@ class Cluster(ReconfigurationService):
     def drop(self, msg_id: int) -> Envelope:
         """Lose the in-flight message `msg_id`."""
         target = self._in_flight(msg_id)
-        with self._operation(Drop(msg_id)):
+        with self._operation(Drop(target)):
             env = self.network.take(target)
             self.trace.append(Dropped(env, "dropped by drop()"))
         return env
@@ -265,7 +298,7 @@ class Cluster(ReconfigurationService):
     def duplicate(self, msg_id: int) -> int:
         """Put a copy of in-flight message `msg_id` on the wire; returns the copy's id."""
         target = self._in_flight(msg_id)
-        with self._operation(Duplicate(msg_id)):
+        with self._operation(Duplicate(target)):
             env = self.network.in_flight[target]
             copy = self.network.envelope(env.sender, env.receiver, env.config_id, env.message)
             self.network.put(copy)
@@ -275,7 +308,7 @@ class Cluster(ReconfigurationService):
     def cut(self, a: int, b: int, one_way: bool = False) -> None:
         """Cut the link between `a` and `b` (only `a` -> `b` with ``one_way=True``). Messages sent on it
         from now on are dropped at send time; messages already in flight still arrive."""
-        self._known(a), self._known(b)
+        a, b = self._known(a), self._known(b)
         if a == b:
             raise BadInput(f"cut({a}, {b}): a node always reaches itself; name two different nodes")
         with self._operation(Cut(a, b, one_way)):
@@ -284,11 +317,10 @@ class Cluster(ReconfigurationService):
     def partition(self, *groups: Iterable[int]) -> None:
         """Keep only the links inside each group: ``partition([1, 2], [3])``. Every node must be in
         exactly one group."""
-        lists = [list(g) for g in groups]
+        lists = [[self._known(pid) for pid in g] for g in groups]
         seen: list[int] = []
         for group in lists:
             for pid in group:
-                self._known(pid)
                 if pid in seen:
                     raise BadInput(f"node {pid} is in two groups; put every node in exactly one group")
                 seen.append(pid)
@@ -304,7 +336,7 @@ class Cluster(ReconfigurationService):
         if (a is None) != (b is None):
             raise BadInput("heal() heals every link; heal(a, b) heals one link: give both nodes or neither")
         if a is not None:
-            self._known(a), self._known(b)
+            a, b = self._known(a), self._known(b)
         with self._operation(Heal(a, b)):
             if a is None:
                 self.network.heal()
@@ -316,14 +348,14 @@ class Cluster(ReconfigurationService):
     def tick(self, n: int = 1) -> None:
         """Tick every live server `n` times (each runs its timers and queues what it sends); nothing
         is delivered."""
-        _validate_count(n, "tick(n)")
+        n = _validate_count(n, "tick(n)")
         with self._operation(Tick(n)):
             for _ in range(n):
                 self._tick_once()
 
     def run(self, ticks: int = 1) -> None:
         """`ticks` times: tick every live server, then deliver to quiescence."""
-        _validate_count(ticks, "run(ticks)")
+        ticks = _validate_count(ticks, "run(ticks)")
         with self._operation(Run(ticks)):
             for _ in range(ticks):
                 self._tick_once()
@@ -334,7 +366,8 @@ class Cluster(ReconfigurationService):
     def crash(self, pid: int) -> None:
         """Crash `pid`: its instances, key-value state and buffered proposals are lost; its storage
         survives. Messages to it are dropped on arrival until it recovers."""
-        server = self.servers[self._known(pid)]
+        pid = self._known(pid)
+        server = self.servers[pid]
         if not server.up:
             raise NodeDown(f"node {pid} is already crashed; recover({pid}) brings it back")
         with self._operation(Crash(pid)):
@@ -350,7 +383,8 @@ class Cluster(ReconfigurationService):
     def recover(self, pid: int) -> None:
         """Restart crashed `pid`: rebuild each instance from its storage (it starts in Recover and
         asks its peers to prepare it) and its key-value state from the decided log."""
-        server = self.servers[self._known(pid)]
+        pid = self._known(pid)
+        server = self.servers[pid]
         if server.up:
             raise NodeUp(f"node {pid} is running; only a crashed node can recover (crash({pid}) first)")
         with self._operation(Recover(pid)):
@@ -363,12 +397,14 @@ class Cluster(ReconfigurationService):
         """Propose the write ``KeyValue(key, value)`` at the leader (or at node `at`, which forwards it
         as the replica does). Returns the client operation; it completes once decided. A refusal
         (``ProposeErr``) is recorded and re-raised."""
+        at = self._optional_pid(at)
         server = self._client_server(at)
         with self._operation(Put(key, value, at)):
             return self._propose(server, KeyValue(key, value), "put", key)
 
     def append(self, entry: Any, at: Optional[int] = None) -> ClientOp:
         """Propose any `entry` (an int, a string, a dataclass, a KeyValue) like `put`."""
+        at = self._optional_pid(at)
         server = self._client_server(at)
         with self._operation(Append(entry, at)):
             return self._propose(server, entry, "append", getattr(entry, "key", None))
@@ -376,6 +412,7 @@ class Cluster(ReconfigurationService):
     def get(self, key: Any, at: Optional[int] = None) -> Any:
         """Read `key` from the key-value state of the leader (or of node `at`): a local read, so a
         node that lags behind may answer with a stale value (the linearizability check notices)."""
+        at = self._optional_pid(at)
         server = self._client_server(at)
         with self._operation(Get(key, at)):
             config_id = server.config_id
@@ -400,6 +437,7 @@ class Cluster(ReconfigurationService):
         for pid in pids:
             if pid not in self.servers:
                 self._server_config(pid)  # a bad ServerConfig would fail later; fail now
+        at = self._optional_pid(at)
         server = self._client_server(at)
         with self._operation(Reconfigure(tuple(pids), at, metadata)):
             omni, config_id = server.omnipaxos, server.config_id
@@ -418,6 +456,69 @@ class Cluster(ReconfigurationService):
             self._after_replica_call(server, config_id, omni)
         return stopsign
 
+    # --- leadership ----------------------------------------------------------------------------------
+
+    def set_priority(self, pid: int, priority: int) -> None:
+        """Set node `pid`'s leader-election priority (``set_priority`` on its current instance): its
+        ballot carries `priority` from its next heartbeat round on, which matters at the next
+        election (PROTOCOL.md §2.3: the highest (priority, pid) wins). It lasts as long as that
+        instance: after `recover`, or in its next configuration, the node starts again from its
+        `ServerConfig` (``Cluster(..., leader_priority={pid: p})``)."""
+        priority = _as_int(priority, "set_priority(pid, priority): the priority", BadInput)
+        server = self._client_server(self._known(pid))
+        with self._operation(SetPriority(server.pid, priority)):
+            omni = server.omnipaxos
+            omni.set_priority(priority)
+            self._after_replica_call(server, server.config_id, omni)
+
+    def try_become_leader(self, pid: int) -> None:
+        """Make node `pid` start a Prepare phase now (``try_become_leader`` on its current instance),
+        with a ballot just above the one it promised; its Prepares go on the wire."""
+        server = self._client_server(self._known(pid))
+        with self._operation(TryBecomeLeader(server.pid)):
+            omni = server.omnipaxos
+            omni.try_become_leader()
+            self._after_replica_call(server, server.config_id, omni)
+
+    # --- compaction ----------------------------------------------------------------------------------
+
+    def trim(self, idx: Optional[int] = None, at: Optional[int] = None) -> None:
+        """Trim the decided log below `idx` (None: as far as every node has accepted) at the leader,
+        or at node `at`: its instance's ``trim`` (PROTOCOL.md §3.15), which also sends every peer a
+        ``Trim``. Only the leader may trim. A refusal (``CompactionErr``) is recorded
+        (`CompactionRefused`) and re-raised. The trimmed entries are gone: a node that crashes
+        afterwards cannot rebuild the key-value state they built."""
+        idx = _optional_index(idx, "trim(idx)")
+        at = self._optional_pid(at)
+        server = self._client_server(at)
+        request = "trim()" if idx is None else f"trim({idx})"
+        with self._operation(Trim(idx, at)):
+            self._compact(server, request, lambda omni: omni.trim(idx))
+
+    def snapshot(self, idx: Optional[int] = None, at: Optional[int] = None, local_only: bool = False) -> None:
+        """Fold the decided log below `idx` (None: all of it) into a snapshot at the leader, or at node
+        `at`: its instance's ``snapshot`` (PROTOCOL.md §3.15); unless `local_only`, every peer is sent
+        a ``Snapshot`` and snapshots its own log likewise. A refusal (``CompactionErr``, or
+        ``SnapshotUnsupported`` for entries without a snapshot class) is recorded
+        (`CompactionRefused`) and re-raised."""
+        idx = _optional_index(idx, "snapshot(idx)")
+        at = self._optional_pid(at)
+        local_only = bool(local_only)
+        server = self._client_server(at)
+        args = ([] if idx is None else [str(idx)]) + (["local_only=True"] if local_only else [])
+        request = f"snapshot({', '.join(args)})"
+        with self._operation(Snapshot(idx, at, local_only)):
+            self._compact(server, request, lambda omni: omni.snapshot(idx, local_only=local_only))
+
+    def _compact(self, server: Server, request: str, call: Callable[[Any], None]) -> None:
+        omni, config_id = server.omnipaxos, server.config_id
+        try:
+            call(omni)
+        except _COMPACTION_REFUSALS as err:
+            self.trace.append(CompactionRefused(server.pid, config_id, request, _describe_error(err)))
+            raise
+        self._after_replica_call(server, config_id, omni)
+
     # --- internals: operations and validation --------------------------------------------------------
 
     def _operation(self, op: Operation) -> "_Operation":
@@ -426,24 +527,30 @@ class Cluster(ReconfigurationService):
         return _Operation(self, op)
 
     def _known(self, pid: Any) -> int:
-        if pid not in self.servers:
+        """`pid` as a plain int, if there is such a node."""
+        number = _as_int(pid, None, None)
+        if number is None or number not in self.servers:
             raise UnknownNode(f"there is no node {pid!r}; the nodes are {list(self.servers)}")
-        return pid
+        return number
+
+    def _optional_pid(self, pid: Any) -> Optional[int]:
+        return None if pid is None else self._known(pid)
 
     def _in_flight(self, msg_id: Any) -> int:
-        if msg_id not in self.network.in_flight:
-            ids = list(self.network.in_flight)
-            shown = ids if len(ids) <= 20 else ids[:20] + ["..."]
-            raise UnknownMessageId(f"message {msg_id!r} is not in flight (delivered, dropped or never sent); "
-                                   f"pending() lists what is: {shown}")
-        return msg_id
+        """`msg_id` as a plain int, if that message is in flight."""
+        number = _as_int(msg_id, None, None)
+        if number is not None and number in self.network.in_flight:
+            return number
+        ids = list(self.network.in_flight)
+        shown = ids if len(ids) <= 20 else ids[:20] + ["..."]
+        raise UnknownMessageId(f"message {msg_id!r} is not in flight (delivered, dropped or never sent); "
+                               f"pending() lists what is: {shown}")
 
     def _client_server(self, at: Optional[int]) -> Server:
         if at is None:
             pid = self.leader()
             if pid is None:
-                raise NoLeader("the live nodes do not agree on a leader yet: run(ticks=3) and try again, "
-                               "or choose a node with at=pid")
+                raise self._no_leader()
         else:
             pid = self._known(at)
         server = self.servers[pid]
@@ -453,6 +560,15 @@ class Cluster(ReconfigurationService):
             raise NotStarted(f"node {pid} has not started: it waits for its state transfer; run(ticks=2) "
                              "and try again")
         return server
+
+    def _no_leader(self) -> NoLeader:
+        followed, _ = self._followed()
+        server = self.servers.get(followed)
+        if server is not None and not server.up:
+            return NoLeader(f"the live nodes still follow node {followed}, which is crashed: run(ticks=3) so they "
+                            "elect another leader, or choose a node with at=pid")
+        return NoLeader("the live nodes do not agree on a leader yet: run(ticks=3) and try again, "
+                        "or choose a node with at=pid")
 
     def _propose(self, server: Server, proposal: Any, kind: str, key: Any) -> ClientOp:
         omni, config_id, pid = server.omnipaxos, server.config_id, server.pid
@@ -571,6 +687,7 @@ class _Operation:
 
     def __init__(self, cluster: Cluster, op: Operation) -> None:
         cluster.trace.append(op)
+        cluster.version += 1
         self.cluster = cluster
 
     def __enter__(self) -> None:
@@ -585,14 +702,52 @@ class _Operation:
         return False
 
 
+def _as_int(value: Any, what: Optional[str], error: Optional[type]) -> Optional[int]:
+    """`value` as a plain int (``operator.index``: numpy integers become ints). Not an integer (or a
+    bool): raise ``error(f"{what} is an integer, not ...")``, or return None when `error` is None."""
+    if type(value) is int:
+        return value
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    if error is None:
+        return None
+    raise error(f"{what} is an integer, not {value!r}")
+
+
+def _optional_index(idx: Any, where: str) -> Optional[int]:
+    if idx is None:
+        return None
+    number = _as_int(idx, f"{where}: the log index", BadInput)
+    if number < 0:
+        raise BadInput(f"{where}: log indexes start at 0, not {idx!r}")
+    return number
+
+
+def _validate_priorities(priorities: Mapping) -> dict[int, int]:
+    """A ``leader_priority`` dict with plain-int pids and priorities, sorted by pid."""
+    checked = {}
+    for pid, priority in priorities.items():
+        number = _as_int(pid, "leader_priority={pid: priority}: a pid", InvalidConfiguration)
+        if number <= 0:
+            raise InvalidConfiguration(f"leader_priority={{pid: priority}}: pids are positive integers, not {pid!r}")
+        checked[number] = _as_int(priority, f"leader_priority: node {number}'s priority", InvalidConfiguration)
+    return dict(sorted(checked.items()))
+
+
 def _validate_pids(nodes: Any, where: str) -> list[int]:
     try:
-        pids = list(nodes)
+        given = list(nodes)
     except TypeError:
         raise InvalidConfiguration(f"{where} takes a list of pids such as [1, 2, 3], not {nodes!r}") from None
-    for pid in pids:
-        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+    pids = []
+    for pid in given:
+        number = _as_int(pid, None, None)
+        if number is None or number <= 0:
             raise InvalidConfiguration(f"{where}: pids are positive integers, not {pid!r}")
+        pids.append(number)
     if len(set(pids)) != len(pids):
         raise InvalidConfiguration(f"{where}: each pid once, please ({pids} repeats one)")
     if len(pids) < 2:
@@ -600,6 +755,8 @@ def _validate_pids(nodes: Any, where: str) -> list[int]:
     return pids
 
 
-def _validate_count(n: Any, where: str) -> None:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+def _validate_count(n: Any, where: str) -> int:
+    number = _as_int(n, None, None)
+    if number is None or number < 1:
         raise BadInput(f"{where} takes a positive number of ticks, not {n!r}")
+    return number

@@ -241,17 +241,51 @@ class Ledger:
                 self._latest_put[op.key] = op
 
     def on_read(self, op: ClientOp) -> None:
-        """A get read after ``op.observed`` slots: it must see every completed put to its key."""
-        latest = self._latest_put.get(op.key)
-        if latest is None:
-            return
+        """A get read after ``op.observed`` slots: it must see every completed put to its key, and
+        return what the log up to there wrote to its key (a node whose key-value state lost writes,
+        e.g. one that recovered from a trimmed log, reads stale values although it applied far
+        enough)."""
         config_id, applied = op.observed
-        position = latest.position
-        if not (position[0] < config_id or (position[0] == config_id and position[1] < applied)):
-            self.violate("KVLinearizability", f"stale read: {op.describe()} (trace item {op.invoked}) misses "
-                         f"{latest.describe()}, which completed earlier (item {latest.completed}) at idx "
-                         f"{position[1]} of configuration {position[0]}; node {op.at} had applied only {applied} "
-                         f"slots of configuration {config_id}", op.invoked)
+        latest = self._latest_put.get(op.key)
+        if latest is not None:
+            position = latest.position
+            if not (position[0] < config_id or (position[0] == config_id and position[1] < applied)):
+                self.violate("KVLinearizability", f"stale read: {op.describe()} misses {latest.describe()}, which "
+                             f"completed earlier (item {latest.completed}) at idx {position[1]} of configuration "
+                             f"{position[0]}; node {op.at} had applied only {applied} slots of configuration "
+                             f"{config_id}", op.invoked)
+                return
+        written = self._last_write(op.key, config_id, applied)
+        if written is None:
+            return
+        value, idx = written
+        if _same(value, op.result):
+            return
+        if idx is None:
+            source = f"{op.key!r}={value!r} in the state configuration {config_id} started with"
+        else:
+            writer = next((w for w in self.history if w.position == (config_id, idx) and w.kind != "get"), None)
+            source = (f"{KeyValue(op.key, value)} decided at idx {idx} of configuration {config_id}"
+                      + (f" ({writer.describe()}, completed at item {writer.completed})" if writer else ""))
+        self.violate("KVLinearizability", f"stale read: {op.describe()} misses {source}: node {op.at} had applied "
+                     f"{applied} slots of configuration {config_id}, but its key-value state lacks that write",
+                     op.invoked)
+
+    def _last_write(self, key: Any, config_id: int, upto_idx: int) -> Optional[tuple[Any, Optional[int]]]:
+        """``(value, idx)`` of the last write to `key` in slots [0, upto_idx) of `config_id`, with idx
+        None when it comes from the state the configuration started with (value None: never
+        written); None when some slot there was never seen decided."""
+        for idx in range(upto_idx - 1, -1, -1):
+            slot = self.slots.get((config_id, idx))
+            if slot is None:
+                return None
+            value = slot[0]
+            if isinstance(value, KeyValue) and value.key == key:
+                return value.value, idx
+        base = next((s.state for s in self.starts if s.config_id == config_id), None)
+        if base is None:
+            return None
+        return base.get(key), None
 
     def on_compacted(self, pid: int, config_id: int, upto_idx: int) -> None:
         """Node `pid` holds slots below `upto_idx` only as a snapshot or trim."""

@@ -4,8 +4,11 @@ After every event that may have decided something, a server reads its instance's
 from where it stopped and applies it:
 
 * ``LogEntry.Decided(entry)``: feed the key-value state machine (``KVStore.apply``);
-* ``LogEntry.Snapshotted`` / ``Trimmed``: the decided prefix arrived compacted (a lagging node synced
-  by a leader ships decided entries as a snapshot); rebuild the state from the snapshot;
+* ``LogEntry.Snapshotted`` / ``Trimmed``: a compacted prefix past what I applied (a lagging node
+  synced with a snapshot, or my own compacted log read again after a crash): a snapshot's writes go
+  on top of my state; a trimmed prefix brings none, so a server that recovers from a trimmed log
+  lacks the writes of the trimmed slots (omnilab's servers keep no copy of their state: the
+  KVLinearizability invariant notices a read that misses them);
 * ``LogEntry.StopSign(ss, True)``: configuration k is over. If my pid is in ``ss.next_config`` I start
   my next instance with ``ss.next_config.build_for_server(server_config, storage)``, on top of the
   state I have now; if not, I retire. Servers that are new in the next configuration never saw the
@@ -117,15 +120,18 @@ class ReconfigurationService:
                 server.applied[config_id] = idx
                 self._on_stopsign_decided(server, config_id, ss, idx, replaying)
             elif kind is _SNAPSHOTTED or kind is _TRIMMED:
+                # A compacted prefix reaching past what I applied. A snapshot's writes go on top of my
+                # state (later writes win, so what I applied before is overwritten by the same or
+                # newer values); one taken after a trim starts at the trim point, which is why I merge
+                # rather than replace. A trimmed prefix brings nothing: the writes in it that I had
+                # not applied are lost to me.
                 trimmed = kind is _TRIMMED
                 upto = slot.trimmed_idx if trimmed else slot.snapshotted_entry.trimmed_idx
                 if upto > idx:
                     ledger.on_compacted(pid, config_id, upto)
-                    store = kv_store_from(server.start_state.get(config_id, {}))
                     snapshot = None if trimmed else slot.snapshotted_entry.snapshot
                     if isinstance(snapshot, KVSnapshot):
-                        store.apply_snapshot(snapshot)
-                    server.kvstore = store
+                        server.kvstore.apply_snapshot(snapshot)
                     if not replaying:
                         trace.append(SnapshotInstalled(pid, config_id, upto, trimmed))
                     idx = upto

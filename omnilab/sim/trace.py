@@ -3,7 +3,8 @@
 Two kinds of small frozen dataclasses, told apart by grammar:
 
 * **Operations** (present tense: `Put`, `Step`, `Crash`, ...) are the calls made on the cluster,
-  recorded with their arguments exactly as given (``Step(msg_id=None)`` means "the oldest"). They
+  recorded with their arguments as given (``Step(msg_id=None)`` means "the oldest"; ids and pids as
+  plain ints, whatever integer type the caller passed, e.g. numpy's from ``pending().index``). They
   are the replayable part: ``Cluster.replay(trace)`` builds a new cluster from the first operation
   (`ClusterCreated`) and performs the others in order; ``op.call()`` is the Python call, so
   ``trace.script()`` is a program you can paste into a notebook.
@@ -274,6 +275,62 @@ class Reconfigure(Operation):
         return cluster.reconfigure(list(self.nodes), at=self.at, metadata=self.metadata)
 
 
+@dataclass(frozen=True, slots=True)
+class SetPriority(Operation):
+    """Set node pid's leader-election priority (``set_priority`` on its current instance)."""
+
+    pid: int
+    priority: int
+    method = "set_priority"
+
+    def apply(self, cluster):
+        return cluster.set_priority(self.pid, self.priority)
+
+
+@dataclass(frozen=True, slots=True)
+class TryBecomeLeader(Operation):
+    """Node pid starts a Prepare phase now (``try_become_leader`` on its current instance)."""
+
+    pid: int
+    method = "try_become_leader"
+
+    def apply(self, cluster):
+        return cluster.try_become_leader(self.pid)
+
+
+@dataclass(frozen=True, slots=True)
+class Trim(Operation):
+    """Trim the decided log below ``idx`` (None: as far as every node accepted) at the leader, or
+    at node ``at``; the replica tells its peers."""
+
+    idx: Optional[int] = None
+    at: Optional[int] = None
+    method = "trim"
+
+    def args(self):
+        return ((self.idx,) if self.idx is not None else ()), _opt(at=self.at)
+
+    def apply(self, cluster):
+        return cluster.trim(self.idx, at=self.at)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot(Operation):
+    """Fold the decided log below ``idx`` (None: all of it) into a snapshot at the leader, or at node
+    ``at``; unless ``local_only``, its peers do the same."""
+
+    idx: Optional[int] = None
+    at: Optional[int] = None
+    local_only: bool = False
+    method = "snapshot"
+
+    def args(self):
+        return ((self.idx,) if self.idx is not None else ()), _opt(at=self.at, local_only=self.local_only)
+
+    def apply(self, cluster):
+        return cluster.snapshot(self.idx, at=self.at, local_only=self.local_only)
+
+
 # --- events ---------------------------------------------------------------------------------------
 
 def _fast_init(cls: type) -> type:
@@ -375,6 +432,17 @@ class Refused(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CompactionRefused(Event):
+    """pid's instance refused a compaction ``request`` (the call, e.g. ``"trim(9)"``) with a
+    ``CompactionErr`` (re-raised to the caller)."""
+
+    pid: int
+    config_id: int
+    request: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProposalLost(Event):
     """pid's instance discarded a proposal it held (``take_dropped_proposals``; PROTOCOL Q6)."""
 
@@ -397,7 +465,8 @@ class Decided(Event):
 @dataclass(frozen=True, slots=True)
 class SnapshotInstalled(Event):
     """pid's decided prefix ``[0, upto_idx)`` of ``config_id`` arrived as a snapshot (or a trim when
-    ``trimmed``) instead of entries; its key-value state was rebuilt from it."""
+    ``trimmed``) instead of entries: its key-value state took the snapshot's writes on top of what it
+    had applied (a trimmed prefix brings none, so the writes it had not applied are lost to it)."""
 
     pid: int
     config_id: int
@@ -499,7 +568,7 @@ class Trace(list):
 
 
 OPERATION_TYPES = (ClusterCreated, Step, StepRandom, DeliverAll, Drop, Duplicate, Tick, Run, Crash, Recover,
-                   Cut, Partition, Heal, Put, Append, Get, Reconfigure)
+                   Cut, Partition, Heal, Put, Append, Get, Reconfigure, SetPriority, TryBecomeLeader, Trim, Snapshot)
 EVENT_TYPES = (Sent, Delivered, Dropped, Duplicated, Ticked, Crashed, Recovered, Proposed, Refused,
-               ProposalLost, Decided, SnapshotInstalled, Responded, ReadDone, ServerCreated,
+               CompactionRefused, ProposalLost, Decided, SnapshotInstalled, Responded, ReadDone, ServerCreated,
                InstanceStarted, StateInstalled, Retired)
