@@ -138,10 +138,88 @@ def replace_crashed_node(seed: int = 0) -> Cluster:
     return cluster
 
 
+def leader_crash_mid_append(seed: int = 0) -> Cluster:
+    """Three nodes, leader 3, a=1 decided; x=1 appended at 3, its AcceptDecides in flight, and node 3
+    crashes: the fork point for "is x decided?"."""
+    cluster = Cluster([1, 2, 3], seed=seed)
+    cluster.run(ticks=1)
+    cluster.put("a", 1)
+    cluster.deliver_all()
+    cluster.put("x", 1)
+    cluster.crash(3)
+    cluster.description = (
+        "Leader crash mid-append. Nodes 1, 2, 3 elected node 3 and decided a=1. Then leader 3 appended "
+        "x=1: it accepted the entry itself and sent an AcceptDecide to each follower, and crashed while "
+        "both were still in flight. Messages already on the wire still arrive at live nodes, so whether "
+        "x survives depends on what happens to them next, and the survivors cannot ask node 3. Fork the "
+        "world with Cluster.replay(cluster.trace) and try both: drop both AcceptDecides (pending() lists "
+        "them), run(ticks=4), and nodes 1 and 2 elect node 2 without x; when node 3 recovers, its "
+        "AcceptSync cuts x from its log (accepted by one node of three, x can never have been decided). "
+        "Or step the AcceptDecide to node 1 and drop the other: x is now accepted by nodes 1 and 3, a "
+        "majority, and the new leader adopts it from node 1's Promise and decides it (the client's put "
+        "completes, though the leader it asked is dead).")
+    return cluster
+
+
+def leader_in_minority(seed: int = 0) -> Cluster:
+    """Five nodes, leader 5; partition([1, 2, 3], [4, 5]) leaves it in the minority with a put it can
+    never decide there."""
+    cluster = Cluster([1, 2, 3, 4, 5], seed=seed)
+    cluster.run(ticks=1)
+    cluster.put("a", 1)
+    cluster.deliver_all()
+    cluster.partition([1, 2, 3], [4, 5])
+    cluster.put("m", 1, at=5)
+    cluster.description = (
+        "Leader in the minority. Five nodes elected node 5 and decided a=1 everywhere; then the network "
+        "split into [1, 2, 3] and [4, 5], and a client put m=1 at leader 5. Its AcceptDecides to nodes 1, "
+        "2 and 3 were dropped at send time (cut links); only node 4 can accept m=1, two nodes of five, so "
+        "m=1 cannot be decided while the partition lasts. run(ticks=10): nodes 1, 2 and 3 lose their "
+        "leader, are quorum-connected, and elect node 3 with a higher ballot; node 5 still believes it "
+        "leads, harmlessly, and cluster.leader() is None because the live nodes disagree (name a node "
+        "with at=). put('M', 2, at=3) is decided on the majority side. heal() and run(ticks=3): nodes 4 "
+        "and 5 promise node 3's ballot, and its AcceptSync replaces their undecided m=1 with the "
+        "majority's log; the client's put of m stays pending for ever (history() shows it).")
+    return cluster
+
+
+def compaction(seed: int = 0) -> Cluster:
+    """Three nodes, leader 3, a dozen decided puts; node 1 crashed after the first six, and the
+    leader snapshotted the whole log: node 1 is resynced by a snapshot when it recovers."""
+    cluster = Cluster([1, 2, 3], seed=seed)
+    cluster.run(ticks=3)
+    keys = "abcd"
+    for value in range(6):
+        cluster.put(keys[value % 4], value)
+    cluster.deliver_all()
+    cluster.crash(1)
+    for value in range(6, 12):
+        cluster.put(keys[value % 4], value)
+    cluster.deliver_all()
+    cluster.snapshot()
+    cluster.deliver_all()
+    cluster.description = (
+        "Compaction. Nodes 1, 2, 3 (leader 3) decided six puts to the keys a, b, c, d; then node 1 "
+        "crashed, and nodes 2 and 3 decided six more (a dozen slots for a state of four keys). Then "
+        "cluster.snapshot() at the leader folded its whole decided log into one KVSnapshot (PROTOCOL.md "
+        "§3.15) and sent each peer a Snapshot: node 2 snapshotted its own log too; the one to node 1 was "
+        "lost at the crashed node. Node 1's storage still holds its six entries. recover(1) and "
+        "run(ticks=2): node 1 asks to be prepared again (PrepareReq), promises with decided index 6, and "
+        "the leader, whose slots 6 to 11 now exist only inside its snapshot, syncs it with an AcceptSync "
+        "carrying a complete snapshot instead of entries (a SnapshotInstalled event in the trace). Node "
+        "1's key-value state ends equal to the others', and logs() shows every node's twelve slots as "
+        "(snapshot). A trim instead of the snapshot would be refused while node 1 lags: "
+        "cluster.trim(12) raises CompactionErr.NotAllDecided (node 1 accepted only 6 slots).")
+    return cluster
+
+
 #: Every scenario by name.
 SCENARIOS: dict[str, Callable[..., Cluster]] = {
     "quorum_loss": quorum_loss,
     "constrained_election": constrained_election,
     "chained": chained,
     "replace_crashed_node": replace_crashed_node,
+    "leader_crash_mid_append": leader_crash_mid_append,
+    "leader_in_minority": leader_in_minority,
+    "compaction": compaction,
 }

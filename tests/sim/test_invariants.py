@@ -82,7 +82,8 @@ def test_a_stale_read_at_a_lagging_follower_breaks_linearizability():
     assert cluster.check()[-1].ok
     assert cluster.get("a", at=1) is None  # node 1 never heard of it
     verdict = invariants.kv_linearizability(cluster)
-    assert not verdict.ok and verdict.message.startswith("stale read: get('a') at node 1 -> None")
+    assert not verdict.ok and verdict.message.startswith("stale read: get('a') at node 1 -> None misses put('a', 1)")
+    assert verdict.message.count("trace item") == 1  # violate() names where it happened, once
 
 
 def test_a_write_ordered_before_an_earlier_completed_write_is_caught():

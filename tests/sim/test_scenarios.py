@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from omnilab.sim import Cluster, scenarios
+from omnilab import CompactionErr
+from omnilab.sim import Cluster, SnapshotInstalled, scenarios
 
 
 @pytest.mark.parametrize("name", sorted(scenarios.SCENARIOS))
@@ -70,3 +71,78 @@ def test_replace_crashed_node_ready_for_the_reconfiguration():
     assert not cluster.server(3).up and cluster.leader() == 2
     assert cluster.server(1).kv == {"a": 1, "b": 2}
     assert "reconfigure([1, 2, 4])" in cluster.description
+
+
+def _in_flight(cluster: Cluster, kind: str, to: int | None = None) -> list[int]:
+    return [env.id for env in cluster.network if env.kind == kind and (to is None or env.receiver == to)]
+
+
+def test_leader_crash_mid_append_is_the_fork_point():
+    cluster = scenarios.leader_crash_mid_append()
+    assert not cluster.server(3).up and cluster.server(1).kv == cluster.server(2).kv == {"a": 1}
+    assert len(_in_flight(cluster, "AcceptDecide")) == 2
+    x = cluster.ledger.history[-1]
+    assert (x.key, x.status) == ("x", "pending")
+
+    lost = Cluster.replay(cluster.trace)
+    for msg_id in _in_flight(lost, "AcceptDecide"):
+        lost.drop(msg_id)
+    lost.run(ticks=4)
+    assert lost.leader() == 2
+    lost.recover(3)
+    lost.run(ticks=3)
+    assert all(s.kv == {"a": 1} for s in lost.servers.values())
+    assert lost.server(3).omnipaxos.inspect().accepted_idx == 1  # x cut from node 3's log
+    assert lost.ledger.history[-1].status == "pending"
+    assert all(v.ok for v in lost.check())
+
+    kept = Cluster.replay(cluster.trace)
+    kept.step(_in_flight(kept, "AcceptDecide", to=1)[0])
+    kept.drop(_in_flight(kept, "AcceptDecide", to=2)[0])
+    kept.run(ticks=4)
+    assert kept.leader() == 2
+    assert kept.server(1).kv == kept.server(2).kv == {"a": 1, "x": 1}
+    assert kept.ledger.history[-1].status == "done"
+    assert all(v.ok for v in kept.check())
+
+
+def test_leader_in_minority_never_decides_its_put():
+    cluster = scenarios.leader_in_minority()
+    assert cluster.leader() == 5
+    stuck = cluster.ledger.history[-1]
+    assert (stuck.key, stuck.at, stuck.status) == ("m", 5, "pending")
+    assert [(env.sender, env.receiver) for env in cluster.network] == [(5, 4)]
+    cluster.run(ticks=10)
+    assert stuck.status == "pending"
+    assert cluster.leader() is None  # 1, 2, 3 follow node 3; 4 and 5 still follow node 5
+    assert [cluster.server(p).omnipaxos.get_current_leader()[0] for p in cluster.pids] == [3, 3, 3, 5, 5]
+    moved = cluster.put("M", 2, at=3)
+    cluster.run(ticks=1)
+    assert moved.status == "done"
+    cluster.heal()
+    cluster.run(ticks=3)
+    assert cluster.leader() == 3
+    assert all(s.kv == {"a": 1, "M": 2} for s in cluster.servers.values())
+    assert stuck.status == "pending"
+    assert all(v.ok for v in cluster.check())
+
+
+def test_compaction_the_lagging_node_is_resynced_by_a_snapshot():
+    cluster = scenarios.compaction()
+    expected = {"a": 8, "b": 9, "c": 10, "d": 11}
+    assert not cluster.server(1).up
+    assert [cluster.server(p).omnipaxos.get_compacted_idx() for p in (2, 3)] == [12, 12]
+    assert cluster.server(1).storage.get_compacted_idx() == 0  # its six entries, uncompacted
+    assert "cluster.snapshot()" in cluster.trace.script()
+    with pytest.raises(CompactionErr.NotAllDecided):
+        Cluster.replay(cluster.trace).trim(12)
+    cluster.recover(1)
+    assert dict(cluster.server(1).kv) == {"a": 4, "b": 5, "c": 2, "d": 3}  # from its own six entries
+    cluster.run(ticks=2)
+    syncs = [e for e in cluster.trace if isinstance(e, SnapshotInstalled)]
+    assert [(e.pid, e.upto_idx, e.trimmed) for e in syncs] == [(1, 12, False)]
+    assert all(dict(s.kv) == expected for s in cluster.servers.values())
+    assert cluster.server(1).omnipaxos.get_compacted_idx() == 12
+    for key in expected:
+        assert cluster.get(key, at=1) == expected[key]
+    assert all(v.ok for v in cluster.check())
