@@ -144,30 +144,29 @@ print(verdicts(cluster))"""),
     ("append-crash-md", "markdown", """\
 ## The leader crashes during an append
 
-Now the hard case. Leader 3 has just appended `x=1`, and its two AcceptDecides are on the wire.
-Then it crashes. Is `x` decided? That depends on which messages arrived before the crash. And the
-survivors cannot ask the dead leader. To see both outcomes from the *same* moment, fork the
-world: `Cluster.replay(trace)` rebuilds an identical cluster from a trace, so each fork below
-starts exactly here."""),
+Now the hard case. Leader 3 appends `x=1`: it accepts the entry itself and puts an AcceptDecide
+for each follower on the wire. Then it crashes, before either has arrived. Is `x` decided? That
+depends on what happens to those two messages: a message already in flight still reaches a live
+receiver. And the survivors cannot ask the dead leader. `scenarios.leader_crash_mid_append()`
+builds exactly this moment; its trace holds the calls that made it. To see both outcomes from the
+*same* moment, fork the world: `Cluster.replay(trace)` rebuilds an identical cluster from a trace,
+so each fork below starts exactly here."""),
     ("append-crash", "code", """\
 # NBVAL_CHECK_OUTPUT
-crashy = Cluster([1, 2, 3], seed=0)
-crashy.run(ticks=1)
-crashy.put("a", 1)
-crashy.deliver_all()
-crashy.put("x", 1)
-print(protocol(crashy).to_string())"""),
+crashy = scenarios.leader_crash_mid_append()
+print(crashy.trace.script("crashy"))
+print(protocol(crashy).to_string())
+print(crashy.logs().to_string())"""),
     ("lost-md", "markdown", """\
 ### Outcome 1: no follower accepted `x`
 
-Both AcceptDecides are lost, then node 3 crashes. The only copy of `x=1` is in node 3's storage:
-accepted there, decided nowhere. The crashed node's column shows what its storage kept."""),
+Both AcceptDecides are lost. The only copy of `x=1` is in node 3's storage: accepted there,
+decided nowhere. The crashed node's column shows what its storage kept."""),
     ("lost", "code", """\
 # NBVAL_CHECK_OUTPUT
 lost = Cluster.replay(crashy.trace)
 for msg_id in in_flight(lost, "AcceptDecide"):
     lost.drop(msg_id)
-lost.crash(3)
 lost.run(ticks=4)
 print(lost.logs().to_string())
 print("leader:", lost.leader())"""),
@@ -186,16 +185,15 @@ print(lost.history()[["kind", "at", "key", "value", "status"]].to_string())"""),
     ("kept-md", "markdown", """\
 ### Outcome 2: one follower accepted `x`
 
-Deliver the AcceptDecide to node 1, drop the one to node 2, and crash node 3 while node 1's
-`Accepted` is still on its way. Now `x=1` is accepted by nodes 1 and 3, a majority. Had the
-Accepted arrived a moment earlier, leader 3 would have decided `x`, and maybe even told a client.
-The survivors cannot tell whether it did, so they must keep `x`."""),
+Deliver the AcceptDecide to node 1 and drop the one to node 2. Node 1 accepts `x` and sends its
+`Accepted` to node 3, where it will be lost. Now `x=1` is accepted by nodes 1 and 3, a majority.
+Had node 3 crashed a moment later, that Accepted would have let it decide `x`, and maybe even tell
+a client. The survivors cannot tell whether it did, so they must keep `x`."""),
     ("kept", "code", """\
 # NBVAL_CHECK_OUTPUT
 kept = Cluster.replay(crashy.trace)
 kept.step(in_flight(kept, "AcceptDecide", to=1)[0])
 kept.drop(in_flight(kept, "AcceptDecide", to=2)[0])
-kept.crash(3)
 print(kept.logs().to_string())
 print(protocol(kept).to_string())"""),
     ("kept-election-md", "markdown", """\
@@ -239,15 +237,12 @@ majority is as good as decided.
 ## A partition: the minority never decides, the majority carries on
 
 Five nodes, leader 5, and `a=1` decided everywhere. Then the network splits into `[1, 2, 3]` and
-`[4, 5]`, with the leader on the minority side."""),
+`[4, 5]`, with the leader on the minority side, and a client puts `m=1` at leader 5.
+`scenarios.leader_in_minority()` builds this scene; here are its calls."""),
     ("partition", "code", """\
 # NBVAL_CHECK_OUTPUT
-split = Cluster([1, 2, 3, 4, 5], seed=0)
-split.run(ticks=1)
-split.put("a", 1)
-split.deliver_all()
-split.partition([1, 2, 3], [4, 5])
-stuck = split.put("m", 1, at=5)
+split = scenarios.leader_in_minority()
+print(split.trace.script("split"))
 print(protocol(split).to_string())
 print(view.events(split, last=8)[["what", "text"]].to_string())"""),
     ("minority-md", "markdown", """\
@@ -261,7 +256,7 @@ name its node with `at=`."""),
     ("minority", "code", """\
 # NBVAL_CHECK_OUTPUT
 split.run(ticks=10)
-moved = split.put("M", 2, at=3)
+split.put("M", 2, at=3)
 split.run(ticks=1)
 print(view.nodes(split)[["role", "phase", "promise", "leader", "decided_idx", "accepted_idx"]].to_string())
 print(split.logs().to_string())
@@ -282,7 +277,7 @@ split.run(ticks=3)
 print(view.nodes(split)[["role", "phase", "promise", "leader", "decided_idx", "accepted_idx"]].to_string())
 print(split.logs().to_string())
 print(view.kv(split).to_string())
-print("put m:", stuck.status, "| put M:", moved.status)
+print(split.history()[["kind", "at", "key", "value", "status"]].to_string())
 print(verdicts(split))"""),
     ("partition-question", "markdown", """\
 **Your turn.** Node 3 leads all five nodes now. Split them the other way, `[1, 2]` and

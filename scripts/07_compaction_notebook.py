@@ -22,13 +22,16 @@ is decided and applied, the servers no longer need it as a list of entries; they
 *built*. OmniPaxos offers two ways to forget a decided prefix. **Trim** drops it: the application
 must keep its state somewhere else. **Snapshot** folds it into a snapshot kept with the log, so the
 log can still rebuild the state and bring a lagging server up to date. This notebook does both on
-the key-value store, with the replica's own API (`trim(idx)`, `snapshot(idx, local_only)`), reads
-the compacted slots back, and watches a lagging node get a snapshot instead of the entries it
-missed."""),
+the key-value store with `cluster.trim(idx)` and `cluster.snapshot(idx, local_only=...)`, which
+call the replica's own API (`trim(idx)`, `snapshot(idx, local_only)`) at the leader, or at the node
+named with `at=`, and record the call in the trace like any other. It reads the compacted slots
+back, crashes a node to see what each kind of compaction keeps, and watches a lagging node get a
+snapshot instead of the entries it missed."""),
     ("imports", "code", """\
 import omnilab
 from omnilab import Cluster, CompactionErr, view
-from omnilab.kv import KeyValue, KVSnapshot"""),
+from omnilab.kv import KeyValue, KVSnapshot
+from omnilab.sim import scenarios"""),
 
     # --- a log ------------------------------------------------------------------------------------
     ("log-md", "markdown", """\
@@ -63,9 +66,7 @@ first.merge(later)
 print("merged:", first)"""),
     ("clone-md", "markdown", """\
 We will trim `cluster` and snapshot a copy of it. `Cluster.replay(cluster.trace)` rebuilds an
-identical cluster from the recorded calls. Copy now: compaction is a call on a replica
-(`cluster.server(pid).omnipaxos`), which the cluster's trace does not record, so a replay made later
-would not include it."""),
+identical cluster from the recorded calls, so both worlds start from the same six writes."""),
     ("clone", "code", """\
 # NBVAL_CHECK_OUTPUT
 snapped = Cluster.replay(cluster.trace)
@@ -79,29 +80,30 @@ print("same logs:", snapped.logs().equals(cluster.logs()))"""),
 `trim(idx)` removes slots `[0, idx)` on **every** server, so it is the leader's call: only the
 leader knows how far each follower has accepted (from their `Accepted` replies), and it refuses to
 trim past what *all* of them accepted. Trimmed entries are gone for good; a server that still lacked
-one could never get it back. A follower answers `CompactionErr.NotCurrentLeader`, naming the
-leader it promised (`.pid`)."""),
+one could never get it back. `cluster.trim` asks the leader unless you name a node with `at=`. A
+follower answers `CompactionErr.NotCurrentLeader`, naming the leader it promised (`.pid`). The
+cluster raises the replica's error to you and records the refusal in the trace, as it does for a
+refused proposal."""),
     ("trim-errors", "code", """\
 # NBVAL_CHECK_OUTPUT
 try:
-    cluster.server(1).omnipaxos.trim(4)
+    cluster.trim(4, at=1)
 except CompactionErr.NotCurrentLeader as err:
     print(f"{type(err).__name__} (.pid={err.pid}): {err}")
+print(cluster.trace.format(limit=2))
 
 leader = cluster.server(cluster.leader()).omnipaxos
 print(leader)
 print("accepted by each node, as the leader knows it:", leader.inspect().leader_accepted)"""),
     ("trim-md2", "markdown", """\
-All three accepted 6 slots, so the leader may trim up to 6. Trim the first four. The leader trims
-its own log at once and queues a `Trim` message for each follower. The replica is sans-IO: the
-message waits in its outbox, and the simulator collects a replica's outbox the next time it touches
-that replica, here at the next `tick()`. The `Trim` then shows in `pending()`; each follower trims
-its own log when it arrives (as far as it has decided itself)."""),
+All three accepted 6 slots, so the leader may trim up to 6. Trim the first four:
+`cluster.trim(4)`. The leader trims its own log at once and sends a `Trim` message to each
+follower; the simulator puts them on the wire straight away, so they show in `pending()`. Each
+follower trims its own log when its `Trim` arrives (as far as it has decided itself)."""),
     ("trim", "code", """\
 # NBVAL_CHECK_OUTPUT
-leader.trim(4)
+cluster.trim(4)
 print("compacted_idx:", {pid: cluster.server(pid).omnipaxos.get_compacted_idx() for pid in cluster.pids})
-cluster.tick()
 pending = cluster.pending()
 print(pending[pending["type"] == "Trim"].to_string())
 cluster.deliver_all()
@@ -126,7 +128,8 @@ print(len(suffix), "elements:", suffix)"""),
     ("snapshot-md", "markdown", """\
 ## Snapshot: fold the prefix into the state it built
 
-`snapshot(idx, local_only=False)` folds the decided slots `[compacted_idx, idx)` into one
+`cluster.snapshot(idx, at=None, local_only=False)` calls `snapshot(idx, local_only)` on the
+leader's replica (or node `at`'s). It folds the decided slots `[compacted_idx, idx)` into one
 `KVSnapshot`, merged with the snapshot already there, stored in the server's storage. Any server may
 take one. With `local_only=False` it also sends `Snapshot(idx)` to its peers, and each peer takes the
 same snapshot **of its own log** (no snapshot travels in that message). A snapshot past what this
@@ -135,13 +138,12 @@ server decided is refused with `CompactionErr.UndecidedIndex`, which gives its d
     ("snapshot-error", "code", """\
 # NBVAL_CHECK_OUTPUT
 try:
-    snapped.server(1).omnipaxos.snapshot(9)
+    snapped.snapshot(9, at=1)
 except CompactionErr.UndecidedIndex as err:
     print(f"{type(err).__name__} (.idx={err.idx}): {err}")"""),
     ("snapshot", "code", """\
 # NBVAL_CHECK_OUTPUT
-snapped.server(snapped.leader()).omnipaxos.snapshot(4)
-snapped.tick()
+snapped.snapshot(4)
 pending = snapped.pending()
 print(pending[pending["type"] == "Snapshot"].to_string())
 snapped.deliver_all()
@@ -153,11 +155,11 @@ print(len(omni.read_decided_suffix(0)), "elements in read_decided_suffix(0)")"""
     ("local-md", "markdown", """\
 The compacted prefix now reads as `LogEntry.Snapshotted(SnapshottedEntry(4, KVSnapshot(...)))`:
 the same single element for the prefix, but it carries the state of slots 0 to 3 (`a=3`, `b=2`,
-`c=4`). A server may also compact for itself alone: `snapshot(None, local_only=True)` at node 2
-folds everything it decided, and tells nobody."""),
+`c=4`). A server may also compact for itself alone: `snapped.snapshot(at=2, local_only=True)`
+folds everything node 2 decided, and tells nobody."""),
     ("local", "code", """\
 # NBVAL_CHECK_OUTPUT
-snapped.server(2).omnipaxos.snapshot(None, local_only=True)
+snapped.snapshot(at=2, local_only=True)
 print("compacted_idx:", {pid: snapped.server(pid).omnipaxos.get_compacted_idx() for pid in snapped.pids})
 print(snapped.server(2).omnipaxos.read(0))"""),
 
@@ -169,27 +171,37 @@ A server's key-value state lives in memory. After a crash it rebuilds it by read
 again (its storage survived). With a snapshot, the compacted part comes back as the snapshot's
 contents. With a trim there is nothing to read: the OmniPaxos documentation asks an application
 that trims to save its state elsewhere first, and omnilab's servers don't. Crash and recover node 1
-in both clusters:"""),
+in both clusters, then read key `a` there (`get` reads the key-value state of the node you name):"""),
     ("crash", "code", """\
 # NBVAL_CHECK_OUTPUT
 for name, world in [("trimmed", cluster), ("snapshotted", snapped)]:
     world.crash(1)
     world.recover(1)
     world.run(ticks=2)
-    print(name, "- node 1 after recovering:", dict(world.server(1).kv))"""),
+    print(name, "- node 1 after recovering:", dict(world.server(1).kv), "| get('a', at=1):", world.get("a", at=1))"""),
     ("crash-after-md", "markdown", """\
 The trimmed node lost `a` and `c`, written only in slots 0 to 3; `b` and `d` came back from slots 4
-and 5. Trim is the right tool when the state is saved elsewhere (in a database, say) and the log only
-has to get new writes to every server. Snapshot is the right tool when the log itself is the
-record."""),
+and 5. Its read of `a` returns None, although `put('a', 3)` completed long before. The invariants
+notice: node 1 applied all six slots, yet its state misses a write among them, so the read breaks
+**KVLinearizability** (a read must see every write that completed before it began)."""),
+    ("crash-check", "code", """\
+# NBVAL_CHECK_OUTPUT
+for name, world in [("trimmed", cluster), ("snapshotted", snapped)]:
+    verdict = world.check()[-1]
+    print(f"{name}: {verdict.name} {'ok' if verdict.ok else 'VIOLATED: ' + verdict.message}")"""),
+    ("crash-lesson-md", "markdown", """\
+The protocol did nothing wrong here: the application broke trim's contract. Trim is the right tool
+when the state is saved elsewhere (in a database, say) and the log only has to get new writes to
+every server. Snapshot is the right tool when the log itself is the record."""),
 
     # --- lagging ------------------------------------------------------------------------------------
     ("lag-md", "markdown", """\
 ## A lagging node gets a snapshot, not the entries
 
-Cut the link between node 1 and leader 3 and write three more values. Nodes 2 and 3 decide them;
-node 1 (still connected to node 2, so it does not start an election) misses them. The leader now
-refuses to trim past index 6, because node 1 accepted only slots 0 to 5:
+Back to `snapped`, whose node 1 recovered whole. Cut the link between node 1 and leader 3 and write
+three more values. Nodes 2 and 3 decide them; node 1 (still connected to node 2, so it does not
+start an election) misses them. The leader now refuses to trim past index 6, because node 1
+accepted only slots 0 to 5:
 `CompactionErr.NotAllDecided`, whose `.idx` is the highest index every node has accepted. (The name
 is the Rust one; the check is on *accepted* indexes.)"""),
     ("lag", "code", """\
@@ -202,7 +214,7 @@ print(snapped.logs().to_string())
 leader = snapped.server(3).omnipaxos
 print("accepted by each node, as the leader knows it:", leader.inspect().leader_accepted)
 try:
-    leader.trim(8)
+    snapped.trim(8)
 except CompactionErr.NotAllDecided as err:
     print(f"{type(err).__name__} (.idx={err.idx}): {err}")"""),
     ("resync-md", "markdown", """\
@@ -263,6 +275,28 @@ classes the colours come from. Node 1's whole log is now one snapshot, node 2's 
 # NBVAL_CHECK_OUTPUT
 print(snapped.logs().status.to_string())"""),
 
+    # --- a node that was down -----------------------------------------------------------------------
+    ("down-md", "markdown", """\
+## A node that was down: a complete snapshot
+
+`scenarios.compaction()` tells the same story with a crashed node. Twelve puts to four keys; node 1
+crashed after the first six; then `cluster.snapshot()` at the leader folded all twelve slots, and
+node 2 followed its `Snapshot` message (the one to node 1 was lost at the crashed node). Recover
+node 1 and step until the leader's `AcceptSync` is in flight. Node 1 promises with decided index 6,
+which lies inside the leader's compacted prefix: the leader has no entries from 6 on, only its
+snapshot. So it ships a **Complete** snapshot, which replaces node 1's own prefix, instead of a
+Delta."""),
+    ("down", "code", """\
+# NBVAL_CHECK_OUTPUT
+down = scenarios.compaction()
+print(down.trace.script("down"))
+down.recover(1)
+sync_id = step_until(down, "AcceptSync")
+print(down.pending().loc[[sync_id]].to_string())
+down.run(ticks=2)
+print(view.kv(down).to_string())
+print(view.events(down, last=None).query("what == 'SnapshotInstalled'")[["text"]].to_string())"""),
+
     # --- your turn ----------------------------------------------------------------------------------
     ("your-turn", "markdown", """\
 ## Your turn
@@ -273,7 +307,7 @@ print(snapped.logs().status.to_string())"""),
 <details><summary>Answer</summary>
 
 Up to 6, the smallest accepted index the leader knows of (`leader.inspect().leader_accepted`).
-`leader.trim()` with no index trims exactly that far.
+`snapped.trim()` with no index trims exactly that far.
 </details>
 
 2. Why may any server snapshot on its own (`local_only=True`), but only the leader may trim?
@@ -286,8 +320,8 @@ server; the leader must first know that nobody still needs those entries, and on
 collects every follower's accepted index.
 </details>
 
-3. Node 2 compacted up to 6 on its own. What happens to its log if the leader now calls
-   `snapshot(4)` again, and node 2 receives `Snapshot(4)`?
+3. Node 2 compacted up to 6 on its own. What happens to its log if you now call
+   `snapped.snapshot(4)` again, and node 2 receives `Snapshot(4)`?
 
 <details><summary>Answer</summary>
 
@@ -299,23 +333,23 @@ compacted up to 6. Compaction only ever moves the compacted index forward.
     ("lab-md", "markdown", """\
 ## The lab
 
-The lab opens on the snapshotted cluster. Compaction has no button: it is a call on a replica, so type
-it in a new cell, then press **Tick** (the lab redraws after each cluster call, and the tick sends
-the `Trim` or `Snapshot` message)."""),
+The lab opens on the snapshotted cluster. Compaction is a cluster call like the others: type
+`snapped.trim()` or `snapped.snapshot()` in a new cell, and the lab redraws (it follows the calls
+made in cells, as well as its own controls)."""),
     ("lab", "code", """\
 w = omnilab.lab(snapped)
 w"""),
     ("lab-try", "markdown", """\
 Try this:
 
-* **Put** a few values, then type `snapped.server(3).omnipaxos.trim()` in a new cell and press
-  **Tick**: watch the *Messages* tab carry `Trim`, and the *Logs* tab grey more cells.
+* **Put** a few values, then type `snapped.trim()` in a new cell: the *Messages* tab shows a `Trim`
+  to each follower; **Deliver all**, and the *Logs* tab greys more cells.
 * **Crash** node 2 and **Recover** it: its key-value state (the *Key-value* tab) comes back from
   the snapshot plus its entries.
 * Cut node 1 off (**Cut** 1 ↔ 3), **Put** values, **Heal all**, **Put** again, and step until the
   `AcceptSync` appears in the *Messages* tab: its `log_sync` field says `delta snapshot`.
-* **Undo** and **Replay** rebuild the cluster from its trace, which holds no compaction calls: the
-  rebuilt logs are whole again."""),
+* **Undo** and **Replay** rebuild the cluster from its trace, compaction calls included: undo a
+  `trim` and the trimmed cells come back; replay, and they are trimmed again."""),
     ("lab-check", "code", """\
 # NBVAL_CHECK_OUTPUT
 print(w.press("put", key="h", value="11"))   # cluster.put('h', 11)
