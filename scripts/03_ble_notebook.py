@@ -221,9 +221,8 @@ The priority sits between `n` and the pid in the order, so it decides whenever b
 same `n` compete: at the first election, and when several nodes take over in the same round. It is
 the `leader_priority` field of each server's `ServerConfig`.
 
-`Cluster([1, 2, 3], leader_priority=5)` passes that field to **every** server, because a cluster
-builds all its servers from one `ServerConfig`. Equal priorities change nothing about who wins:
-node 3 still leads, with `1.3/p5`."""),
+`Cluster([1, 2, 3], leader_priority=5)` passes that field to **every** server. Equal priorities
+change nothing about who wins: node 3 still leads, with `1.3/p5`."""),
     ("prio-all", "code", """\
 # NBVAL_CHECK_OUTPUT
 same = Cluster([1, 2, 3], leader_priority=5)
@@ -231,42 +230,21 @@ same.run(ticks=2)
 print("leader:", same.leader())
 print(view.nodes(same)[["ballot", "promise", "leader"]].to_string())"""),
     ("prio-node-md", "markdown", """\
-To give one node a higher priority from the start, each server needs its own `ServerConfig`, which
-a `Cluster` does not offer. The replica does, and it needs no simulator: an OmniPaxos replica is
-*sans-IO* (calls in, messages out), so a few lines can move its messages by hand. Node 1 gets
-priority 5, and its `1.1/p5` beats `1.3` in the very first round:"""),
+To give one node a higher priority from the start, pass a dict instead: `leader_priority={1: 5}`
+gives node 1 priority 5 and every other node 0 (each server gets its own `ServerConfig`). Node 1's
+`1.1/p5` beats `1.3` in the very first round:"""),
     ("prio-node", "code", """\
 # NBVAL_CHECK_OUTPUT
-from omnilab import ClusterConfig, MemoryStorage, ServerConfig
-
-config = ClusterConfig(configuration_id=1, nodes=[1, 2, 3])
-priority = {1: 5, 2: 0, 3: 0}
-replicas = {pid: config.build_for_server(ServerConfig(pid=pid, leader_priority=priority[pid]), MemoryStorage())
-            for pid in config.nodes}
-
-
-def deliver_all():
-    \"\"\"Deliver every queued message and what it causes, oldest first, until nothing is left.\"\"\"
-    wire = [m for r in replicas.values() for m in r.take_outgoing_messages()]
-    while wire:
-        message = wire.pop(0)
-        receiver = replicas[message.receiver]
-        receiver.handle_incoming(message)
-        wire += receiver.take_outgoing_messages()
-
-
-deliver_all()                # the start-up heartbeats, as Cluster does
-for tick in range(2):        # run(ticks=2)
-    for replica in replicas.values():
-        replica.tick()
-    deliver_all()
-print({pid: r.get_current_leader() for pid, r in replicas.items()})
-print("ballot:", replicas[1].get_promise().short())"""),
+first = Cluster([1, 2, 3], leader_priority={1: 5})
+first.run(ticks=2)
+print("leader:", first.leader())
+print(view.nodes(first)[["ballot", "promise", "leader"]].to_string())"""),
     ("prio-set-md", "markdown", """\
-On a running cluster, `cluster.server(pid).omnipaxos.set_priority(p)` changes a node's own ballot,
-and only for **future** elections: it does not depose a working leader. (Two cautions: the call
-goes to the replica behind the cluster's back, so it is not in the trace, and `undo()` or
-`Cluster.replay` forget it. And the one exception: a **leader** that changes its own priority no
+On a running cluster, `cluster.set_priority(pid, p)` calls `set_priority(p)` on node `pid`'s
+replica (and records the call in the trace, so `undo()` and `Cluster.replay` keep it). It changes
+the node's own ballot, and only for **future** elections: it does not depose a working leader.
+(Two cautions: it lasts as long as that replica, so a node that crashes and recovers starts again
+from its `ServerConfig`. And the one exception: a **leader** that changes its own priority no
 longer holds the ballot it leads with, becomes unhappy, and causes a new election.)
 
 Give node 1 priority 5 in a cluster led by node 3 and watch three rounds. Node 3 keeps leading,
@@ -279,7 +257,7 @@ ballots, keep each other happy, and never elect anyone once the real leader cras
 # NBVAL_CHECK_OUTPUT
 prio = Cluster([1, 2, 3])
 prio.run(ticks=3)
-prio.server(1).omnipaxos.set_priority(5)
+prio.set_priority(1, 5)
 print(ble_rounds(prio, 3).to_string())"""),
     ("turn3", "markdown", """\
 ### Your turn
@@ -475,8 +453,8 @@ Try this:
   ballot?
 * **Heal all**, then **Apply** the preset *chained: 1 - 2 - 3 - 4 - 5*, and **Run**: does the
   leader change? Which nodes still decide writes?
-* In a new cell, `lab.cluster.server(5).omnipaxos.set_priority(9)` (not traced), then crash the
-  leader: does node 5 win the next election?"""),
+* In a new cell, `lab.cluster.set_priority(5, 9)`, then crash the leader: does node 5 win the next
+  election?"""),
     ("lab", "code", """\
 lab = omnilab.lab(scenarios.quorum_loss())
 lab"""),
