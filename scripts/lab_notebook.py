@@ -54,8 +54,10 @@ print(table.status.to_string())   # the class of each cell: what the colours say
 ## Node states: `view.nodes(cluster)`
 
 Role and phase (Sequence Paxos), the node's own ballot (Ballot Leader Election), the ballot it
-promised, the leader it follows, and its three log indexes. A crashed node has no role: that was in
-memory. Its promise and indexes survived in storage."""),
+promised, the leader it follows, and its three log indexes; the last two columns are what Ballot
+Leader Election thinks: the ballot it follows (`ble_leader`) and whether it is happy with it
+(`ble_happy`). A crashed node has no role or ballots: those were in memory. Its promise and indexes
+survived in storage. `view.ble(cluster)` puts the election's columns next to the role."""),
     ("nodes", "code", """\
 # NBVAL_CHECK_OUTPUT
 print(view.nodes(cluster).to_string())"""),
@@ -121,17 +123,23 @@ w"""),
 |---|---|
 | **Step** (message: oldest / `#id`) | `cluster.step()` / `cluster.step(id)` |
 | a message in the *Messages* tab | `cluster.step(id)` |
+| **Drop** / **Duplicate** (message: oldest / `#id`) | `cluster.drop(id)` / `cluster.duplicate(id)` |
 | **Deliver all** | `cluster.deliver_all()` |
 | **Tick** | `cluster.tick()` |
 | **Run** (ticks *n*) | `cluster.run(ticks=n)` |
 | **Undo** | `cluster.undo()` |
 | **Replay** | `Cluster.replay(cluster.trace)` (the lab then shows the copy) |
 | **Crash** / **Recover** (node *p*) | `cluster.crash(p)` / `cluster.recover(p)` |
+| **Set priority** (node *p*, priority *k*) | `cluster.set_priority(p, k)` |
+| **Try become leader** (node *p*) | `cluster.try_become_leader(p)` |
 | **Cut** / **Heal link** (link *a* ↔ *b*) | `cluster.cut(a, b)` / `cluster.heal(a, b)` |
+| **Cut** with *one way* ticked (link *a* → *b*) | `cluster.cut(a, b, one_way=True)` |
 | **Heal all** | `cluster.heal()` |
 | **Apply** (a preset) | the calls it lists, e.g. `cluster.partition([1, 2], [3])` |
 | **Put** (key, value, at) | `cluster.put(key, value)` or `cluster.put(key, value, at=p)` |
 | **Reconfigure** (nodes) | `cluster.reconfigure([1, 2, 4])` |
+| **Trim** (compact below idx *i*, at) | `cluster.trim(i)`; an empty box: `cluster.trim()`; at *p*: `cluster.trim(i, at=p)` |
+| **Snapshot** (idx, at, *local only*) | `cluster.snapshot(i)`, `cluster.snapshot()`, `cluster.snapshot(at=p, local_only=True)` |
 
 From Python, `w.press("step")` presses a control after filling its inputs
 (`w.press("crash", node=3)`), and `w.controls.step.click()` clicks it. Each pair of cells below makes
@@ -142,6 +150,15 @@ cluster.tick()
 print(w.press("step"))          # the Step button
 cluster.step()                  # typed
 print(cluster.trace.script().splitlines()[-3:])"""),
+    ("press-drop", "code", """\
+# NBVAL_CHECK_OUTPUT
+ids = view.messages(cluster).index.tolist()     # the ids in flight, oldest first
+print(w.press("drop", msg_id=ids[0]))           # Drop, with that message chosen
+cluster.drop(ids[1])                            # typed
+print(w.press("duplicate", msg_id=ids[2]))      # Duplicate: a copy with a new id
+cluster.duplicate(ids[3])
+cluster.deliver_all()                           # the copies arrive too
+print(cluster.trace.script().splitlines()[-5:])"""),
     ("press-run", "code", """\
 # NBVAL_CHECK_OUTPUT
 print(w.press("run", ticks=2))  # Run, with 2 in the ticks box
@@ -151,7 +168,7 @@ print(w.press("crash", node=3))
 cluster.recover(3)
 print(w.press("cut", link_a=1, link_b=2))
 print(w.press("heal"))
-print(w.press("cut", link_a=1, link_b=3))
+print(w.press("cut", link_a=1, link_b=3, one_way=True))   # only 1 -> 3: cluster.cut(1, 3, one_way=True)
 print(w.press("undo"))           # takes the last cut back
 cluster.run(ticks=3)
 print(cluster)"""),
@@ -161,6 +178,39 @@ print(w.press("put", key="c", value="3"))
 cluster.put("d", 4)
 print(w.press("deliver_all"))
 print(view.kv(cluster).to_string())"""),
+    ("leader-md", "markdown", """\
+### Leadership: priority and "try become leader"
+
+**Set priority** gives the chosen node a leader-election priority: its ballots carry it from its
+next heartbeat round on, and it counts at the next election (the highest priority, then the highest
+pid, wins). **Try become leader** makes the node start a Prepare phase at once, with a ballot above
+the one it promised. `view.ble(cluster)` shows each node's own ballot, the ballot it follows and
+whether it is happy."""),
+    ("press-leader", "code", """\
+# NBVAL_CHECK_OUTPUT
+print(w.press("set_priority", node=1, priority=5))   # cluster.set_priority(1, 5)
+print(w.press("try_become_leader", node=1))          # cluster.try_become_leader(1)
+cluster.deliver_all()
+print("leader:", cluster.leader())
+print(view.ble(cluster).to_string())"""),
+    ("compact-md", "markdown", """\
+### Compaction: Trim and Snapshot
+
+Type an index in *compact below idx* (or leave it empty: as far as the replica may) and press
+**Trim** or **Snapshot**. Both go to the leader unless *at* names a node. Only the leader may trim,
+and only what every node has accepted; a snapshot folds decided entries into one key-value
+snapshot (with *local only*, at that node alone). A refusal (`CompactionErr`) shows in the status
+line, next to the call the trace recorded, exactly as the typed call records it and raises."""),
+    ("press-compact", "code", """\
+# NBVAL_CHECK_OUTPUT
+print(w.press("trim", idx="2", compact_at=2))      # refused: node 2 is not the leader
+print(w.press("trim", idx="2", compact_at=None))   # cluster.trim(2), at the leader
+cluster.deliver_all()                              # the followers get the leader's Trim
+print(view.logs(cluster).to_string())
+cluster.snapshot(3)                                # typed: Snapshot with 3 in the box
+cluster.deliver_all()
+print(cluster.trace.script().splitlines()[-5:])
+print(view.logs(cluster).to_string())"""),
     ("bad-md", "markdown", """\
 ### Bad input changes nothing
 
@@ -172,6 +222,7 @@ before = len(cluster.trace)
 print(w.press("reconfigure", nodes="1, 2, x"))
 print(w.press("put", key="", value="1"))
 print(w.press("crash", node=9))
+print(w.press("snapshot", idx="two"))
 print("trace unchanged:", len(cluster.trace) == before)"""),
     ("reconfigure-md", "markdown", """\
 ### Replace node 3

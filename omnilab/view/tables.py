@@ -304,6 +304,8 @@ def describe_item(item: Any) -> tuple[str, Any, str]:
         return kind, item.pid, f"node {item.pid} proposed {entry_text(item.proposal)} in c{item.config_id}"
     if isinstance(item, T.Refused):
         return kind, item.pid, f"node {item.pid} refused {entry_text(item.proposal)}: {item.error}"
+    if isinstance(item, T.CompactionRefused):
+        return kind, item.pid, f"node {item.pid} refused {item.request} in c{item.config_id}: {item.error}"
     if isinstance(item, T.ProposalLost):
         return kind, item.pid, f"node {item.pid} discarded {entry_text(item.proposal)} (c{item.config_id})"
     if isinstance(item, T.Decided):
@@ -497,7 +499,7 @@ def html_table(frame: pd.DataFrame, cell_classes: Optional[pd.DataFrame] = None,
         body.append(f"<tr><th class=\"row_heading\">{escape(label_text)}</th>{''.join(tds)}</tr>")
     caption_html = f"<caption>{escape(caption)}</caption>" if caption else ""
     legend_html = _legend_html() if legend else ""
-    return (f"<div class=\"{table_class}-wrap\">{_style_block()}{legend_html}<table class=\"{table_class}\">"
+    return (f"<div class=\"{table_class}-wrap\" style=\"overflow-x:auto;max-width:100%\">{_style_block()}{legend_html}<table class=\"{table_class}\">"
             f"{caption_html}<thead>{_header_rows(frame, crashed)}</thead><tbody>{''.join(body)}</tbody></table></div>")
 
 

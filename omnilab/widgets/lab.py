@@ -6,13 +6,15 @@ Rules it keeps:
   type (Step calls ``cluster.step(id)``, Crash calls ``cluster.crash(pid)``, ...), so the trace
   records it as if typed, and the status line shows the call. Nothing here changes the cluster any
   other way.
-* **No traceback from a click.** Input is checked first (a malformed node list, an empty key); the
-  simulator refuses the rest with `BadInput` and leaves the cluster unchanged. Either way the status
-  line says what was wrong and what to do. A refused proposal (``ProposeErr``) is reported the same
-  way (the trace records the refusal, as it does for a typed call).
+* **No traceback from a click.** Input is checked first (a malformed node list, an empty key, an
+  index that is not a number); the simulator refuses the rest with `BadInput` and leaves the
+  cluster unchanged. Either way the status line says what was wrong and what to do. A proposal or
+  a compaction the replica refuses (``ProposeErr``, ``CompactionErr``) is reported the same way,
+  with the call the trace recorded (as it does for a typed call).
 * **The widget follows its cluster.** Calls typed in other cells are picked up after every cell
   (an IPython ``post_run_cell`` hook), on every control and on `refresh()`; a change is noticed by
-  the trace (its object and length), since every change of a cluster appends to or replaces it.
+  ``cluster.version``, which every operation and `undo` move on (a new cluster, after Replay, is
+  noticed by its identity).
 * **Lazy drawing.** Only the visible tab is redrawn; the others are marked stale and drawn when
   shown. Diagrams are cached by their DOT source (`omnilab.view.diagrams.svg`).
 * **Headless.** Everything works without a frontend: ``w.press("step")`` or
@@ -32,7 +34,7 @@ from typing import Any, Callable, Optional
 import ipywidgets as W
 from traitlets import TraitError
 
-from omnilab.replica.errors import ProposeErr
+from omnilab.replica.errors import CompactionErr, ProposeErr, SnapshotUnsupported
 from omnilab.sim import Cluster, Trace, scenarios
 from omnilab.sim.errors import BadInput, SimulationError
 from omnilab.view import diagrams, tables
@@ -68,6 +70,18 @@ def parse_nodes(text: str) -> list[int]:
     return pids
 
 
+def parse_index(text: str) -> Optional[int]:
+    """A log index typed in a box: blank -> None (the method's default), ``"4"`` -> 4; anything else
+    raises InputError."""
+    body = text.strip()
+    if not body:
+        return None
+    if not body.isdigit():
+        raise InputError(f"{body!r} is not a log index: type a number such as 4, or leave the box empty "
+                         "to compact as far as the replica may")
+    return int(body)
+
+
 def parse_value(text: str) -> Any:
     """A value typed in a box: a Python literal (``1``, ``2.5``, ``'x'``, ``[1, 2]``) or else the text."""
     text = text.strip()
@@ -97,7 +111,8 @@ def _badge(verdict: Any) -> str:
     if verdict.ok:
         return (f"<span class=\"omnilab-badge ok\" title=\"{name}: holds\" style=\"background:"
                 f"{P.FILL[P.DECIDED]};border:1px solid {P.STROKE[P.DECIDED]};border-radius:10px;padding:1px 8px;"
-                f"margin-right:4px;font-size:12px\">✓ {name}</span>")
+                f"margin-right:4px;font-size:12px;line-height:16px;display:inline-block;white-space:nowrap\">"
+                f"✓ {name}</span>")
     message = html.escape(verdict.message)
     return (f"<span class=\"omnilab-badge violated\" title=\"{message}\" style=\"background:"
             f"{P.CRASHED_FILL};border:1px solid {P.CRASHED_STROKE};border-radius:10px;padding:1px 8px;"
@@ -124,7 +139,7 @@ class Lab(W.VBox):
 
         # --- network and time ---------------------------------------------------------------------
         c.msg_id = W.Dropdown(options=[(_OLDEST, _OLDEST)], value=_OLDEST, description="message",
-                              layout=W.Layout(width="260px"), style={"description_width": "60px"})
+                              layout=W.Layout(width="230px"), style={"description_width": "60px"})
         c.step = button("Step", self._do_step, "deliver the chosen message (the oldest by default): cluster.step(id)",
                         icon="step-forward")
         c.drop = button("Drop", lambda: self.cluster.drop(self._chosen_message("drop")),
@@ -137,7 +152,7 @@ class Lab(W.VBox):
         c.tick = button("Tick", lambda: self.cluster.tick(), "tick every live server once: cluster.tick()",
                         icon="clock-o")
         c.ticks = W.BoundedIntText(value=3, min=1, max=10_000, description="ticks",
-                                   layout=W.Layout(width="130px"), style={"description_width": "40px"})
+                                   layout=W.Layout(width="110px"), style={"description_width": "36px"})
         c.run = button("Run", lambda: self.cluster.run(ticks=int(c.ticks.value)),
                        "tick and deliver, `ticks` times: cluster.run(ticks=n)", icon="play")
         c.undo = button("Undo", self._do_undo, "go back one operation: cluster.undo()", icon="undo")
@@ -151,6 +166,16 @@ class Lab(W.VBox):
                          "crash the node: cluster.crash(pid)", style="danger", icon="power-off")
         c.recover = button("Recover", lambda: self.cluster.recover(self._pid(c.node.value)),
                            "restart the node from its storage: cluster.recover(pid)", style="success", icon="refresh")
+        c.priority = W.IntText(value=0, description="priority", layout=W.Layout(width="130px"),
+                               style={"description_width": "55px"})
+        c.set_priority = button("Set priority", lambda: self.cluster.set_priority(self._pid(c.node.value),
+                                                                                  int(c.priority.value)),
+                                "the node's leader-election priority, from its next heartbeat round: "
+                                "cluster.set_priority(pid, p)", icon="sort-amount-desc")
+        c.try_become_leader = button("Try become leader", lambda: self.cluster.try_become_leader(
+                                         self._pid(c.node.value)),
+                                     "the node starts a Prepare phase now: cluster.try_become_leader(pid)",
+                                     icon="star")
         c.link_a = W.Dropdown(options=[], description="link", layout=W.Layout(width="130px"),
                               style={"description_width": "35px"})
         c.link_b = W.Dropdown(options=[], description="↔", layout=W.Layout(width="110px"),
@@ -182,6 +207,18 @@ class Lab(W.VBox):
         c.reconfigure = button("Reconfigure", self._do_reconfigure,
                                "propose a StopSign for the next configuration: cluster.reconfigure([...])",
                                icon="exchange")
+        # --- compaction --------------------------------------------------------------------------
+        c.idx = W.Text(value="", placeholder="all", description="below idx", layout=W.Layout(width="165px"),
+                       style={"description_width": "72px"})
+        c.compact_at = W.Dropdown(options=[(_LEADER, _LEADER)], value=_LEADER, description="at",
+                                  layout=W.Layout(width="120px"), style={"description_width": "20px"})
+        c.trim = button("Trim", self._do_trim, "drop the decided log below idx (empty: as far as every node "
+                        "accepted): cluster.trim(idx, at=...)", icon="scissors")
+        c.local_only = W.Checkbox(value=False, description="local only", indent=False,
+                                  layout=W.Layout(width="85px"))
+        c.snapshot = button("Snapshot", self._do_snapshot, "fold the decided log below idx (empty: all of it) "
+                            "into a snapshot: cluster.snapshot(idx, at=..., local_only=...)", icon="camera")
+
         c.refresh = button("Refresh", self.refresh, "redraw the views from the cluster", icon="eye", record=False)
         c.heartbeats = W.Checkbox(value=False, description="heartbeats in space-time", indent=False,
                                   layout=W.Layout(width="220px"))
@@ -191,7 +228,8 @@ class Lab(W.VBox):
         self.title = W.HTML()
         self.status = W.HTML(value="")
         self.badges = W.HTML(value="")
-        self.views = {key: W.HTML(value="") for key, _ in TABS}
+        # A view wider than the tab (the nodes table, a long log) scrolls sideways instead of being cut off.
+        self.views = {key: W.HTML(value="", layout=W.Layout(overflow="auto", max_width="100%")) for key, _ in TABS}
         self._message_buttons: list[W.Button] = []
         self._message_ids: list[int] = []
         self.message_list = W.VBox(layout=W.Layout(max_height="260px", overflow="auto"))
@@ -204,13 +242,15 @@ class Lab(W.VBox):
             self.tabs.set_title(k, title)
         self.tabs.observe(self._on_tab, "selected_index")
 
-        rows = [
-            W.HBox([c.step, c.msg_id, c.drop, c.duplicate, c.deliver_all, c.tick, c.run, c.ticks, c.undo, c.replay,
-                    c.refresh], layout=W.Layout(flex_flow="row wrap")),
-            W.HBox([c.node, c.crash, c.recover, c.link_a, c.link_b, c.one_way, c.cut, c.heal_link, c.heal, c.preset,
-                    c.partition], layout=W.Layout(flex_flow="row wrap")),
-            W.HBox([c.key, c.value, c.at, c.put, c.nodes, c.reconfigure], layout=W.Layout(flex_flow="row wrap")),
+        rows = [  # messages and time; nodes; links; clients and configuration; compaction and history
+            [c.step, c.msg_id, c.drop, c.duplicate, c.deliver_all, c.tick, c.run, c.ticks],
+            [c.node, c.crash, c.recover, c.priority, c.set_priority, c.try_become_leader],
+            [c.link_a, c.link_b, c.one_way, c.cut, c.heal_link, c.heal, c.preset, c.partition],
+            [c.key, c.value, c.at, c.put, c.nodes, c.reconfigure],
+            [c.trim, c.snapshot, c.idx, c.compact_at, c.local_only, W.HTML(layout=W.Layout(width="24px")), c.undo,
+             c.replay, c.refresh],
         ]
+        rows = [W.HBox(row, layout=W.Layout(flex_flow="row wrap")) for row in rows]
         super().__init__([self.title, *rows, self.status, self.badges, self.tabs])
         self.add_class("omnilab-lab")
         self._building = False
@@ -233,7 +273,9 @@ class Lab(W.VBox):
         ``press("duplicate")`` (the oldest), ``press("run", ticks=5)``, ``press("crash", node=3)``,
         ``press("cut", link_a=1, link_b=2)``, ``press("cut", link_a=1, link_b=2, one_way=True)``,
         ``press("put", key="a", value="1")``, ``press("reconfigure", nodes="1, 2, 4")``,
-        ``press("partition", preset=...)``. Inputs are the names in ``controls``; a value a control
+        ``press("partition", preset=...)``, ``press("set_priority", node=1, priority=5)``,
+        ``press("try_become_leader", node=1)``, ``press("trim", idx="4")``, ``press("snapshot", idx="",
+        compact_at=2, local_only=True)``. Inputs are the names in ``controls``; a value a control
         cannot take (not offered by a dropdown, not a number in a number box) is refused like a bad
         click would be (status line, nothing changes)."""
         button = getattr(self.controls, name, None)
@@ -245,19 +287,19 @@ class Lab(W.VBox):
             if control is None or isinstance(control, W.Button):
                 raise ValueError(f"no input {field!r} on the lab")
             if isinstance(control, W.Dropdown):
-                if value is None and field in ("msg_id", "at"):
+                if value is None and field in ("msg_id", "at", "compact_at"):
                     value = _OLDEST if field == "msg_id" else _LEADER
                 allowed = [v for _, v in control.options]
                 if value not in allowed:
                     choices = [v for v in allowed if v not in (None, _OLDEST, _LEADER)]
-                    if field in ("node", "link_a", "link_b", "at"):
+                    if field in ("node", "link_a", "link_b", "at", "compact_at"):
                         self._say_error(f"there is no node {value!r}; the nodes are {choices}")
                     else:
                         self._say_error(f"{field}: {value!r} is not one of the choices {choices or '(none)'}")
                     return self.status_text
                 value = allowed[allowed.index(value)]  # the option itself: np.int64(5) -> 5, as typed
             elif isinstance(control, W.Text):
-                value = str(value)
+                value = "" if value is None else str(value)
             elif isinstance(control, W.Checkbox) and not isinstance(value, bool):
                 self._say_error(f"{field}: {value!r} is not True or False")
                 return self.status_text
@@ -289,7 +331,7 @@ class Lab(W.VBox):
             self._say_error(str(err))
         except BadInput as err:
             self._say_error(str(err))
-        except ProposeErr as err:
+        except (ProposeErr, CompactionErr, SnapshotUnsupported) as err:  # recorded in the trace, as when typed
             self._say_error(f"refused by the replica: {type(err).__qualname__}: {err}", calls=self._new_calls(before))
         except (SimulationError, ValueError, TypeError, KeyError) as err:
             self._say_error(f"{type(err).__name__}: {err}")
@@ -315,7 +357,7 @@ class Lab(W.VBox):
 
     def _say_error(self, message: str, calls: Optional[list] = None) -> None:
         self.last_error = message
-        recorded = "".join(f" <code>{html.escape(c)}</code>" for c in calls or [])
+        recorded = "".join(f" · recorded: <code>{html.escape(c)}</code>" for c in calls or [])
         self.status.value = (f"<span class=\"omnilab-status error\" style=\"color:{P.CRASHED_STROKE}\">⚠ "
                              f"{html.escape(message)}</span>{recorded}")
 
@@ -357,6 +399,17 @@ class Lab(W.VBox):
         at = self.controls.at.value
         return self.cluster.put(key, parse_value(self.controls.value.value), at=None if at == _LEADER else at)
 
+    def _compaction_at(self) -> Optional[int]:
+        at = self.controls.compact_at.value
+        return None if at == _LEADER else at
+
+    def _do_trim(self) -> Any:
+        return self.cluster.trim(parse_index(self.controls.idx.value), at=self._compaction_at())
+
+    def _do_snapshot(self) -> Any:
+        return self.cluster.snapshot(parse_index(self.controls.idx.value), at=self._compaction_at(),
+                                     local_only=self.controls.local_only.value)
+
     def _do_reconfigure(self) -> Any:
         return self.cluster.reconfigure(parse_nodes(self.controls.nodes.value))
 
@@ -387,7 +440,7 @@ class Lab(W.VBox):
     # --- following the cluster ------------------------------------------------------------------------
 
     def _signature(self) -> tuple:
-        return (id(self.cluster), id(self.cluster.trace), len(self.cluster.trace))
+        return (id(self.cluster), self.cluster.version)
 
     def _sync_if_changed(self) -> bool:
         if self._signature() != self._seen:
@@ -488,6 +541,7 @@ class Lab(W.VBox):
         if c.link_b.value == c.link_a.value and len(pids) > 1:
             c.link_b.value = pids[1] if c.link_a.value == pids[0] else pids[0]
         _set_options(c.at, [(_LEADER, _LEADER)] + node_options)
+        _set_options(c.compact_at, [(_LEADER, _LEADER)] + node_options)
         _set_options(c.preset, [(name, (name, calls)) for name, calls in presets(cluster)])
 
     def _update_message_buttons(self) -> None:

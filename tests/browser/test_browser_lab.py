@@ -1,8 +1,9 @@
 """The lab widget in a real JupyterLab (headless Chromium): clicks change the cluster and the views follow.
 
 One notebook shows ``omnilab.lab(scenarios.replace_crashed_node())``. The test clicks through the
-stages a learner would (step, drop and duplicate a message, crash node 3, cut a link one way,
-replace node 3 with node 4, type a bad node list),
+stages a learner would (step, drop and duplicate a message, crash node 3, cut a link one way, raise
+node 1's priority and make it leader, snapshot and trim the log, replace node 3 with node 4, type a
+bad node list),
 saves a screenshot of the widget after each stage under ``tests/browser/screenshots/`` (ignored by
 git) and prints how long each click took to show up in the page (a figure, never asserted).
 """
@@ -57,7 +58,7 @@ class Timer:
         self.figures.append((name, (time.perf_counter() - start) * 1000))
 
     def report(self, capsys) -> None:
-        lines = [f"  {name:<44} {ms:7.0f} ms" for name, ms in self.figures]
+        lines = [f"  {name:<52} {ms:7.0f} ms" for name, ms in self.figures]
         text = "click-to-update in JupyterLab (headless Chromium):\n" + "\n".join(lines)
         SCREENSHOTS.mkdir(exist_ok=True)
         (SCREENSHOTS / "lab-click-to-update.txt").write_text(text + "\n", encoding="utf-8")
@@ -176,6 +177,47 @@ def test_a_learner_steps_crashes_and_replaces_a_node_in_jupyterlab(lab_page, cap
     button(widget, "Heal link").click()
     expect(status(widget)).to_have_text("✓ cluster.heal(1, 2)")
     checkbox(widget, "one way").uncheck()
+
+    # --- Leadership: node 1 gets priority 5 and takes over -----------------------------------------
+    tab(widget, "Nodes").click()
+    select(widget, "node", "1")
+    text_box(widget, "priority").fill("5")
+    text_box(widget, "priority").press("Tab")  # a number box sends its value when it loses focus
+    timer.click("Set priority -> status shows the call", button(widget, "Set priority"),
+                lambda: expect(status(widget)).to_have_text("✓ cluster.set_priority(1, 5)"))
+    button(widget, "Try become leader").click()
+    expect(status(widget)).to_have_text("✓ cluster.try_become_leader(1)")
+    row1 = widget.locator("table.omnilab-nodes tbody tr").filter(has=lab.page.locator("th:text-is('1')"))
+    timer.click("Deliver all -> node 1 leads in the Nodes tab", button(widget, "Deliver all"),
+                lambda: expect(row1.locator("td").nth(1)).to_have_text("Leader"))
+    expect(row1.locator("td").nth(3)).to_contain_text("/p5")  # its ballot carries the priority
+    shot(widget, "lab-3c-leader")
+    # The table is wider than the tab: it scrolls sideways to BLE's columns instead of cutting them off.
+    happy = widget.locator("table.omnilab-nodes thead th", has_text=re.compile("^ble_happy$"))
+    happy.scroll_into_view_if_needed()
+    expect(happy).to_be_in_viewport()
+    assert row1.locator("td").last.inner_text() == "True"
+    shot(widget, "lab-3c-leader-scrolled")
+
+    # --- Compaction: Snapshot below idx 2 at the leader; Trim at a follower is refused ------------
+    tab(widget, "Logs").click()
+    text_box(widget, "below idx").fill("2")
+    timer.click("Snapshot 2 -> status shows the call", button(widget, "Snapshot"),
+                lambda: expect(status(widget)).to_have_text("✓ cluster.snapshot(2)"))
+    button(widget, "Deliver all").click()
+    expect(widget.locator("table.omnilab-table td.compacted")).to_have_count(4)  # idx 0 and 1 at nodes 1, 2
+    compaction_row = widget.locator(".widget-hbox", has=lab.page.locator(".widget-button", has_text=re.compile(
+        r"^\s*Trim\s*$")))
+    compaction_row.locator(".widget-dropdown select").select_option(label="2")
+    text_box(widget, "below idx").fill("")
+    timer.click("Trim at a follower -> refusal in the status line", button(widget, "Trim"),
+                lambda: expect(status(widget)).to_contain_text("refused by the replica: CompactionErr.NotCurrentLeader"))
+    expect(widget.locator(".widget-html", has=lab.page.locator(".omnilab-status"))).to_contain_text(
+        "recorded: cluster.trim(at=2)")
+    expect(lab.notebook.locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
+    shot(widget, "lab-3d-compaction")
+    compaction_row.locator(".widget-dropdown select").select_option(label="leader")
+    tab(widget, "Diagram").click()
 
     # --- Reconfigure to 1, 2, 4 and run: node 4 in configuration 2 with the whole state ------------
     text_box(widget, "nodes").fill("1, 2, 4")

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from omnilab.replica.errors import CompactionErr
 from omnilab.sim import Cluster, scenarios
 from omnilab.view import palette as P
 from omnilab.view import tables
@@ -175,6 +176,25 @@ def test_events_are_the_last_trace_items_with_operations_as_calls(crashed):
     whole = tables.events(crashed, last=None)
     assert len(whole) == len(crashed.trace) and whole.loc[0, "what"] == "ClusterCreated"
     assert any("node 3 crashed" in text for text in whole["text"])
+
+
+def test_events_describe_the_leadership_and_compaction_operations():
+    cluster = Cluster([1, 2, 3])
+    cluster.run(ticks=3)
+    cluster.put("a", 1)
+    cluster.deliver_all()
+    follower = next(p for p in cluster.pids if p != cluster.leader())
+    with pytest.raises(CompactionErr.NotCurrentLeader):
+        cluster.trim(at=follower)
+    cluster.snapshot()
+    cluster.set_priority(follower, 4)
+    cluster.try_become_leader(follower)
+    texts = list(tables.events(cluster, last=None)["text"])
+    refused = next(t for t in texts if t.startswith(f"node {follower} refused"))
+    assert refused.startswith(f"node {follower} refused trim() in c1: CompactionErr.NotCurrentLeader")
+    for call in (f"cluster.trim(at={follower})", "cluster.snapshot()", f"cluster.set_priority({follower}, 4)",
+                 f"cluster.try_become_leader({follower})"):
+        assert call in texts
 
 
 def test_state_split_separates_what_survives_a_crash(reconfigured):

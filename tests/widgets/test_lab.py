@@ -3,11 +3,12 @@
 import pytest
 
 import omnilab
+from omnilab.replica.errors import CompactionErr
 from omnilab.sim import Cluster, scenarios
 from omnilab.view import palette as P
 from omnilab.view.tables import messages as view_messages
 from omnilab.widgets import TABS, Lab, lab, presets
-from omnilab.widgets.lab import parse_nodes, parse_value
+from omnilab.widgets.lab import parse_index, parse_nodes, parse_value
 
 
 def twins(make=scenarios.replace_crashed_node):
@@ -37,6 +38,10 @@ CONTROLS = [
     ("put", {"key": "c", "value": "3"}, lambda c: c.put("c", 3)),
     ("put", {"key": "d", "value": "'x'", "at": 1}, lambda c: c.put("d", "x", at=1)),
     ("reconfigure", {"nodes": "1, 2, 4"}, lambda c: c.reconfigure([1, 2, 4])),
+    ("set_priority", {"node": 1, "priority": 5}, lambda c: c.set_priority(1, 5)),
+    ("try_become_leader", {"node": 1}, lambda c: c.try_become_leader(1)),
+    ("snapshot", {"idx": "1"}, lambda c: c.snapshot(1)),
+    ("snapshot", {"idx": "", "compact_at": 1, "local_only": True}, lambda c: c.snapshot(at=1, local_only=True)),
 ]
 
 
@@ -110,6 +115,56 @@ def test_one_way_cut_cuts_one_direction_and_says_so():
     assert cluster.network.cut_links == {(1, 3), (3, 1)} and w.controls.link_b.description == "↔"
 
 
+def test_trim_and_snapshot_call_the_cluster_and_show_refusals():
+    def make():
+        cluster = Cluster([1, 2, 3])
+        cluster.run(ticks=3)
+        for key, value in [("a", 1), ("b", 2), ("c", 3)]:
+            cluster.put(key, value)
+        cluster.deliver_all()
+        return cluster
+
+    a, b = make(), make()
+    w = lab(a)
+    assert w.press("trim", idx="2") == "✓ cluster.trim(2)"
+    b.trim(2)
+    same(a, b)
+    assert "Trim" in {env.kind for env in a.network.in_flight.values()}  # on the wire at once
+    # Only the leader trims: the refusal is shown with the call the trace recorded, as when typed.
+    follower = next(p for p in a.pids if p != a.leader())
+    status = w.press("trim", idx="", compact_at=follower)
+    assert status.startswith("⚠ refused by the replica: CompactionErr.NotCurrentLeader: trim refused"), status
+    assert status.endswith(f"cluster.trim(at={follower})")
+    with pytest.raises(CompactionErr.NotCurrentLeader):
+        b.trim(at=follower)
+    same(a, b)
+    assert type(a.trace[-1]).__name__ == "CompactionRefused"
+    # Snapshot with an index, at the leader, then a local one at a follower.
+    assert w.press("snapshot", idx="3", compact_at=None) == "✓ cluster.snapshot(3)"
+    b.snapshot(3)
+    assert w.press("snapshot", idx="", compact_at=follower, local_only=True) == \
+        f"✓ cluster.snapshot(at={follower}, local_only=True)"
+    b.snapshot(at=follower, local_only=True)
+    same(a, b)
+    status = w.press("snapshot", idx="99", compact_at=None, local_only=False)
+    assert status.startswith("⚠ refused by the replica: CompactionErr.UndecidedIndex"), status
+    assert status.endswith("cluster.snapshot(99)")
+
+
+def test_priority_and_try_become_leader_are_the_calls_they_show():
+    a, b = twins(lambda: Cluster([1, 2, 3]))
+    for cluster in (a, b):
+        cluster.run(ticks=3)
+    w = lab(a)
+    assert w.press("set_priority", node=1, priority=7) == "✓ cluster.set_priority(1, 7)"
+    assert w.press("try_become_leader", node=1) == "✓ cluster.try_become_leader(1)"
+    b.set_priority(1, 7), b.try_become_leader(1)
+    same(a, b)
+    assert w.press("deliver_all").startswith("✓") and a.leader() == 1
+    w.draw("nodes")
+    assert "/p7" in w.views["nodes"].value
+
+
 def test_controls_click_from_python_like_press():
     a, b = twins()
     a.tick(), b.tick()
@@ -179,6 +234,13 @@ def test_replay_rebuilds_an_identical_cluster():
     ("drop", {"msg_id": 9999}, "msg_id: 9999 is not one of the choices"),
     ("cut", {"link_a": 1, "link_b": 2, "one_way": "yes"}, "one_way: 'yes' is not True or False"),
     ("run", {"ticks": "many"}, "ticks: 'many' is not a value this box takes"),
+    ("set_priority", {"node": 3, "priority": 2}, "node 3 is crashed"),
+    ("set_priority", {"node": 1, "priority": "high"}, "priority: 'high' is not a value this box takes"),
+    ("try_become_leader", {"node": 3}, "node 3 is crashed"),
+    ("trim", {"idx": "two"}, "'two' is not a log index"),
+    ("snapshot", {"idx": "-1"}, "'-1' is not a log index"),
+    ("snapshot", {"idx": "1", "compact_at": 3}, "node 3 is crashed"),
+    ("trim", {"idx": "1", "compact_at": 7}, "there is no node 7"),
 ])
 def test_bad_input_shows_a_message_and_changes_nothing(name, inputs, says):
     cluster = scenarios.replace_crashed_node()
@@ -209,12 +271,16 @@ def test_undo_with_nothing_to_undo_is_a_message():
 def test_the_widget_follows_calls_typed_elsewhere():
     cluster = scenarios.replace_crashed_node()
     w = lab(cluster)
-    assert "crashed [3]" in w.title.value
+    assert "crashed [3]" in w.title.value and w._seen == (id(cluster), cluster.version)
     cluster.recover(3)  # typed in another cell
     from omnilab.widgets.lab import _after_cell
 
     _after_cell()  # what IPython runs after that cell
-    assert "crashed [" not in w.title.value
+    assert "crashed [" not in w.title.value and w._seen == (id(cluster), cluster.version)
+    with pytest.raises(CompactionErr):
+        cluster.trim(at=1)  # a refused call is recorded: the version moves, the badges and views follow
+    _after_cell()
+    assert w._seen == (id(cluster), cluster.version)
     cluster.crash(1)
     w.refresh()
     assert "crashed [1]" in w.title.value
@@ -295,6 +361,7 @@ def test_press_rejects_names_that_are_not_controls():
 def test_parsers():
     assert parse_nodes("1, 2, 4") == parse_nodes("[1,2,4]") == parse_nodes("1 2 4") == [1, 2, 4]
     assert parse_value("3") == 3 and parse_value("'x'") == "x" and parse_value("hello") == "hello"
+    assert parse_index(" ") is None and parse_index(" 4 ") == 4
 
 
 def test_nothing_imports_widgets():
