@@ -32,27 +32,12 @@ import omnilab
 from omnilab import Ballot, Cluster, view
 from omnilab.sim import scenarios"""),
     ("helpers-md", "markdown", """\
-Two small helpers read BLE's state through `inspect()` (its fields `ble_ballot`, `ble_leader` and
-`ble_happy`), next to the node's Sequence Paxos role; a third lists the links that work. `view.nodes(cluster)` already shows the
-node's own ballot (`ballot`), its Paxos promise and the leader it follows; these helpers add what
-BLE itself thinks."""),
+`view.ble(cluster)` shows what BLE itself thinks, read through `inspect()` (its fields
+`ble_ballot`, `ble_leader` and `ble_happy`): each node's own ballot, the ballot it follows and
+whether it is happy, next to its Sequence Paxos role, phase and promise (`view.nodes(cluster)` has
+the same BLE columns among the rest). Two small helpers: one runs ticks one at a time and shows the
+election round by round, the other lists the links that work."""),
     ("helpers", "code", """\
-def ble_state(cluster):
-    \"\"\"One row per node: its own BLE ballot, the ballot BLE follows, whether it is happy, and its
-    Sequence Paxos role, phase and promise.\"\"\"
-    rows = {}
-    for pid in cluster.pids:
-        server = cluster.server(pid)
-        if not server.up:
-            rows[pid] = ["✗ crashed", "", "", "", "", ""]
-            continue
-        s = server.omnipaxos.inspect()
-        rows[pid] = [s.ble_ballot.short(), s.ble_leader.short(), s.ble_happy, s.role.value, s.phase.value,
-                     s.promise.short()]
-    columns = ["ble_ballot", "ble_leader", "ble_happy", "role", "phase", "promise"]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("pid")
-
-
 def ble_rounds(cluster, ticks):
     \"\"\"Run `ticks` ticks one at a time (each: tick, then deliver everything). After each tick, every
     node as `own ballot→ballot it follows`, ☺ happy or ☹ unhappy, ★ if it is a Sequence Paxos
@@ -136,7 +121,7 @@ each node still follows its own ballot `1.pid`, and everyone is happy."""),
     ("boot", "code", """\
 # NBVAL_CHECK_OUTPUT
 cluster = Cluster([1, 2, 3])
-print(ble_state(cluster).to_string())"""),
+print(view.ble(cluster).to_string())"""),
     ("rules-md", "markdown", """\
 ## What a node decides at the end of a round
 
@@ -154,7 +139,7 @@ at the reply it causes. Node 2 now reports that it follows `1.3`:"""),
     ("hb", "code", """\
 # NBVAL_CHECK_OUTPUT
 cluster.tick()
-print(ble_state(cluster).to_string())
+print(view.ble(cluster).to_string())
 cluster.step()                       # node 1's request to node 2
 wire = cluster.pending()
 print(wire[wire["type"] == "HeartbeatReply"].to_string())"""),
@@ -435,7 +420,7 @@ a leader is back within a few ticks.
 ql.crash(3)
 ql.run(ticks=10)
 print("leader:", ql.leader())
-print(ble_state(ql).to_string())"""),
+print(view.ble(ql).to_string())"""),
 
     # --- lab ----------------------------------------------------------------------------------------
     ("lab-md", "markdown", """\
