@@ -159,7 +159,7 @@ class Lab(W.VBox):
         c.replay = button("Replay", self._do_replay, "rebuild the cluster from its trace: Cluster.replay(trace)",
                           icon="repeat")
 
-        # --- faults -------------------------------------------------------------------------------
+        # --- nodes (faults and leadership) and links --------------------------------------------
         c.node = W.Dropdown(options=[], description="node", layout=W.Layout(width="140px"),
                             style={"description_width": "40px"})
         c.crash = button("Crash", lambda: self.cluster.crash(self._pid(c.node.value)),
@@ -207,7 +207,8 @@ class Lab(W.VBox):
         c.reconfigure = button("Reconfigure", self._do_reconfigure,
                                "propose a StopSign for the next configuration: cluster.reconfigure([...])",
                                icon="exchange")
-        # --- compaction --------------------------------------------------------------------------
+
+        # --- compaction ---------------------------------------------------------------------------
         c.idx = W.Text(value="", placeholder="all", description="below idx", layout=W.Layout(width="165px"),
                        style={"description_width": "72px"})
         c.compact_at = W.Dropdown(options=[(_LEADER, _LEADER)], value=_LEADER, description="at",
