@@ -333,17 +333,19 @@ compacted up to 6. Compaction only ever moves the compacted index forward.
     ("lab-md", "markdown", """\
 ## The lab
 
-The lab opens on the snapshotted cluster. Compaction is a cluster call like the others: type
-`snapped.trim()` or `snapped.snapshot()` in a new cell, and the lab redraws (it follows the calls
-made in cells, as well as its own controls)."""),
+The lab opens on the snapshotted cluster. Its **Trim** and **Snapshot** buttons make the calls of
+this notebook: `cluster.trim(idx, at=...)` and `cluster.snapshot(idx, at=..., local_only=...)`,
+with the index typed in *below idx* (empty: as far as the replica may). Typed in a new cell,
+the same calls redraw the lab too."""),
     ("lab", "code", """\
 w = omnilab.lab(snapped)
 w"""),
     ("lab-try", "markdown", """\
 Try this:
 
-* **Put** a few values, then type `snapped.trim()` in a new cell: the *Messages* tab shows a `Trim`
-  to each follower; **Deliver all**, and the *Logs* tab greys more cells.
+* **Put** a few values, then press **Trim** with the index box empty (`snapped.trim()`): the
+  *Messages* tab shows a `Trim` to each follower; **Deliver all**, and the *Logs* tab greys more
+  cells.
 * **Crash** node 2 and **Recover** it: its key-value state (the *Key-value* tab) comes back from
   the snapshot plus its entries.
 * Cut node 1 off (**Cut** 1 ↔ 3), **Put** values, **Heal all**, **Put** again, and step until the
