@@ -17,7 +17,7 @@ PATH = nbgen.NOTEBOOKS / "01-the-lab.ipynb"
 # (cell id, kind, source)
 CELLS: list[tuple[str, str, str]] = [
     ("title", "markdown", """\
-# The lab: looking at a cluster
+# 01 · The lab: looking at a cluster
 
 A cluster of OmniPaxos servers has a lot of state: a log per server (one per configuration), a role
 and a ballot, messages on the wire, a key-value store. This notebook shows the **views** that put it
@@ -241,7 +241,10 @@ print(w)"""),
     ("reconfigure-logs", "code", "cluster.logs()"),
     ("next-md", "markdown", """\
 Every view is a plain function of the cluster: call it whenever you want a fresh picture, or keep
-the lab open and watch it follow you. `w.refresh()` redraws it on demand."""),
+the lab open and watch it follow you. `w.refresh()` redraws it on demand.
+
+Previous: [00 · Welcome](00-welcome.ipynb) · Next: [02 · Messages in flight](02-messages-in-flight.ipynb),
+where you take the network into your own hands."""),
 ]
 
 

@@ -36,24 +36,22 @@ and no randomness except a seeded generator.""", None),
     ("outline", "markdown", """\
 ## How the course is organised
 
-Each notebook is one topic, numbered in the order to read them, and runs top to bottom.
-Notebooks 00 and 01 are here now; the others are **planned** and arrive with later releases
-(their titles may still change):
+Each notebook is one topic, numbered in the order to read them, and runs top to bottom:
 
 | # | Topic |
 |---|---|
 | 00 | Welcome: what omnilab is, and a check that your set-up works (this notebook) |
-| 01 | The lab: a cluster you can step, break and reconfigure; every view and every control |
-| 02 | Messages in flight: stepping, dropping and duplicating messages by hand |
-| 03 | Ballot Leader Election: ballots, heartbeats and how a leader is chosen |
-| 04 | Sequence Paxos: Prepare and Promise, then AcceptDecide, Accepted and Decide |
-| 05 | Failures: crashes, recovery from storage, partitions and losing a quorum |
-| 06 | Reconfiguration: proposing a StopSign and starting the next configuration |
-| 07 | Log compaction: trimming the log and taking snapshots |
-| 08 | Checking safety: invariants, random fault campaigns and exploring every schedule |
+| 01 | [The lab](01-the-lab.ipynb): a cluster you can step, break and reconfigure; every view and every control |
+| 02 | [Messages in flight](02-messages-in-flight.ipynb): stepping, dropping, duplicating and reordering messages; cuts, partitions, the trace and replay |
+| 03 | [Ballot Leader Election](03-ballot-leader-election.ipynb): ballots, heartbeats, quorum-connectivity, and the partial-connectivity scenarios |
+| 04 | [Sequence Paxos](04-sequence-paxos.ipynb): Prepare and Promise, then AcceptDecide, Accepted and Decide, message by message |
+| 05 | [Failures](05-failures.ipynb): crashes, recovery from storage, partitions and losing a quorum |
+| 06 | [Reconfiguration](06-reconfiguration.ipynb): proposing a StopSign and starting the next configuration |
+| 07 | [Log compaction](07-compaction.ipynb): trimming the log and taking snapshots |
+| 08 | [Checking safety](08-checking-safety.ipynb): invariants, random fault campaigns, and a broken replica caught |
 
-Along the way come graded **exercises**: you write one small function inside an otherwise complete
-system, and a check in the notebook tells you which scenario it got wrong.""", None),
+Graded **exercises** are planned: in each you will write one small function inside an otherwise
+complete system, and a check in the notebook will tell you which scenario it got wrong.""", None),
     ("setup-md", "markdown", """\
 ## Check your set-up
 
@@ -123,7 +121,9 @@ print(clock.now, "|", time_label.value)""", "2 | logical time: 2\n"),
     ("next", "markdown", """\
 Your set-up works: Python, pandas, Graphviz and live widgets. Press **Tick** a few more times and
 watch the label; the buttons of the omnilab lab widget work the same way, each one a method call on
-the cluster you are studying.""", None),
+the cluster you are studying.
+
+Next: [01 · The lab](01-the-lab.ipynb), a cluster of OmniPaxos servers and every way to look at it.""", None),
 ]
 
 
