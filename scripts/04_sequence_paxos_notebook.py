@@ -27,57 +27,14 @@ and `accepted_idx` move. The messages carry the names they have in the OmniPaxos
 `Prepare`, `Promise`, `AcceptSync`, `AcceptDecide`, `Accepted`, `Decide`, `ProposalForward`,
 `PrepareReq`."""),
     ("imports", "code", """\
-import pandas as pd
-
 import omnilab
 from omnilab import view
-from omnilab.replica import Phase, Role
 from omnilab.sim import Cluster, scenarios
-from omnilab.sim.describe import summarize
-
-
-def in_flight(cluster, kind=None, to=None):
-    \"\"\"Ids of the in-flight messages of type `kind` (and to node `to`), oldest first.\"\"\"
-    return [env.id for env in cluster.network
-            if (kind is None or env.kind == kind) and (to is None or env.receiver == to)]
-
-
-def protocol(cluster):
-    \"\"\"`cluster.pending()` without the heartbeats of leader election.\"\"\"
-    table = cluster.pending()
-    return table[~table.type.str.startswith("Heartbeat")]
-
-
-def node_cell(cluster, pid):
-    \"\"\"`decided_idx/accepted_idx` of node `pid`, its phase unless it is Accept, ★ if it leads.\"\"\"
-    server = cluster.server(pid)
-    if not server.up:
-        return "crashed"
-    state = server.omnipaxos.inspect()
-    text = f"{state.decided_idx}/{state.accepted_idx}"
-    if state.phase is not Phase.ACCEPT:
-        text += f" {state.phase.value}"
-    return ("★ " if state.role is Role.LEADER else "") + text
-
-
-def steps(cluster, ids=None):
-    \"\"\"Deliver messages one at a time with `cluster.step` (the given ids, or else the oldest until
-    nothing is in flight). One row per step: the message delivered, then every node's
-    decided_idx/accepted_idx right after it. Heartbeats are delivered too, without a row.\"\"\"
-    rows, delivered = [], 0
-    while (len(cluster.network) > 0) if ids is None else (delivered < len(ids)):
-        env = cluster.step(None if ids is None else ids[delivered])
-        delivered += 1
-        if env.kind.startswith("Heartbeat"):
-            continue
-        lost = "" if cluster.server(env.receiver).up else "  ✗ (receiver crashed)"
-        rows.append([f"#{env.id} {env.sender}→{env.receiver} {summarize(env.message)}{lost}"]
-                    + [node_cell(cluster, pid) for pid in cluster.pids])
-    return pd.DataFrame(rows, columns=["delivered"] + [f"node {pid}" for pid in cluster.pids],
-                        index=pd.RangeIndex(1, len(rows) + 1, name="step"))"""),
+from omnilab.sim.walkthrough import in_flight, protocol_messages, steps, verdicts"""),
     ("helpers-md", "markdown", """\
-The four helpers above only read the cluster or call `cluster.step(id)`. `in_flight` finds message
-ids, and `protocol` is `cluster.pending()` without heartbeats. `steps` delivers messages one by one
+The four helpers from `omnilab.sim.walkthrough` only read the cluster or call `cluster.step(id)`.
+`in_flight` finds message ids, and `protocol_messages` is `cluster.pending()` without heartbeats.
+`steps` delivers messages one by one
 and prints a row per step with each node's **decided/accepted** index: `2/3` means two slots
 decided and three accepted. The row also shows a node's phase when it is not Accept, and ★ marks a
 node in the Leader role. Heartbeats are delivered too, but they get no row."""),
@@ -129,7 +86,7 @@ follower compares these with its own log to decide whether it knows something th
 # NBVAL_CHECK_OUTPUT
 cluster.tick()
 print(view.nodes(cluster)[["role", "phase", "ballot", "promise"]].to_string())
-print(protocol(cluster).to_string())"""),
+print(protocol_messages(cluster).to_string())"""),
     ("prepare-diagram-md", "markdown", """\
 The messages in flight ride on the arrows (heartbeats too: every tick is a BLE round). Node 3 is
 amber: a leader that is still preparing."""),
@@ -146,7 +103,7 @@ than the leader's (both are empty)."""),
     ("promise", "code", """\
 # NBVAL_CHECK_OUTPUT
 print(steps(cluster, in_flight(cluster, "Prepare", to=1)).to_string())
-print(protocol(cluster).to_string())"""),
+print(protocol_messages(cluster).to_string())"""),
     ("majority-md", "markdown", """\
 ### A majority of promises, then AcceptSync
 
@@ -161,7 +118,7 @@ on these below)."""),
     ("majority", "code", """\
 # NBVAL_CHECK_OUTPUT
 print(steps(cluster, in_flight(cluster, "Promise")).to_string())
-print(protocol(cluster).to_string())"""),
+print(protocol_messages(cluster).to_string())"""),
     ("late-md", "markdown", """\
 The Prepare to node 2 is still in flight. When it arrives, node 2 promises too. The leader is
 already in Accept, so it treats this as a *late promise* and syncs node 2 on its own with another
@@ -208,7 +165,7 @@ promises the same ballot twice."""),
 # NBVAL_CHECK_OUTPUT
 scene.run(ticks=2)
 scene.tick()
-print(protocol(scene).to_string())"""),
+print(protocol_messages(scene).to_string())"""),
     ("adopt-promise-md", "markdown", """\
 Deliver one Prepare each to nodes 1, 2 and 4. Each of them accepted in the same round as the leader
 (`n_accepted=1.5`) but has a longer log (3 against 0), so its Promise carries a LogSync with what
@@ -218,7 +175,7 @@ part after the leader's accepted index; otherwise send nothing.)"""),
     ("adopt-promise", "code", """\
 # NBVAL_CHECK_OUTPUT
 print(steps(scene, [in_flight(scene, "Prepare", to=pid)[0] for pid in (1, 2, 4)]).to_string())
-print(protocol(scene).query("type == 'Promise'").to_string())"""),
+print(protocol_messages(scene).query("type == 'Promise'").to_string())"""),
     ("adopt-sync-md", "markdown", """\
 The leader ranks promises by `(n_accepted, accepted_idx)`: entries accepted in the newest round
 win, and within one round the longer log wins (a leader only ever appends, so the longer log
@@ -248,7 +205,7 @@ Nothing moves until you deliver it:"""),
     ("accept-put", "code", """\
 # NBVAL_CHECK_OUTPUT
 op = cluster.put("a", 1)
-print(protocol(cluster).to_string())"""),
+print(protocol_messages(cluster).to_string())"""),
     ("accept-steps-md", "markdown", """\
 Now deliver the messages one at a time, oldest first, until nothing is in flight. Read the table
 row by row:
@@ -283,7 +240,7 @@ This simulator empties every outbox right after each delivery, so you always see
     ("piggyback", "code", """\
 # NBVAL_CHECK_OUTPUT
 cluster.put("b", 2)
-print(protocol(cluster).to_string())
+print(protocol_messages(cluster).to_string())
 cluster.deliver_all()
 print(cluster.logs().to_string())"""),
 
@@ -298,7 +255,7 @@ it once it has promised someone.)"""),
     ("forward", "code", """\
 # NBVAL_CHECK_OUTPUT
 forwarded = cluster.put("c", 3, at=1)
-print(protocol(cluster).to_string())
+print(protocol_messages(cluster).to_string())
 print(steps(cluster).to_string())
 print("client:", forwarded.describe(), "|", forwarded.status)"""),
     ("forward-question", "markdown", """\
@@ -335,7 +292,7 @@ batched.put("x2", 2)
 print(f"after 2 puts: {len(batched.network)} messages in flight, "
       f"{batched.server(leader).omnipaxos.inspect().batched} entries batched at leader {leader}")
 batched.put("x3", 3)
-print(protocol(batched).to_string())
+print(protocol_messages(batched).to_string())
 print(steps(batched).to_string())"""),
     ("batch-count-md", "markdown", """\
 Three entries were decided together, and one AcceptDecide carried all three. Count the Sequence
@@ -375,7 +332,7 @@ Put two values, then drop the first AcceptDecide to node 1:"""),
 # NBVAL_CHECK_OUTPUT
 cluster.put("x", 10)
 cluster.put("y", 11)
-print(protocol(cluster).to_string())
+print(protocol_messages(cluster).to_string())
 lost = in_flight(cluster, "AcceptDecide", to=1)[0]
 cluster.drop(lost)
 print(f"dropped #{lost}")"""),
@@ -386,7 +343,7 @@ sends a `PrepareReq`:"""),
     ("seq-gap", "code", """\
 # NBVAL_CHECK_OUTPUT
 print(steps(cluster, in_flight(cluster, "AcceptDecide", to=1)).to_string())
-print(protocol(cluster).to_string())"""),
+print(protocol_messages(cluster).to_string())"""),
     ("seq-resync-md", "markdown", """\
 Now deliver everything else, oldest first. Node 2 accepts both entries (steps 1 and 2). The
 PrepareReq reaches the leader (step 3). The leader marks node 1 as not promised, stops streaming

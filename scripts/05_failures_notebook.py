@@ -24,61 +24,12 @@ notebook you break a cluster on purpose. You crash nodes and bring them back fro
 crash a leader in the middle of an append, split the network, duplicate a message. Each time you
 check what the protocol did and that the safety invariants stayed green."""),
     ("imports", "code", """\
-import pandas as pd
-
 import omnilab
 from omnilab import view
-from omnilab.replica import Phase, Role
 from omnilab.sim import Cluster, InvariantViolation, NodeDown, NoLeader, scenarios
-from omnilab.sim.describe import summarize
-
-
-def in_flight(cluster, kind=None, to=None):
-    \"\"\"Ids of the in-flight messages of type `kind` (and to node `to`), oldest first.\"\"\"
-    return [env.id for env in cluster.network
-            if (kind is None or env.kind == kind) and (to is None or env.receiver == to)]
-
-
-def protocol(cluster):
-    \"\"\"`cluster.pending()` without the heartbeats of leader election.\"\"\"
-    table = cluster.pending()
-    return table[~table.type.str.startswith("Heartbeat")]
-
-
-def node_cell(cluster, pid):
-    \"\"\"`decided_idx/accepted_idx` of node `pid`, its phase unless it is Accept, ★ if it leads.\"\"\"
-    server = cluster.server(pid)
-    if not server.up:
-        return "crashed"
-    state = server.omnipaxos.inspect()
-    text = f"{state.decided_idx}/{state.accepted_idx}"
-    if state.phase is not Phase.ACCEPT:
-        text += f" {state.phase.value}"
-    return ("★ " if state.role is Role.LEADER else "") + text
-
-
-def steps(cluster, ids=None):
-    \"\"\"Deliver messages one at a time with `cluster.step` (the given ids, or else the oldest until
-    nothing is in flight). One row per step: the message delivered, then every node's
-    decided_idx/accepted_idx right after it. Heartbeats are delivered too, without a row.\"\"\"
-    rows, delivered = [], 0
-    while (len(cluster.network) > 0) if ids is None else (delivered < len(ids)):
-        env = cluster.step(None if ids is None else ids[delivered])
-        delivered += 1
-        if env.kind.startswith("Heartbeat"):
-            continue
-        lost = "" if cluster.server(env.receiver).up else "  ✗ (receiver crashed)"
-        rows.append([f"#{env.id} {env.sender}→{env.receiver} {summarize(env.message)}{lost}"]
-                    + [node_cell(cluster, pid) for pid in cluster.pids])
-    return pd.DataFrame(rows, columns=["delivered"] + [f"node {pid}" for pid in cluster.pids],
-                        index=pd.RangeIndex(1, len(rows) + 1, name="step"))
-
-
-def verdicts(cluster):
-    \"\"\"`cluster.check()` on one line: ✓ or ✗ per invariant, with the reason when one fails.\"\"\"
-    return "  ".join(f"{v.name} ✓" if v.ok else f"{v.name} ✗ ({v.message})" for v in cluster.check())"""),
+from omnilab.sim.walkthrough import in_flight, protocol_messages, steps, verdicts"""),
     ("helpers-md", "markdown", """\
-These are the helpers of notebook 04: `in_flight` finds message ids, `protocol` is
+These are the helpers of notebook 04, from `omnilab.sim.walkthrough`: `in_flight` finds message ids, `protocol_messages` is
 `cluster.pending()` without heartbeats, and `steps` delivers messages one at a time. It prints a
 row per step with each node's **decided/accepted** index, its phase when it is not Accept, and ★ on
 a leader. A message delivered to a crashed node is lost, and its row says so. `verdicts` runs the
@@ -129,7 +80,7 @@ key-value state is back already, rebuilt from its decided log."""),
 cluster.recover(3)
 print(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader", "decided_idx", "accepted_idx"]].to_string())
 print("node 3's key-value state:", dict(cluster.server(3).kv))
-print(protocol(cluster).to_string())"""),
+print(protocol_messages(cluster).to_string())"""),
     ("recover-steps-md", "markdown", """\
 Deliver the messages one by one. Node 1 is a follower and ignores the PrepareReq. Leader 2 answers
 with a `Prepare` for its ballot `2.2`, node 3 promises, and an `AcceptSync` brings its log in line.
@@ -155,7 +106,7 @@ so each fork below starts exactly here."""),
 # NBVAL_CHECK_OUTPUT
 crashy = scenarios.leader_crash_mid_append()
 print(crashy.trace.script("crashy"))
-print(protocol(crashy).to_string())
+print(protocol_messages(crashy).to_string())
 print(crashy.logs().to_string())"""),
     ("lost-md", "markdown", """\
 ### Outcome 1: no follower accepted `x`
@@ -195,7 +146,7 @@ kept = Cluster.replay(crashy.trace)
 kept.step(in_flight(kept, "AcceptDecide", to=1)[0])
 kept.drop(in_flight(kept, "AcceptDecide", to=2)[0])
 print(kept.logs().to_string())
-print(protocol(kept).to_string())"""),
+print(protocol_messages(kept).to_string())"""),
     ("kept-election-md", "markdown", """\
 Two ticks pass: the Accepted is lost at the crashed node, and nodes 1 and 2 notice that their
 leader is silent. At the third tick both take over at once, with ballots `2.1` and `2.2`. Deliver
@@ -243,7 +194,7 @@ Five nodes, leader 5, and `a=1` decided everywhere. Then the network splits into
 # NBVAL_CHECK_OUTPUT
 split = scenarios.leader_in_minority()
 print(split.trace.script("split"))
-print(protocol(split).to_string())
+print(protocol_messages(split).to_string())
 print(view.events(split, last=8)[["what", "text"]].to_string())"""),
     ("minority-md", "markdown", """\
 The AcceptDecides to nodes 1, 2 and 3 were dropped at send time (their links are cut). Only node 4
@@ -312,7 +263,7 @@ print(steps(dup, in_flight(dup, "Prepare", to=1)).to_string())
 original = in_flight(dup, "Promise")[0]
 copy = dup.duplicate(original)
 print(steps(dup, [original, copy]).to_string())
-print(protocol(dup).to_string())"""),
+print(protocol_messages(dup).to_string())"""),
     ("dup-next-md", "markdown", """\
 Node 1 takes the first AcceptSync (`1.1`) and moves to Accept. It ignores the second (`2.1`),
 because an AcceptSync is only for a follower in Prepare. The leader, though, now numbers node 1's
