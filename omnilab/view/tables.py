@@ -24,7 +24,6 @@ import pandas as pd
 from omnilab.replica.entries import StopSign
 from omnilab.replica.sequence_paxos.log import ReplicaLog
 from omnilab.replica.entries import LogEntry
-from omnilab.replica.state import Role
 
 from . import palette as P
 

@@ -423,7 +423,7 @@ class Lab(W.VBox):
 
     def _do_replay(self) -> str:
         self.cluster = Cluster.replay(self.cluster.trace)
-        return f"cluster = Cluster.replay(cluster.trace)  # the lab now shows this copy: lab.cluster"
+        return "cluster = Cluster.replay(cluster.trace)  # the lab now shows this copy: lab.cluster"
 
     def _do_preset(self) -> Any:
         preset = self.controls.preset.value

@@ -13,13 +13,6 @@ from omnilab.replica.entries import StopSign, entry
 from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr
 from omnilab.replica.storage import MemoryStorage
 
-try:
-    from omnilab.replica.omnipaxos import OmniPaxos  # noqa: F401
-    HAVE_FACADE = True
-except ImportError:
-    HAVE_FACADE = False
-
-needs_replica = pytest.mark.skipif(not HAVE_FACADE, reason="omnilab/replica/omnipaxos.py has not landed yet")
 
 
 def invalid(call) -> ConfigError:
@@ -121,7 +114,6 @@ def test_default_omnipaxos_config_is_invalid():
     assert_says(invalid(OmniPaxosConfig().validate), "Need more than 1 node")
 
 
-@needs_replica
 def test_build_validates_first():
     storage = MemoryStorage()
     err = invalid(lambda: OmniPaxosConfig(cluster(), ServerConfig(pid=4)).build(storage))
@@ -133,10 +125,8 @@ def test_build_validates_first():
 
 # --- OmniPaxosConfig.with_toml --------------------------------------------------------------------
 
-has_toml = pytest.mark.skipif(not hasattr(OmniPaxosConfig, "with_toml"), reason="no TOML support")
 
 
-@has_toml
 def test_with_toml_missing_file_is_a_read_error(tmp_path):
     with pytest.raises(ConfigError.ReadFile) as info:
         OmniPaxosConfig.with_toml(tmp_path / "nope.toml")
@@ -144,7 +134,6 @@ def test_with_toml_missing_file_is_a_read_error(tmp_path):
     assert "nope.toml" in str(info.value)
 
 
-@has_toml
 @pytest.mark.parametrize("text", [
     "[cluster_config\nnodes = [1, 2]",                  # not TOML
     "[cluster_config]\nnodes = [1, 2]\ncolour = 3\n",   # unknown field of ClusterConfig
@@ -158,7 +147,6 @@ def test_with_toml_bad_content_is_a_parse_error(tmp_path, text):
     assert "bad.toml" in str(info.value)
 
 
-@has_toml
 def test_with_toml_fills_defaults(tmp_path):
     path = tmp_path / "node.toml"
     path.write_text("[cluster_config]\nconfiguration_id = 1\nnodes = [1, 2, 3]\n\n[server_config]\npid = 2\n")
@@ -167,7 +155,6 @@ def test_with_toml_fills_defaults(tmp_path):
     assert cfg.server_config == ServerConfig(pid=2)
 
 
-@has_toml
 def test_with_toml_all_fields(tmp_path):
     # The reference's tests/config/node1.toml (config_all_fields_test); the logger path is ignored.
     path = tmp_path / "node1.toml"
@@ -182,11 +169,9 @@ def test_with_toml_all_fields(tmp_path):
     assert cfg.server_config == ServerConfig(pid=1, election_tick_timeout=10, resend_message_tick_timeout=100,
                                              flush_batch_tick_timeout=200, buffer_size=10000, batch_size=2,
                                              leader_priority=2)
-    if HAVE_FACADE:
-        cfg.build(MemoryStorage())
+    cfg.build(MemoryStorage())
 
 
-@has_toml
 def test_with_toml_validates(tmp_path):
     path = tmp_path / "node.toml"
     path.write_text("[cluster_config]\nconfiguration_id = 1\nnodes = [1, 2, 3]\n\n[server_config]\npid = 7\n")
@@ -212,7 +197,6 @@ def storage_with_stopsign(decided: bool) -> MemoryStorage:
     return storage
 
 
-@needs_replica
 @pytest.mark.parametrize("decided", [False, True])
 def test_append_after_a_stopsign_hands_the_entry_back(decided):
     omni = replica_over(storage_with_stopsign(decided))
@@ -226,7 +210,6 @@ def test_append_after_a_stopsign_hands_the_entry_back(decided):
     assert (omni.is_reconfigured() == SS) == decided
 
 
-@needs_replica
 @pytest.mark.parametrize("decided", [False, True])
 def test_reconfigure_after_a_stopsign_hands_config_and_metadata_back(decided):
     omni = replica_over(storage_with_stopsign(decided))
@@ -240,7 +223,6 @@ def test_reconfigure_after_a_stopsign_hands_config_and_metadata_back(decided):
     assert "already" in str(err) and "Wait" in str(err)
 
 
-@needs_replica
 def test_reconfigure_with_an_invalid_config_hands_everything_back():
     omni = replica_over(MemoryStorage())
     bad = ClusterConfig(2, [1])
@@ -255,7 +237,6 @@ def test_reconfigure_with_an_invalid_config_hands_everything_back():
     assert "Need more than 1 node" in str(err) and "nodes=" in str(err)
 
 
-@needs_replica
 def test_an_invalid_config_is_reported_before_a_pending_stopsign():
     omni = replica_over(storage_with_stopsign(decided=False))
     with pytest.raises(ProposeErr.ConfigError) as info:
@@ -264,7 +245,6 @@ def test_an_invalid_config_is_reported_before_a_pending_stopsign():
     assert info.value.metadata is None
 
 
-@needs_replica
 def test_append_at_a_leader_holding_an_undecided_stopsign_is_refused():
     from tests.replica.property_net import Net
 
@@ -317,7 +297,6 @@ class Item:
         return f"Item({self.n})"
 
 
-@needs_replica
 def test_trim_on_a_fresh_node_is_not_current_leader_with_pid_0():
     omni = replica_over(MemoryStorage(), pid=2)
     for call in (lambda: omni.trim(100), lambda: omni.trim()):
@@ -338,7 +317,6 @@ def net():
     return n
 
 
-@needs_replica
 def test_trim_on_a_follower_names_the_leader(net):
     with pytest.raises(CompactionErr.NotCurrentLeader) as info:
         net.omnis[1].trim(0)
@@ -346,7 +324,6 @@ def test_trim_on_a_follower_names_the_leader(net):
     assert "node 3" in str(info.value)
 
 
-@needs_replica
 def test_trim_beyond_what_every_node_accepted_is_not_all_decided(net):
     net.isolate(1)
     for i in range(5):
@@ -364,7 +341,6 @@ def test_trim_beyond_what_every_node_accepted_is_not_all_decided(net):
     assert leader.get_compacted_idx() == 0
 
 
-@needs_replica
 def test_compaction_beyond_the_decided_index_is_undecided_index(net):
     for i in range(4):
         net.omnis[3].append(Item(i))
@@ -379,7 +355,6 @@ def test_compaction_beyond_the_decided_index_is_undecided_index(net):
         assert "Use an index <= 4" in str(info.value)
 
 
-@needs_replica
 def test_compaction_at_or_below_the_compacted_index_is_a_silent_no_op(net):
     for i in range(6):
         net.omnis[3].append(Item(i))

@@ -8,7 +8,6 @@ replica is then crashed), and inspects the underlying MemoryStorage: the writes 
 either all happened or none did.
 """
 
-import pytest
 
 from omnilab.replica import Ballot, ClusterConfig, MemoryStorage, ServerConfig
 from omnilab.replica.ballot import SequenceNumber

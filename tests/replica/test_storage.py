@@ -512,12 +512,6 @@ import os; os._exit(0)  # a crash: no close, no clean shutdown
 
 
 def test_a_replica_recovers_from_the_file_in_a_new_process(tmp_path):
-    from omnilab.replica import config as _config  # noqa: F401
-
-    try:
-        from omnilab.replica.omnipaxos import OmniPaxos  # noqa: F401
-    except ImportError:
-        pytest.skip("the OmniPaxos facade (omnilab/replica/omnipaxos.py) has not landed yet")
     from omnilab.replica.config import ClusterConfig, ServerConfig
 
     out = tmp_path / "report.json"

@@ -7,7 +7,7 @@ from omnilab.replica.errors import CompactionErr
 from omnilab.sim import Cluster, scenarios
 from omnilab.view import palette as P
 from omnilab.view.tables import messages as view_messages
-from omnilab.widgets import TABS, Lab, lab, presets
+from omnilab.widgets import TABS, lab, presets
 from omnilab.widgets.lab import parse_index, parse_nodes, parse_value
 
 

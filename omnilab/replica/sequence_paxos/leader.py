@@ -16,7 +16,7 @@ from ..entries import StopSign
 from ..messages import (AcceptStopSign, AcceptSync, Accepted, Decide, NotAccepted, Prepare, PrepareReq,
                         Promise)
 from ..state import Phase, Role
-from .leader_state import LeaderState, PromiseMeta, PromiseState
+from .leader_state import LeaderState, PromiseMeta
 from .outbox import AcceptDecideDraft
 
 
