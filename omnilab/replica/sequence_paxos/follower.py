@@ -53,6 +53,8 @@ class FollowerHandlers:
     def handle_acceptsync(self, sender: int, sync: AcceptSync) -> None:
         if not self.check_valid_ballot(sync.n) or self.state != (Role.FOLLOWER, Phase.PREPARE):
             return
+        if self.is_stale_sync(sync):
+            return  # an answer to an earlier Promise of mine; my resend timer repeats the current one
         self.cached_promise = None
         accepted_idx = self.log.sync_log(sync.n, sync.decided_idx, sync.log_sync)
         if self.log.stopsign is None:
@@ -61,6 +63,26 @@ class FollowerHandlers:
         self.current_seq_num = sync.seq_num
         draft = AcceptedDraft(sender, sync.n, accepted_idx)
         self.latest_accepted = self.outbox.add_draft(draft)
+
+    def is_stale_sync(self, sync: AcceptSync) -> bool:
+        """Is `sync` the leader's answer to an earlier Promise of mine in the ballot I already accept
+        in, delivered late (an earlier session of the same ballot)?
+
+        Within one ballot the leader's log only grows, and everything I accepted in that ballot came
+        from it, so my log is a prefix of the leader's log as it is now. An AcceptSync is computed
+        from what my Promise said about my log; one that answers an earlier Promise of this ballot
+        reflects the leader's log as it was then, which may end before mine does. Applying it would
+        cut my log below entries I have since accepted, and below my decided index (I keep that
+        index: it never moves back). Such a sync holds nothing I lack, so I ignore it and wait for
+        the answer to my current Promise. A sync that ends at or after the end of my log is applied:
+        over my log it holds the same entries, so everything I decided stays where it is.
+        """
+        log = self.log
+        if log.accepted_round != sync.n:
+            return False  # my first sync in this ballot: it answers the log I promised with
+        ls = sync.log_sync
+        sync_end = ls.sync_idx + len(ls.suffix) + (1 if ls.stopsign is not None else 0)
+        return sync_end < log.accepted_idx
 
     def forward_buffered(self) -> None:
         """Now that I follow a leader, hand it what I held while no leader was known."""

@@ -1,0 +1,119 @@
+"""Regressions for the replica faults of issue 8, each written as the schedule that broke it, with
+nothing but `omnilab.Cluster` calls (messages picked by id from ``cluster.pending()``)."""
+
+from __future__ import annotations
+
+from omnilab import Cluster
+from omnilab.replica.state import Phase, Role
+from omnilab.sim.trace import ProposalLost
+
+
+def in_flight(cluster: Cluster, kind: str, sender=None, receiver=None) -> list[int]:
+    """Ids of the in-flight messages of type `kind` (optionally from `sender` / to `receiver`)."""
+    table = cluster.pending()
+    rows = table[table["type"] == kind]
+    if sender is not None:
+        rows = rows[rows["from"] == sender]
+    if receiver is not None:
+        rows = rows[rows["to"] == receiver]
+    return [int(i) for i in rows.index]
+
+
+def deliver_holding(cluster: Cluster, held: list[int], hold_kind: str, receiver: int) -> list[int]:
+    """Deliver, oldest first, every message except those in `held` and any new `hold_kind` message
+    to `receiver`; returns the ids of the newly held ones."""
+    new: list[int] = []
+    while True:
+        table = cluster.pending()
+        new += [int(i) for i in table.index
+                if table.loc[i, "type"] == hold_kind and table.loc[i, "to"] == receiver
+                and i not in held and i not in new]
+        rest = [int(i) for i in table.index if i not in held and i not in new]
+        if not rest:
+            return new
+        cluster.step(rest[0])
+
+
+def failed(cluster: Cluster) -> list:
+    return [v for v in cluster.check() if not v.ok]
+
+
+# --- fault 1: a late AcceptSync from an earlier session of the same ballot ---------------------------
+
+def late_acceptsync_schedule() -> tuple[Cluster, int, int]:
+    """Follower F re-promises the same ballot twice; the AcceptSync answering its first re-promise is
+    held in flight until F is preparing again, then delivered. Returns (cluster, leader, F)."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    leader, f = 3, 1
+    assert c.leader() == leader
+    c.put("a", 1)
+    deliver_holding(c, [], "AcceptSync", f)
+    # Lose the AcceptDecide of b to F; the one of c shows F the gap before b is decided. F asks to
+    # be prepared again (same ballot), and the leader answers its Promise with an AcceptSync that
+    # puts b and c after slot 1, which we hold in flight.
+    c.put("b", 2)
+    c.drop(in_flight(c, "AcceptDecide", leader, f)[0])
+    c.put("c", 3)
+    c.step(in_flight(c, "AcceptDecide", leader, f)[0])
+    for kind, sender, receiver in (("PrepareReq", f, leader), ("Prepare", leader, f), ("Promise", f, leader)):
+        c.step(in_flight(c, kind, sender, receiver)[0])
+    held = in_flight(c, "AcceptSync", leader, f)
+    assert len(held) == 1
+    assert deliver_holding(c, held, "AcceptSync", f) == []
+    # F's resend timer repeats its Promise; the leader answers with a second AcceptSync (a new
+    # session), which F uses.
+    c.tick(2)
+    second = deliver_holding(c, held, "AcceptSync", f)
+    assert second
+    c.step(second[0])
+    assert not deliver_holding(c, held, "AcceptSync", f)
+    for k in range(4):
+        c.put(f"k{k}", k)
+        assert not deliver_holding(c, held, "AcceptSync", f)
+    decided_before = c.server(f).omnipaxos.get_decided_idx()
+    assert decided_before == 7
+    # Lose another AcceptDecide: F re-promises the same ballot, and now the old AcceptSync arrives.
+    c.put("x", 9)
+    for msg_id in in_flight(c, "AcceptDecide", leader, f):
+        c.drop(msg_id)
+    deliver_holding(c, held, "AcceptSync", f)
+    assert c.server(f).omnipaxos.inspect().phase is Phase.PREPARE
+    c.step(held[0])
+    return c, leader, f
+
+
+def test_late_acceptsync_from_an_earlier_session_is_ignored():
+    """Issue 8, fault 1: the stale AcceptSync made F truncate its log below its decided index
+    (decided 6, accepted 2). F must ignore it: its log keeps every decided entry."""
+    c, leader, f = late_acceptsync_schedule()
+    omni = c.server(f).omnipaxos
+    state = omni.inspect()
+    assert state.decided_idx <= state.accepted_idx
+    assert state.phase is Phase.PREPARE            # still waiting for the answer to its new Promise
+    for idx in range(state.compacted_idx, state.decided_idx):
+        assert omni.read(idx) is not None, idx
+    assert not failed(c), failed(c)
+    c.run(ticks=3)
+    assert c.server(f).omnipaxos.inspect().phase is Phase.ACCEPT
+    assert c.server(f).omnipaxos.get_decided_idx() == c.server(leader).omnipaxos.get_decided_idx() == 8
+    assert not failed(c), failed(c)
+
+
+def test_late_acceptsync_loses_no_decided_write_when_the_follower_leads_and_restarts():
+    """The issue's follow-on: F leads after the leader crashes, compacts its log into a snapshot,
+    crashes and recovers. Its key-value state must still hold every decided write."""
+    c, leader, f = late_acceptsync_schedule()
+    expected = {"a": 1, "b": 2, "c": 3, "k0": 0, "k1": 1, "k2": 2, "k3": 3, "x": 9}
+    c.run(ticks=3)
+    c.crash(leader)
+    c.try_become_leader(f)
+    c.run(ticks=3)
+    assert c.leader() == f
+    c.snapshot(at=f)
+    c.run(ticks=2)
+    c.crash(f)
+    c.recover(f)
+    c.run(ticks=5)
+    assert dict(c.server(f).kv) == expected
+    assert not failed(c), failed(c)
