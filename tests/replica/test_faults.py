@@ -117,3 +117,39 @@ def test_late_acceptsync_loses_no_decided_write_when_the_follower_leads_and_rest
     c.run(ticks=5)
     assert dict(c.server(f).kv) == expected
     assert not failed(c), failed(c)
+
+
+# --- fault 2: the followers' Accepted replies to the AcceptStopSign are lost once --------------------
+
+def test_reconfiguration_completes_when_the_accepted_replies_to_the_stopsign_are_lost():
+    """Issue 8, fault 2: the leader resends the AcceptStopSign with the sequence number it already
+    used; the followers, which stored the StopSign and answered (the answers were lost), saw an
+    outdated number and stayed silent, so the StopSign was never decided and nothing else could be
+    proposed. They must answer the repeat again, and the new configuration must start."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    leader = c.leader()
+    for k in range(3):
+        c.put(f"k{k}", k)
+    c.run(ticks=1)
+    c.reconfigure([1, 2, 3, 4])
+    followers = [p for p in (1, 2, 3) if p != leader]
+    for f in followers:
+        c.step(in_flight(c, "AcceptStopSign", leader, f)[0])
+    lost = in_flight(c, "Accepted", receiver=leader)
+    assert len(lost) == len(followers)
+    for msg_id in lost:
+        c.drop(msg_id)
+    for f in followers:
+        assert c.server(f).omnipaxos.inspect().stopsign is not None
+    c.run(ticks=10)
+    assert c.server(leader).instances[1].is_reconfigured() is not None, "the StopSign is still undecided"
+    assert c.config_id == 2
+    new = c.server(4)
+    assert new.up and new.config_id == 2 and new.status.value == "active"
+    assert dict(new.kv) == {"k0": 0, "k1": 1, "k2": 2}
+    op = c.put("after", 1)
+    c.run(ticks=3)
+    assert op.completed is not None
+    assert c.server(4).kv.get("after") == 1
+    assert not failed(c), failed(c)

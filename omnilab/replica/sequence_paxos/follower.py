@@ -114,8 +114,19 @@ class FollowerHandlers:
             self.reply_accepted(dec.n, flushed_accepted)
 
     def handle_accept_stopsign(self, sender: int, acc: AcceptStopSign) -> None:
-        if (not self.check_valid_ballot(acc.n) or self.state != (Role.FOLLOWER, Phase.ACCEPT)
-                or self.handle_sequence_num(acc.seq_num, acc.n.pid) is not SequenceCheck.EXPECTED):
+        if not self.check_valid_ballot(acc.n) or self.state != (Role.FOLLOWER, Phase.ACCEPT):
+            return
+        check = self.handle_sequence_num(acc.seq_num, acc.n.pid)
+        if check is SequenceCheck.OUTDATED:
+            # The leader repeats an AcceptStopSign it has not seen answered, with the number it
+            # already used (its resend timer). If I hold that StopSign, my Accepted was lost: answer
+            # again, or the StopSign is never decided and nothing can ever follow it. (The reference
+            # stays silent here.) The repeat changes nothing in my log and my place in the stream, so
+            # the sequence numbers still catch every message I miss.
+            if self.log.stopsign is not None and self.log.stopsign == acc.ss:
+                self.reply_accepted(acc.n, self.log.accepted_idx)
+            return
+        if check is not SequenceCheck.EXPECTED:
             return
         self.log.flush_batch()
         self.log.set_stopsign(acc.ss)
