@@ -42,6 +42,7 @@ from omnilab.kv import KeyValue
 from omnilab.replica.config import ClusterConfig, ServerConfig
 from omnilab.replica.entries import StopSign
 from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
+from omnilab.replica.messages import Snapshot as CompactionSnapshot, Trim as CompactionTrim
 from omnilab.replica.storage import MemoryStorage
 
 from . import frames
@@ -63,6 +64,8 @@ DEFAULT_RESEND_TICKS = 2
 MAX_DELIVERIES = 200_000
 
 _SERVER_FIELDS = tuple(f.name for f in dataclass_fields(ServerConfig) if f.name != "pid")
+#: The messages that make a replica compact its log (its server saves its state before).
+_COMPACTION_MESSAGES = (CompactionTrim, CompactionSnapshot)
 #: What the replica raises when it refuses a `trim` or a `snapshot`.
 _COMPACTION_REFUSALS = (CompactionErr, SnapshotUnsupported)
 
@@ -484,10 +487,11 @@ class Cluster(ReconfigurationService):
 
     def trim(self, idx: Optional[int] = None, at: Optional[int] = None) -> None:
         """Trim the decided log below `idx` (None: as far as every node has accepted) at the leader,
-        or at node `at`: its instance's ``trim`` (PROTOCOL.md §3.15), which also sends every peer a
+        or at node `at`: its instance's ``trim``, which also sends every peer a
         ``Trim``. Only the leader may trim. A refusal (``CompactionErr``) is recorded
-        (`CompactionRefused`) and re-raised. The trimmed entries are gone: a node that crashes
-        afterwards cannot rebuild the key-value state they built."""
+        (`CompactionRefused`) and re-raised. The trimmed entries are gone from the log; every server
+        saves its key-value state before it lets its log be compacted, so one that crashes afterwards
+        recovers from that saved state."""
         idx = _optional_index(idx, "trim(idx)")
         at = self._optional_pid(at)
         server = self._client_server(at)
@@ -497,7 +501,7 @@ class Cluster(ReconfigurationService):
 
     def snapshot(self, idx: Optional[int] = None, at: Optional[int] = None, local_only: bool = False) -> None:
         """Fold the decided log below `idx` (None: all of it) into a snapshot at the leader, or at node
-        `at`: its instance's ``snapshot`` (PROTOCOL.md §3.15); unless `local_only`, every peer is sent
+        `at`: its instance's ``snapshot``; unless `local_only`, every peer is sent
         a ``Snapshot`` and snapshots its own log likewise. A refusal (``CompactionErr``, or
         ``SnapshotUnsupported`` for entries without a snapshot class) is recorded
         (`CompactionRefused`) and re-raised."""
@@ -512,6 +516,7 @@ class Cluster(ReconfigurationService):
 
     def _compact(self, server: Server, request: str, call: Callable[[Any], None]) -> None:
         omni, config_id = server.omnipaxos, server.config_id
+        self._save_state(server, config_id)  # a server persists its state before compacting its log
         try:
             call(omni)
         except _COMPACTION_REFUSALS as err:
@@ -643,6 +648,8 @@ class Cluster(ReconfigurationService):
             self._deliver_elsewhere(server, env)
             return
         self.trace.append(Delivered(env))
+        if type(message.msg) in _COMPACTION_MESSAGES:
+            self._save_state(server, config_id)  # a peer asks me to compact: persist my state first
         omni.handle_incoming(message)
         self._after_replica_call(server, config_id, omni)
 

@@ -100,6 +100,67 @@ def _same(a: Any, b: Any) -> bool:
     return a is b or a == b
 
 
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+class PendingWrites:
+    """The client writes proposed but not yet decided, found again from a decided value.
+
+    A decided value is the very object the client proposed when the storage keeps objects
+    (`MemoryStorage`), and an equal copy when it does not (`PersistentStorage` unpickles what it
+    reads). So a write is found by identity first (no hashing, the common case) and else by
+    equality, the oldest-invoked pending write with an equal value first. Equal values are the same
+    write to every reader of the log, and handing the earlier slot to the earlier invocation never
+    makes a history look less linearizable than it is (each slot keeps its completion time; only
+    which of two indistinguishable writes is said to own it changes). A wrapper or an id stored
+    inside the entry would survive a copy too, but it would change what the learner's log holds.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, ClientOp] = {}
+        self._by_value: dict[Any, list[ClientOp]] = {}  # hashable proposals, oldest invocation first
+        self._unhashable: list[ClientOp] = []
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def add(self, op: ClientOp) -> None:
+        proposal = op.proposal
+        self._by_id[id(proposal)] = op
+        if _hashable(proposal):
+            self._by_value.setdefault(proposal, []).append(op)
+        else:
+            self._unhashable.append(op)
+
+    def remove(self, op: ClientOp) -> None:
+        if self._by_id.pop(id(op.proposal), None) is None:
+            return
+        proposal = op.proposal
+        if _hashable(proposal):
+            queue = self._by_value[proposal]
+            queue.remove(op)
+            if not queue:
+                del self._by_value[proposal]
+        else:
+            self._unhashable.remove(op)
+
+    def find(self, value: Any) -> Optional[ClientOp]:
+        """The pending write `value` decides: proposed as this object, or else the oldest one equal
+        to it; None when no pending write matches."""
+        op = self._by_id.get(id(value))
+        if op is not None:
+            return op
+        if _hashable(value):
+            queue = self._by_value.get(value)
+            return queue[0] if queue else None
+        return next((op for op in self._unhashable if op.proposal == value), None)
+
+
 class Ledger:
     """Evidence gathered while the cluster runs (see the module docstring)."""
 
@@ -117,7 +178,10 @@ class Ledger:
         self._proposed_values: set = set()  # the hashable ones, for entries copied on the way
         self._refused_ids: set[int] = set()
         self.history: list[ClientOp] = []
-        self._pending_by_id: dict[int, ClientOp] = {}
+        #: client writes not decided yet (see `PendingWrites`: matched by identity, else equality).
+        self.pending_writes = PendingWrites()
+        #: refused proposals, hashable ones by value (a copy read back from storage is equal).
+        self._refused_values: set = set()
         self.starts: list[InstanceStart] = []
         #: client writes in completion order: when each completed, and the op with the latest
         #: position among it and those before.
@@ -160,14 +224,22 @@ class Ledger:
         op = ClientOp(len(self.history), kind, at, key, proposal, now)
         self.history.append(op)
         if proposal is not None:
-            self._pending_by_id[id(proposal)] = op
+            self.pending_writes.add(op)
         return op
 
     def refuse(self, op: ClientOp, error: str) -> None:
         op.refused = error
-        self._pending_by_id.pop(id(op.proposal), None)
+        self.pending_writes.remove(op)
         self.proposed.append(op.proposal)  # keeps its id unique while we remember it
         self._refused_ids.add(id(op.proposal))
+        if _hashable(op.proposal):
+            self._refused_values.add(op.proposal)
+
+    def _was_refused(self, value: Any) -> bool:
+        """`value` is (a copy of) a proposal refused to its client, and no pending write equals it."""
+        if id(value) in self._refused_ids:
+            return True
+        return bool(self._refused_values) and _hashable(value) and value in self._refused_values
 
     # --- decisions -----------------------------------------------------------------------------------
 
@@ -192,8 +264,12 @@ class Ledger:
             log.append(value)
         key = (config_id, idx)
         first = self.slots.get(key)
+        op = None
         if first is None:
             self.slots[key] = (value, pid)
+            # A write completes when its slot is first decided anywhere; later nodes deciding the
+            # same slot show an equal value, which must not complete another equal write.
+            op = self.pending_writes.find(value)
             if id(value) not in self.proposed_ids and not self.was_proposed(value):
                 self.violate("Validity", f"node {pid} decided {value!r} at idx {idx} of configuration "
                              f"{config_id}, which nobody proposed", now)
@@ -210,15 +286,15 @@ class Ledger:
         if ss_idx is not None and self.max_decided[config_id] > ss_idx:
             self.violate("StopSignSeal", f"node {pid} decided idx {self.max_decided[config_id]} of configuration "
                          f"{config_id}, after the StopSign decided at idx {ss_idx}", now)
-        if id(value) in self._refused_ids:
-            self.violate("KVLinearizability", f"node {pid} decided {value!r} at idx {idx} of configuration "
-                         f"{config_id}, but that proposal was refused to its client", now)
-        op = self._pending_by_id.pop(id(value), None)
-        if op is not None and op.completed is None:
-            op.completed, op.position = now, key
-            self._on_write_completed(op)
-            return op
-        return None
+        if op is None:
+            if first is None and (self._refused_ids or self._refused_values) and self._was_refused(value):
+                self.violate("KVLinearizability", f"node {pid} decided {value!r} at idx {idx} of configuration "
+                             f"{config_id}, but that proposal was refused to its client", now)
+            return None
+        self.pending_writes.remove(op)
+        op.completed, op.position = now, key
+        self._on_write_completed(op)
+        return op
 
     # --- linearizability, checked as the history grows ------------------------------------------------
 
