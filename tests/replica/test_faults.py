@@ -153,3 +153,37 @@ def test_reconfiguration_completes_when_the_accepted_replies_to_the_stopsign_are
     assert op.completed is not None
     assert c.server(4).kv.get("after") == 1
     assert not failed(c), failed(c)
+
+
+# --- fault 3: a proposal buffered at a recovering old leader, whose sync ends in a StopSign ----------
+
+def test_proposal_buffered_behind_a_synced_stopsign_is_reported_lost():
+    """Issue 8, fault 3: the old leader recovers (Recover phase, its promise is its own old ballot),
+    so a put made there is buffered for want of a known leader. The AcceptSync it then gets ends in
+    the StopSign the others decided, so the buffered write can never be decided: it must come back as
+    a dropped proposal (a `ProposalLost` in the trace), not stay buffered forever."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    old = c.leader()
+    c.put("a", 1)
+    c.run(ticks=1)
+    c.crash(old)
+    c.run(ticks=5)
+    assert c.leader() is not None and c.leader() != old
+    c.reconfigure([1, 2, 3], at=c.leader())
+    c.run(ticks=2)
+    new_leader = c.leader()
+    c.recover(old)
+    state = c.server(old).instances[1].inspect()
+    assert state.phase is Phase.RECOVER and state.promise.pid == old
+    op = c.put("lost", 7, at=old)
+    assert c.server(old).instances[1].inspect().buffered_proposals == 1
+    c.run(ticks=5)
+    replica = c.server(old).instances[1]
+    assert replica.is_reconfigured() is not None
+    assert replica.inspect().buffered_proposals == 0
+    lost = [e for e in c.trace if isinstance(e, ProposalLost) and e.pid == old]
+    assert [getattr(e.proposal, "key", None) for e in lost] == ["lost"]
+    assert op.completed is None
+    assert new_leader is not None
+    assert not failed(c), failed(c)

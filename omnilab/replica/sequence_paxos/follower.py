@@ -59,6 +59,8 @@ class FollowerHandlers:
         accepted_idx = self.log.sync_log(sync.n, sync.decided_idx, sync.log_sync)
         if self.log.stopsign is None:
             self.forward_buffered()
+        else:
+            self.drop_buffered()
         self.set_state(Role.FOLLOWER, Phase.ACCEPT)
         self.current_seq_num = sync.seq_num
         draft = AcceptedDraft(sender, sync.n, accepted_idx)
