@@ -187,3 +187,40 @@ def test_proposal_buffered_behind_a_synced_stopsign_is_reported_lost():
     assert op.completed is None
     assert new_leader is not None
     assert not failed(c), failed(c)
+
+
+# --- fault 5: a late PrepareReq makes the leader forget a follower that is accepting ----------------
+
+def test_follower_and_leader_find_each_other_after_a_late_preparereq():
+    """Issue 8, fault 5 (the mechanism behind ``omnilab fuzz --first-seed 30970``, whose saved
+    schedule is replayed in tests/sim/test_regressions_replica.py): F notices a gap and asks to be
+    prepared again; its first PrepareReq is held in flight while its resend timer's second one gets it
+    re-synced. When the first arrives late, the leader resets F to "not promised" and sends only
+    Prepares, which an accepting follower ignored in the reference: F stayed behind forever."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    leader, f = 3, 1
+    c.put("a", 1)
+    deliver_holding(c, [], "PrepareReq", f)
+    c.put("b", 2)
+    c.drop(in_flight(c, "AcceptDecide", leader, f)[0])
+    c.put("c", 3)
+    c.step(in_flight(c, "AcceptDecide", leader, f)[0])      # the gap: F recovers, asks with a PrepareReq
+    held = in_flight(c, "PrepareReq", f, leader)
+    assert len(held) == 1
+    assert c.server(f).omnipaxos.inspect().phase is Phase.RECOVER
+    for _ in range(2):                                      # F's resend timer asks again
+        c.tick()
+        assert not deliver_holding(c, held, "NoSuchMessage", leader)
+    assert c.server(f).omnipaxos.inspect().phase is Phase.ACCEPT
+    c.step(held[0])                                         # the late PrepareReq
+    assert c.server(leader).omnipaxos.inspect().leader_promised[f] == "NotPromised"
+    c.run(ticks=3)
+    assert c.leader() == leader
+    op = c.put("d", 4)
+    c.run(ticks=3)
+    assert op.completed is not None
+    assert c.server(leader).omnipaxos.inspect().leader_promised[f] == "Promised"
+    assert c.server(f).omnipaxos.get_decided_idx() == c.server(leader).omnipaxos.get_decided_idx() == 4
+    assert c.server(f).kv.get("d") == 4
+    assert not failed(c), failed(c)
