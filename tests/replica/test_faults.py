@@ -40,43 +40,51 @@ def failed(cluster: Cluster) -> list:
 
 # --- fault 1: a late AcceptSync from an earlier session of the same ballot ---------------------------
 
-def late_acceptsync_schedule() -> tuple[Cluster, int, int]:
+def late_acceptsync_schedule(restart: bool = False) -> tuple[Cluster, int, int]:
     """Follower F re-promises the same ballot twice; the AcceptSync answering its first re-promise is
-    held in flight until F is preparing again, then delivered. Returns (cluster, leader, F)."""
+    held in flight until F is preparing again (after a crash and recovery of F with `restart`), then
+    delivered. Returns (cluster, leader, F)."""
     c = Cluster(nodes=[1, 2, 3], seed=0)
     c.run(ticks=3)
     leader, f = 3, 1
     assert c.leader() == leader
     c.put("a", 1)
     deliver_holding(c, [], "AcceptSync", f)
-    # Lose the AcceptDecide of b to F; the one of c shows F the gap before b is decided. F asks to
-    # be prepared again (same ballot), and the leader answers its Promise with an AcceptSync that
-    # puts b and c after slot 1, which we hold in flight.
+    # Lose the AcceptDecide of b to F; the one of c shows F the gap. Node 2's Accepted replies wait,
+    # so nothing new is decided meanwhile (the syncs carry entries, no snapshot).
     c.put("b", 2)
     c.drop(in_flight(c, "AcceptDecide", leader, f)[0])
     c.put("c", 3)
+    for msg_id in in_flight(c, "AcceptDecide", leader, 2):
+        c.step(msg_id)
+    waiting = in_flight(c, "Accepted", 2, leader)
+    # F asks to be prepared again (same ballot); the leader answers its Promise with an AcceptSync
+    # putting b and c after slot 1, which we hold in flight.
     c.step(in_flight(c, "AcceptDecide", leader, f)[0])
     for kind, sender, receiver in (("PrepareReq", f, leader), ("Prepare", leader, f), ("Promise", f, leader)):
         c.step(in_flight(c, kind, sender, receiver)[0])
     held = in_flight(c, "AcceptSync", leader, f)
     assert len(held) == 1
-    assert deliver_holding(c, held, "AcceptSync", f) == []
     # F's resend timer repeats its Promise; the leader answers with a second AcceptSync (a new
     # session), which F uses.
-    c.tick(2)
-    second = deliver_holding(c, held, "AcceptSync", f)
-    assert second
+    for _ in range(2):
+        c.tick()
+        second = deliver_holding(c, held + waiting, "AcceptSync", f)
+    assert len(second) == 1
     c.step(second[0])
+    for msg_id in waiting:
+        c.step(msg_id)
     assert not deliver_holding(c, held, "AcceptSync", f)
     for k in range(4):
         c.put(f"k{k}", k)
         assert not deliver_holding(c, held, "AcceptSync", f)
-    decided_before = c.server(f).omnipaxos.get_decided_idx()
-    assert decided_before == 7
+    assert c.server(f).omnipaxos.get_decided_idx() == 7
     # Lose another AcceptDecide: F re-promises the same ballot, and now the old AcceptSync arrives.
     c.put("x", 9)
-    for msg_id in in_flight(c, "AcceptDecide", leader, f):
-        c.drop(msg_id)
+    c.drop(in_flight(c, "AcceptDecide", leader, f)[0])
+    if restart:
+        c.crash(f)
+        c.recover(f)   # rebuilt from storage: whatever F remembered in memory is gone
     deliver_holding(c, held, "AcceptSync", f)
     assert c.server(f).omnipaxos.inspect().phase is Phase.PREPARE
     c.step(held[0])
@@ -84,8 +92,9 @@ def late_acceptsync_schedule() -> tuple[Cluster, int, int]:
 
 
 def test_late_acceptsync_from_an_earlier_session_is_ignored():
-    """Issue 8, fault 1: the stale AcceptSync made F truncate its log below its decided index
-    (decided 6, accepted 2). F must ignore it: its log keeps every decided entry."""
+    """Issue 8, fault 1: the stale AcceptSync made F cut its log to its 3 slots while keeping its
+    decided index (decided 7, accepted 3; `read(3)` nothing). F must ignore it: its log keeps every
+    decided entry."""
     c, leader, f = late_acceptsync_schedule()
     omni = c.server(f).omnipaxos
     state = omni.inspect()
@@ -100,9 +109,21 @@ def test_late_acceptsync_from_an_earlier_session_is_ignored():
     assert not failed(c), failed(c)
 
 
+def test_late_acceptsync_is_ignored_after_a_restart_too():
+    """F recognises the stale sync from what it stores (its accepted round and log), not from
+    memory that a crash wipes."""
+    c, leader, f = late_acceptsync_schedule(restart=True)
+    state = c.server(f).omnipaxos.inspect()
+    assert (state.phase, state.decided_idx, state.accepted_idx) == (Phase.PREPARE, 7, 7)
+    c.run(ticks=3)
+    assert c.server(f).omnipaxos.get_decided_idx() == c.server(leader).omnipaxos.get_decided_idx() == 8
+    assert not failed(c), failed(c)
+
+
 def test_late_acceptsync_loses_no_decided_write_when_the_follower_leads_and_restarts():
     """The issue's follow-on: F leads after the leader crashes, compacts its log into a snapshot,
-    crashes and recovers. Its key-value state must still hold every decided write."""
+    crashes and recovers. Its key-value state must still hold every decided write (with the stale
+    sync applied, it held only ``{'x': 9}``, and ``check()`` found nothing wrong)."""
     c, leader, f = late_acceptsync_schedule()
     expected = {"a": 1, "b": 2, "c": 3, "k0": 0, "k1": 1, "k2": 2, "k3": 3, "x": 9}
     c.run(ticks=3)
@@ -152,4 +173,75 @@ def test_reconfiguration_completes_when_the_accepted_replies_to_the_stopsign_are
     c.run(ticks=3)
     assert op.completed is not None
     assert c.server(4).kv.get("after") == 1
+    assert not failed(c), failed(c)
+
+
+# --- fault 3: a proposal buffered at a recovering old leader, whose sync ends in a StopSign ----------
+
+def test_proposal_buffered_behind_a_synced_stopsign_is_reported_lost():
+    """Issue 8, fault 3: the old leader recovers (Recover phase, its promise is its own old ballot),
+    so a put made there is buffered for want of a known leader. The AcceptSync it then gets ends in
+    the StopSign the others decided, so the buffered write can never be decided: it must come back as
+    a dropped proposal (a `ProposalLost` in the trace), not stay buffered forever."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    old = c.leader()
+    c.put("a", 1)
+    c.run(ticks=1)
+    c.crash(old)
+    c.run(ticks=5)
+    assert c.leader() is not None and c.leader() != old
+    c.reconfigure([1, 2, 3], at=c.leader())
+    c.run(ticks=2)
+    new_leader = c.leader()
+    c.recover(old)
+    state = c.server(old).instances[1].inspect()
+    assert state.phase is Phase.RECOVER and state.promise.pid == old
+    op = c.put("lost", 7, at=old)
+    assert c.server(old).instances[1].inspect().buffered_proposals == 1
+    c.run(ticks=5)
+    replica = c.server(old).instances[1]
+    assert replica.is_reconfigured() is not None
+    assert replica.inspect().buffered_proposals == 0
+    lost = [e for e in c.trace if isinstance(e, ProposalLost) and e.pid == old]
+    assert [getattr(e.proposal, "key", None) for e in lost] == ["lost"]
+    assert op.completed is None
+    assert new_leader is not None
+    assert not failed(c), failed(c)
+
+
+# --- fault 5: a late PrepareReq makes the leader forget a follower that is accepting ----------------
+
+def test_follower_and_leader_find_each_other_after_a_late_preparereq():
+    """Issue 8, fault 5 (the mechanism behind ``omnilab fuzz --first-seed 30970``, whose saved
+    schedule is replayed in tests/sim/test_regressions_replica.py): F notices a gap and asks to be
+    prepared again; its first PrepareReq is held in flight while its resend timer's second one gets it
+    re-synced. When the first arrives late, the leader resets F to "not promised" and sends only
+    Prepares, which an accepting follower ignored in the reference: F stayed behind forever."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    leader, f = 3, 1
+    c.put("a", 1)
+    deliver_holding(c, [], "PrepareReq", f)
+    c.put("b", 2)
+    c.drop(in_flight(c, "AcceptDecide", leader, f)[0])
+    c.put("c", 3)
+    c.step(in_flight(c, "AcceptDecide", leader, f)[0])      # the gap: F recovers, asks with a PrepareReq
+    held = in_flight(c, "PrepareReq", f, leader)
+    assert len(held) == 1
+    assert c.server(f).omnipaxos.inspect().phase is Phase.RECOVER
+    for _ in range(2):                                      # F's resend timer asks again
+        c.tick()
+        assert not deliver_holding(c, held, "NoSuchMessage", leader)
+    assert c.server(f).omnipaxos.inspect().phase is Phase.ACCEPT
+    c.step(held[0])                                         # the late PrepareReq
+    assert c.server(leader).omnipaxos.inspect().leader_promised[f] == "NotPromised"
+    c.run(ticks=3)
+    assert c.leader() == leader
+    op = c.put("d", 4)
+    c.run(ticks=3)
+    assert op.completed is not None
+    assert c.server(leader).omnipaxos.inspect().leader_promised[f] == "Promised"
+    assert c.server(f).omnipaxos.get_decided_idx() == c.server(leader).omnipaxos.get_decided_idx() == 4
+    assert c.server(f).kv.get("d") == 4
     assert not failed(c), failed(c)

@@ -30,8 +30,13 @@ class FollowerHandlers:
 
     def handle_prepare(self, sender: int, prep: Prepare) -> None:
         promise = self.log.promise
-        if not (promise < prep.n or (promise == prep.n and self.phase is Phase.RECOVER)):
-            return  # I promised at least as much to someone else; stay silent
+        if not (promise < prep.n or (promise == prep.n and self.phase in (Phase.RECOVER, Phase.ACCEPT))):
+            return  # I promised at least as much to someone else (or I am answering this very ballot)
+        # A Prepare for the ballot I already promised: while I recover, it answers my PrepareReq. While
+        # I accept, it means the leader no longer counts my promise (a PrepareReq of mine arrived late,
+        # after it had synced me, and it reset me to "not promised"): it sends me nothing but Prepares
+        # from then on, so I promise again and it syncs me. (The reference answers only in Recover, and
+        # the two sides then never find each other again.)
         self.log.flush_batch()
         self.log.set_promise(prep.n)
         self.set_state(Role.FOLLOWER, Phase.PREPARE)
@@ -59,6 +64,8 @@ class FollowerHandlers:
         accepted_idx = self.log.sync_log(sync.n, sync.decided_idx, sync.log_sync)
         if self.log.stopsign is None:
             self.forward_buffered()
+        else:
+            self.drop_buffered()
         self.set_state(Role.FOLLOWER, Phase.ACCEPT)
         self.current_seq_num = sync.seq_num
         draft = AcceptedDraft(sender, sync.n, accepted_idx)
