@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from omnilab.replica.errors import ProposeErr
-from omnilab.replica.state import Phase, Role
 
+from . import invariants
 from .cluster import Cluster
 from .errors import BadInput
 from .ledger import Verdict
@@ -32,7 +32,7 @@ from .trace import (Cut, DeliverAll, Drop, Duplicated, Duplicate, Dropped, Heal,
 #: Every fault a campaign can inject.
 FAULTS = ("reorder", "drop", "duplicate", "crash", "cut", "partition", "append", "reconfigure")
 #: The name a failed progress check gets, next to the invariants' names.
-PROGRESS = "Progress"
+PROGRESS = invariants.PROGRESS
 #: Stop shrinking after this many replays of candidate schedules.
 SHRINK_BUDGET = 300
 
@@ -170,73 +170,16 @@ def _first_failure(cluster: Cluster) -> Optional[Verdict]:
     return None
 
 
-def _newest_members(cluster: Cluster) -> list[int]:
-    config_id = cluster.config_id
-    holder = next(s for s in cluster.servers.values() if config_id in s.durable.configs)
-    return list(holder.durable.configs[config_id].nodes)
-
-
-def _lagging(cluster: Cluster, position: tuple) -> list[int]:
-    """Members of the newest configuration that have not applied slot `position`."""
-    lagging = []
-    for pid in _newest_members(cluster):
-        server = cluster.servers[pid]
-        current = server.config_id
-        applied = server.applied.get(current, 0) if server.up and current is not None else -1
-        if current is None or not (position[0] < current or (position[0] == current and position[1] < applied)):
-            lagging.append(pid)
-    return lagging
-
-
-def _probe_target(cluster: Cluster) -> Optional[int]:
-    """The agreed leader, or else the newest configuration's member leading the highest ballot in
-    the Accept phase (a member that has not caught up yet may keep the others from agreeing)."""
-    leader = cluster.leader()
-    if leader is not None:
-        return leader
-    config_id, best = cluster.config_id, None
-    for pid, server in cluster.servers.items():
-        omni = server.instances.get(config_id) if server.up else None
-        if omni is None:
-            continue
-        state = omni.inspect()
-        if state.role is Role.LEADER and state.phase is Phase.ACCEPT and (best is None or state.n_leader > best[0]):
-            best = (state.n_leader, pid)
-    return None if best is None else best[1]
-
-
 def settle_and_probe(cluster: Cluster, progress_ticks: int = 60) -> Optional[Verdict]:
-    """Heal, recover every crashed node, then tick until a put at the leader is decided and applied
-    on every member of the newest configuration. Returns a failed ``Progress`` verdict if that does
-    not happen within `progress_ticks` ticks (or the first violated invariant), else None."""
-    _perform(cluster, Heal())
-    for pid, server in list(cluster.servers.items()):
-        if not server.up:
-            _perform(cluster, Recover(pid))
-    probe = None
-    probe_tick = 0
-    for tick in range(progress_ticks):
-        _perform(cluster, Run(1))
-        failure = _first_failure(cluster)
-        if failure is not None:
-            return failure
-        if probe is not None and probe.completed is not None and not _lagging(cluster, probe.position):
-            return None
-        if probe is None or probe.refused is not None or (probe.completed is None and tick - probe_tick > 12):
-            target = _probe_target(cluster)
-            if target is not None:
-                try:
-                    probe = cluster.put("probe", tick, at=target)
-                    probe_tick = tick
-                except ProposeErr:
-                    probe = None
-    target = _probe_target(cluster)
-    detail = ("no node leads in the Accept phase" if target is None else
-              f"leader {target}; the probe put is {probe.status if probe else 'not made'}")
-    if probe is not None and probe.completed is not None:
-        detail += f"; not applied at nodes {_lagging(cluster, probe.position)}"
-    return Verdict(False, PROGRESS, f"after healing and recovering every node, no put was decided and applied on "
-                   f"every member of configuration {cluster.config_id} within {progress_ticks} ticks ({detail})")
+    """The end of every campaign: `Cluster.check_progress` in place (heal, recover every node, run,
+    and require a leader, a decided StopSign, started new members and a fresh put applied at every
+    member within `progress_ticks` ticks; its calls are recorded, so a failing trace replays to the
+    failure), then every invariant once more. Returns the first failure, or None."""
+    progress = cluster.check_progress(progress_ticks, in_place=True)
+    failure = _first_failure(cluster)
+    if failure is not None:
+        return failure
+    return None if progress.ok else progress
 
 
 def execute(seed: int, nodes: list[int], ops: list[Operation], cluster_options: dict,

@@ -256,6 +256,14 @@ class Cluster(ReconfigurationService):
         """Every named invariant as a `Verdict` (``.ok``, ``.name``, ``.message``)."""
         return _invariants.check(self)
 
+    def check_progress(self, ticks: int = 60, in_place: bool = False) -> Verdict:
+        """Liveness as a check (`invariants.check_progress`): heal, recover every node, run up to
+        `ticks` ticks and require a leader in the newest configuration, no StopSign left undecided,
+        every new member started and a fresh put applied at every member. Runs on a replayed copy
+        unless ``in_place=True`` (then its calls are recorded in this trace). Returns a `Verdict`."""
+        ticks = _validate_count(ticks, "check_progress(ticks)")
+        return _invariants.check_progress(self, ticks, in_place=bool(in_place))
+
     def pending(self):
         """The in-flight messages as a DataFrame: id, from, to, config, type and their fields
         (`omnilab.view.tables.messages`)."""
@@ -613,7 +621,9 @@ class Cluster(ReconfigurationService):
     # --- internals: moving messages ------------------------------------------------------------------
 
     def _after_replica_call(self, server: Server, config_id: int, omni: Any) -> None:
-        """Send what `omni` queued, trace the proposals it discarded, and apply what it decided."""
+        """Record the replica's local state, send what `omni` queued, trace the proposals it
+        discarded, and apply what it decided."""
+        self._observe(server.pid, config_id, omni)
         messages = omni.take_outgoing_messages()
         if messages:
             self._send_all(server.pid, config_id, messages)
@@ -623,6 +633,23 @@ class Cluster(ReconfigurationService):
                 self.trace.append(ProposalLost(server.pid, config_id, proposal))
         if omni.get_decided_idx() > server.applied[config_id]:
             self._apply_decided(server, config_id, omni)
+
+    def _observe(self, pid: int, config_id: int, omni: Any) -> None:
+        """After every call into a replica: give the ledger its promise and whether its indexes are
+        well-formed (`invariants.local_state_problem`), and the ballot it leads if its promise rose to
+        one of its own (the evidence of `invariants.one_leader_per_ballot`)."""
+        compacted, decided, accepted, promise = _invariants.local_bounds(omni)
+        ledger = self.ledger
+        highest = ledger.promises.get((pid, config_id))
+        if promise is highest and compacted <= decided <= accepted:
+            return  # the common case: nothing moved that could break the rule or raise a leader
+        now = len(self.trace) - 1
+        problem = _invariants.local_state_problem(pid, config_id, compacted, decided, accepted, promise, highest)
+        ledger.on_local_state(pid, config_id, promise, problem, now)
+        if promise.pid == pid and (highest is None or promise > highest):
+            n_leader = _invariants.leading_ballot(omni)
+            if n_leader is not None:
+                ledger.on_leader(pid, n_leader, now)
 
     def _send(self, sender: int, receiver: int, config_id: int, message: Any) -> None:
         """Put `message` on the wire with the next id, or drop it at once if its link is cut."""

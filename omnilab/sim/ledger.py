@@ -1,10 +1,13 @@
 """What the cluster has observed so far, kept for the invariant checkers and the views.
 
 The `Ledger` is fed by the cluster as events happen (a proposal, a slot decided at a server, an
-instance started, a client operation invoked or answered). Checks that need history, not just the
-current state, are done here the moment the evidence appears; the first violation of each invariant
-is kept as a `Verdict` with the trace position where it happened. `omnilab.sim.invariants` combines
-these with checks over the live replicas.
+instance started, a client operation invoked or answered, a replica's indexes and promise after each
+call). It keeps evidence: what each node showed decided at each index (the first value, kept for
+ever, across crashes and compaction), a node that later showed another value there, the highest
+promise each replica showed, the first moment a replica's local state was ill-formed, the leaders
+of each ballot. The rules over that evidence are the functions of `omnilab.sim.invariants`. A few
+older checks over the client history and the configurations are still made here as the evidence
+appears; the first violation of each is kept as a `Verdict` with the trace position where it happened.
 
 Positions: a slot is ``(config_id, idx)``; tuples order slots of an older configuration before
 every slot of a newer one, which is the order in which a server applies them. Time is the trace
@@ -167,8 +170,16 @@ class Ledger:
     def __init__(self) -> None:
         #: (config_id, idx) -> (value, pid): the first value decided in that slot, and where.
         self.slots: dict[tuple[int, int], tuple[Any, int]] = {}
-        #: (pid, config_id) -> the decided values that node has shown, by index (COMPACTED if unknown).
+        #: (pid, config_id) -> the decided values that node has shown, by index (COMPACTED if unknown):
+        #: the first value shown at each index, never overwritten.
         self.node_logs: dict[tuple[int, int], list] = {}
+        #: (pid, config_id, idx, first value, later value, when): a node showed a second, different
+        #: value decided at an index (the first such sighting of each slot).
+        self.redecided: list[tuple] = []
+        #: (pid, config_id) -> the highest promise that replica has shown.
+        self.promises: dict[tuple[int, int], Any] = {}
+        #: the first ill-formed local state seen after an event: (message, when), or None.
+        self.local_problem: Optional[tuple[str, int]] = None
         #: config_id -> idx of its decided StopSign.
         self.stopsign_idx: dict[int, int] = {}
         #: config_id -> highest decided idx seen anywhere.
@@ -255,10 +266,11 @@ class Ledger:
             log.append(value)
         elif idx < len(log):
             seen = log[idx]
-            if seen is not COMPACTED and not _same(seen, value):
-                self.violate("Integrity", f"node {pid} first decided {seen!r} at idx {idx} of configuration "
-                             f"{config_id}, later {value!r}", now)
-            log[idx] = value
+            if seen is COMPACTED:
+                log[idx] = value
+            elif not _same(seen, value):
+                if not any(r[:3] == (pid, config_id, idx) for r in self.redecided):
+                    self.redecided.append((pid, config_id, idx, seen, value, now))
         else:
             log.extend([COMPACTED] * (idx - len(log)))
             log.append(value)
@@ -370,6 +382,18 @@ class Ledger:
             log.extend([COMPACTED] * (upto_idx - len(log)))
         if upto_idx and upto_idx - 1 > self.max_decided.get(config_id, -1):
             self.max_decided[config_id] = upto_idx - 1
+
+    # --- each replica's local state ------------------------------------------------------------------
+
+    def on_local_state(self, pid: int, config_id: int, promise: Any, problem: Optional[str], now: int) -> None:
+        """After a call into replica `pid` of `config_id`: its promise (kept if the highest so far) and
+        the reason its local state is ill-formed, if it is (`invariants.local_state_problem`)."""
+        key = (pid, config_id)
+        highest = self.promises.get(key)
+        if highest is None or not promise < highest:
+            self.promises[key] = promise  # the newest object of the highest value
+        if problem is not None and self.local_problem is None:
+            self.local_problem = (problem, now)
 
     # --- configurations and leaders ------------------------------------------------------------------
 

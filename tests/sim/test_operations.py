@@ -10,8 +10,7 @@ import pytest
 from omnilab import CompactionErr
 from omnilab.replica.errors import SnapshotUnsupported
 from omnilab.sim import (BadInput, Cluster, CompactionRefused, InvalidConfiguration, NoLeader, NodeDown,
-                         SetPriority, SnapshotInstalled, Trace, Trim, TryBecomeLeader, UnknownNode,
-                         invariants)
+                         SetPriority, SnapshotInstalled, Trace, Trim, TryBecomeLeader, UnknownNode)
 
 WRITES = [("a", 1), ("b", 2), ("a", 3), ("c", 4), ("b", 5), ("d", 6)]
 
