@@ -33,6 +33,7 @@ passed through: ``Cluster([1, 2, 3], batch_size=5)``.
 
 from __future__ import annotations
 
+import copy
 import operator
 import random
 from dataclasses import fields as dataclass_fields
@@ -45,6 +46,8 @@ from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, Snaps
 from omnilab.replica.messages import Snapshot as CompactionSnapshot, Trim as CompactionTrim
 from omnilab.replica.storage import MemoryStorage
 
+from . import fingerprint as _fingerprint
+from .copying import deep_copy
 from . import frames
 from . import invariants as _invariants
 from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp,
@@ -182,6 +185,34 @@ class Cluster(ReconfigurationService):
                     pass
         cluster.check_every_step = first.check_every_step
         return cluster
+
+    # --- copying and comparing ----------------------------------------------------------------------
+
+    def fork(self) -> "Cluster":
+        """An independent cluster in the same state: same servers, network, clock, trace, ledger and
+        random generator (``copy.deepcopy(cluster)`` does the same). What one does afterwards does not
+        change the other; both go on as this one would."""
+        return copy.deepcopy(self)
+
+    def __deepcopy__(self, memo: dict) -> "Cluster":
+        # Two kinds of object are shared rather than copied: the trace's items (immutable; the trace
+        # itself is a new list, see `Trace.__deepcopy__`) and the client's proposals, which the
+        # ledger tracks by identity (``id(proposal)``), so a copy must hold the very same objects.
+        for op in self.ledger.history:
+            memo.setdefault(id(op.proposal), op.proposal)
+        for proposal in self.ledger.proposed:
+            memo.setdefault(id(proposal), proposal)
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            clone.__dict__[name] = deep_copy(value, memo)  # copy.deepcopy, sharing immutable values
+        return clone
+
+    def fingerprint(self) -> int:
+        """A hash of the state that decides what this cluster does next: equal for clusters in equal
+        states (message ids, the clock, the trace and the ledger left out;
+        `omnilab.sim.fingerprint` says exactly what is in it)."""
+        return _fingerprint.fingerprint(self)
 
     def undo(self) -> None:
         """Go back one operation: rebuild this cluster (in place) from the trace without its last

@@ -573,6 +573,11 @@ class Trace(list):
     def __repr__(self) -> str:
         return f"<Trace: {len(self)} items, {len(self.operations())} operations>\n" + self.format(limit=60)
 
+    def __deepcopy__(self, memo: dict) -> "Trace":
+        # Operations and events are immutable: a copy of the trace (e.g. in `Cluster.fork`) is a new
+        # list holding the same items.
+        return Trace(self)
+
     def __getitem__(self, index):
         got = super().__getitem__(index)
         return Trace(got) if isinstance(index, slice) else got

@@ -78,6 +78,9 @@ class Variant:
     def is_reference(self) -> bool:
         return self == REFERENCE
 
+    def __deepcopy__(self, memo: dict) -> "Variant":
+        return self  # immutable: a forked cluster runs the very same variant
+
 
 #: The reference behaviour: what every `Cluster` runs unless told otherwise.
 REFERENCE = Variant("reference", "the reference OmniPaxos, reconfiguration service and key-value store")
