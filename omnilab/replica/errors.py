@@ -12,13 +12,17 @@ from typing import Any
 
 
 class ConfigError(Exception):
-    """A configuration failed validation. ``ConfigError.InvalidConfig`` carries ``.msg``."""
+    """A configuration failed validation. ``ConfigError.InvalidConfig`` carries ``.msg`` (the broken
+    rule, worded as in OmniPaxos), ``.hint`` (what to do) and ``.field`` (the field at fault, e.g.
+    ``"batch_size"``, or ``""``). ``ConfigError.ReadFile`` and ``ConfigError.Parse`` come from
+    `OmniPaxosConfig.with_toml` and name the file."""
 
 
 class _InvalidConfig(ConfigError):
-    def __init__(self, msg: str, hint: str = "") -> None:
+    def __init__(self, msg: str, hint: str = "", field: str = "") -> None:
         self.msg = msg
         self.hint = hint
+        self.field = field
         super().__init__(f"Invalid config: {msg}" + (f". {hint}" if hint else ""))
 
 
