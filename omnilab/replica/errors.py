@@ -12,13 +12,17 @@ from typing import Any
 
 
 class ConfigError(Exception):
-    """A configuration failed validation. ``ConfigError.InvalidConfig`` carries ``.msg``."""
+    """A configuration failed validation. ``ConfigError.InvalidConfig`` carries ``.msg`` (the broken
+    rule, worded as in OmniPaxos), ``.hint`` (what to do) and ``.field`` (the field at fault, e.g.
+    ``"batch_size"``, or ``""``). ``ConfigError.ReadFile`` and ``ConfigError.Parse`` come from
+    `OmniPaxosConfig.with_toml` and name the file."""
 
 
 class _InvalidConfig(ConfigError):
-    def __init__(self, msg: str, hint: str = "") -> None:
+    def __init__(self, msg: str, hint: str = "", field: str = "") -> None:
         self.msg = msg
         self.hint = hint
+        self.field = field
         super().__init__(f"Invalid config: {msg}" + (f". {hint}" if hint else ""))
 
 
@@ -109,3 +113,50 @@ for _cls, _name in ((_NotCurrentLeader, "NotCurrentLeader"), (_NotAllDecided, "N
 
 class SnapshotUnsupported(TypeError):
     """`snapshot()` was asked of a log whose entries have no snapshot class."""
+
+
+class StorageError(Exception):
+    """A storage file that cannot be used as asked, or cannot be trusted. ``.path`` names the file.
+
+    The replica must never run on a storage it cannot trust: a replica that forgets its promise or
+    an accepted entry can break the agreement the other replicas rely on. So `PersistentStorage`
+    refuses a damaged file instead of treating it as fresh. The subclasses say why:
+
+    - ``StorageError.Corrupt``: the file is damaged, truncated, has a hole in its log, a bad header,
+      or was not written by `PersistentStorage`. Restore it from a backup or, if this replica never
+      promised anything, delete it.
+    - ``StorageError.InUse``: another `PersistentStorage` (in this process or another) has it open.
+    - ``StorageError.ReadOnly``: the file or its folder cannot be written.
+    - ``StorageError.BadPath``: the path itself cannot name a storage file (empty, a folder, ...).
+    """
+
+    def __init__(self, path: str, problem: str, advice: str = "") -> None:
+        self.path = path
+        self.problem = problem
+        self.advice = advice
+        super().__init__(f"storage file {path!r}: {problem}" + (f". {advice}" if advice else ""))
+
+
+class _StorageCorrupt(StorageError):
+    pass
+
+
+class _StorageInUse(StorageError):
+    pass
+
+
+class _StorageReadOnly(StorageError):
+    pass
+
+
+class _StorageBadPath(StorageError, ValueError):
+    pass
+
+
+StorageError.Corrupt = _StorageCorrupt
+StorageError.InUse = _StorageInUse
+StorageError.ReadOnly = _StorageReadOnly
+StorageError.BadPath = _StorageBadPath
+for _cls, _name in ((_StorageCorrupt, "Corrupt"), (_StorageInUse, "InUse"), (_StorageReadOnly, "ReadOnly"),
+                    (_StorageBadPath, "BadPath")):
+    _cls.__name__ = _cls.__qualname__ = f"StorageError.{_name}"
