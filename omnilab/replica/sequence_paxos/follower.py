@@ -30,8 +30,9 @@ class FollowerHandlers:
 
     def handle_prepare(self, sender: int, prep: Prepare) -> None:
         promise = self.log.promise
-        if not (promise < prep.n or (promise == prep.n and self.phase in (Phase.RECOVER, Phase.ACCEPT))):
-            return  # I promised at least as much to someone else (or I am answering this very ballot)
+        again = promise == prep.n and self.role is Role.FOLLOWER and self.phase in (Phase.RECOVER, Phase.ACCEPT)
+        if not (promise < prep.n or again):
+            return  # I promised a higher ballot, or this one and my Promise is on its way (resent by my timer)
         # A Prepare for the ballot I already promised: while I recover, it answers my PrepareReq. While
         # I accept, it means the leader no longer counts my promise (a PrepareReq of mine arrived late,
         # after it had synced me, and it reset me to "not promised"): it sends me nothing but Prepares
