@@ -42,7 +42,7 @@ from omnilab.kv import KeyValue
 from omnilab.replica.config import ClusterConfig, ServerConfig
 from omnilab.replica.entries import StopSign
 from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
-from omnilab.replica.messages import Snapshot as CompactionSnapshot, Trim as CompactionTrim
+from omnilab.replica.messages import AcceptSync, Snapshot as CompactionSnapshot, Trim as CompactionTrim
 from omnilab.replica.storage import MemoryStorage
 
 from . import frames
@@ -64,8 +64,10 @@ DEFAULT_RESEND_TICKS = 2
 MAX_DELIVERIES = 200_000
 
 _SERVER_FIELDS = tuple(f.name for f in dataclass_fields(ServerConfig) if f.name != "pid")
-#: The messages that make a replica compact its log (its server saves its state before).
-_COMPACTION_MESSAGES = (CompactionTrim, CompactionSnapshot)
+#: The messages that may compact a replica's log: a peer's Trim or Snapshot, and an AcceptSync,
+#: which may replace the receiver's decided prefix with the leader's snapshot. Its server saves its
+#: state before handing one to the replica.
+_COMPACTION_MESSAGES = (CompactionTrim, CompactionSnapshot, AcceptSync)
 #: What the replica raises when it refuses a `trim` or a `snapshot`.
 _COMPACTION_REFUSALS = (CompactionErr, SnapshotUnsupported)
 
@@ -676,7 +678,7 @@ class Cluster(ReconfigurationService):
             return
         self.trace.append(Delivered(env))
         if type(message.msg) in _COMPACTION_MESSAGES:
-            self._save_state(server, config_id)  # a peer asks me to compact: persist my state first
+            self._save_state(server, config_id)  # my log may be compacted: persist my state first
         omni.handle_incoming(message)
         self._after_replica_call(server, config_id, omni)
 
