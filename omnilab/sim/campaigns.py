@@ -4,11 +4,13 @@ For each seed, a `Cluster` runs a random schedule of ``steps`` operations drawn 
 ``faults`` mixed with ordinary deliveries and ticks, and every invariant is checked after every
 operation. The faults:
 
-* ``reorder``, ``drop``, ``duplicate``: deliver an in-flight message out of order, lose it, copy it;
+* ``reorder``, ``drop``, ``duplicate``: deliver an in-flight message out of order, lose it, copy it
+  (drops prefer control messages and Accepted / AcceptDecide, and now and then lose every message
+  of that type in flight at once);
 * ``delay``: hold a message back and deliver it much later (10 to 150 operations on), across
-  elections, resends and whole leader sessions. Control messages (AcceptSync, Prepare, Promise,
-  AcceptStopSign, Decide, PrepareReq) are chosen far more often than the others: a stale one
-  arriving late is what breaks a replica. While a message is held the schedule delivers the others
+  elections, resends and whole leader sessions. A control message (AcceptSync, Prepare, Promise,
+  AcceptStopSign, Decide, PrepareReq) is chosen whenever one is in flight (a stale one arriving
+  late is what breaks a replica), any other only now and then. While a message is held the schedule delivers the others
   one `step(id)` at a time and lets time pass with `tick`, never `run` or `deliver_all` (which would
   deliver it);
 * ``crash`` (and recover), ``cut`` (one link, sometimes one way, and heal it), ``partition`` (and
@@ -48,8 +50,17 @@ from .trace import (Crash, Cut, Delivered, DeliverAll, Drop, Dropped, Duplicate,
 FAULTS = ("reorder", "drop", "duplicate", "delay", "crash", "cut", "partition", "append", "compact", "reconfigure")
 #: The messages a ``delay`` prefers: a stale one of these, arriving late, is what breaks a replica.
 CONTROL_MESSAGES = frozenset({"AcceptSync", "Prepare", "Promise", "AcceptStopSign", "Decide", "PrepareReq"})
-#: How much likelier a control message is to be held than any other.
-CONTROL_BIAS = 12
+#: A delay holds a control message whenever one is in flight; when none is, it holds another
+#: message (mostly heartbeats) with this probability, else it waits.
+OTHER_DELAY = 0.2
+#: The messages a ``drop`` prefers: the control messages and the replies that count towards a
+#: decision (a lost Accepted for a StopSign must not stall a reconfiguration).
+DROPPED_MORE = CONTROL_MESSAGES | {"Accepted", "AcceptDecide"}
+#: How much likelier one of those is to be dropped than any other (heartbeats are most of the traffic).
+DROP_BIAS = 4
+#: How often a drop is a burst: every in-flight message of the dropped one's type is lost with it
+#: (both followers' Accepted replies to one AcceptStopSign, say), one `drop(id)` each.
+BURST_DROP = 0.3
 #: A held message is released this many operations later (drawn uniformly).
 DELAY_RANGE = (10, 150)
 #: Reconfigurations per seed, at most.
@@ -109,6 +120,8 @@ class ScheduleDrawer:
         self.reconfigurations = 0
         self.drawn = 0
         self.held: dict[int, int] = {}
+        #: operations already decided on, drawn before anything else (the rest of a burst of drops).
+        self.queue: list[Operation] = []
         table = [("deliver", 30), ("tick", 8), ("run", 5), ("deliver_all", 3),
                  ("reorder", 10), ("drop", 4), ("duplicate", 3), ("delay", 3), ("crash", 2), ("recover", 4),
                  ("cut", 3), ("heal_link", 2), ("partition", 1), ("heal", 2), ("append", 12), ("trim", 1),
@@ -129,6 +142,10 @@ class ScheduleDrawer:
         in_flight = self.cluster.network.in_flight
         for msg_id in [m for m in self.held if m not in in_flight]:
             del self.held[msg_id]  # delivered or dropped meanwhile (a shrunk schedule, a crash)
+        while self.queue:
+            op = self.queue.pop(0)
+            if op.msg_id in in_flight:
+                return op
         due = [m for m, at in self.held.items() if at <= self.drawn]
         if due:
             del self.held[due[0]]
@@ -160,18 +177,33 @@ class ScheduleDrawer:
             if holding:  # would deliver what I hold: let time pass, or deliver one other message
                 return Tick() if kind == "run" else self._make("deliver")
             return Run(1) if kind == "run" else DeliverAll()
-        if kind in ("reorder", "drop", "duplicate"):
+        if kind in ("reorder", "duplicate"):
             free = self._free() if holding else list(in_flight)
             if not free:
                 return None
             msg_id = rng.choice(free)
-            return Step(msg_id) if kind == "reorder" else Drop(msg_id) if kind == "drop" else Duplicate(msg_id)
+            return Step(msg_id) if kind == "reorder" else Duplicate(msg_id)
+        if kind == "drop":
+            free = self._free() if holding else list(in_flight)
+            if not free:
+                return None
+            weights = [DROP_BIAS if _message_name(in_flight[m]) in DROPPED_MORE else 1 for m in free]
+            msg_id = rng.choices(free, weights)[0]
+            if rng.random() < BURST_DROP:  # a burst: every message of that type in flight is lost
+                name = _message_name(in_flight[msg_id])
+                self.queue.extend(Drop(m) for m in free if m != msg_id and _message_name(in_flight[m]) == name)
+            return Drop(msg_id)
         if kind == "delay":
             free = self._free() if holding else list(in_flight)
             if not free:
                 return None
-            weights = [CONTROL_BIAS if _message_name(in_flight[m]) in CONTROL_MESSAGES else 1 for m in free]
-            msg_id = rng.choices(free, weights)[0]
+            control = [m for m in free if _message_name(in_flight[m]) in CONTROL_MESSAGES]
+            if control:
+                msg_id = rng.choice(control)
+            elif rng.random() < OTHER_DELAY:
+                msg_id = rng.choice(free)
+            else:
+                return None  # mostly heartbeats in flight: wait for a control message to hold
             self.held[msg_id] = self.drawn + rng.randint(*DELAY_RANGE)
             return Tick()  # holding is not an operation of its own: time passes while it waits
         if kind == "crash":

@@ -622,8 +622,8 @@ class Cluster(ReconfigurationService):
 
     def _observe(self, pid: int, config_id: int, omni: Any) -> None:
         """After every call into a replica: give the ledger its promise and whether its indexes are
-        well-formed (`invariants.local_state_problem`), and the ballot it leads if its promise rose to
-        one of its own (the evidence of `invariants.one_leader_per_ballot`)."""
+        well-formed (`invariants.local_state_problem`), and the ballot it leads if its promise rose (a
+        leader promises the ballot it leads: the evidence of `invariants.one_leader_per_ballot`)."""
         compacted, decided, accepted, promise = _invariants.local_bounds(omni)
         ledger = self.ledger
         highest = ledger.promises.get((pid, config_id))
@@ -632,7 +632,7 @@ class Cluster(ReconfigurationService):
         now = len(self.trace) - 1
         problem = _invariants.local_state_problem(pid, config_id, compacted, decided, accepted, promise, highest)
         ledger.on_local_state(pid, config_id, promise, problem, now)
-        if promise.pid == pid and (highest is None or promise > highest):
+        if highest is None or promise > highest:
             n_leader = _invariants.leading_ballot(omni)
             if n_leader is not None:
                 ledger.on_leader(pid, n_leader, now)
