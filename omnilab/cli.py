@@ -32,15 +32,17 @@ AddCommand = Callable[[Subparsers], None]
 def add_fuzz_command(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "fuzz", help="run a seeded random fault campaign against the simulated cluster",
-        description="Run random schedules (reorder, drop, duplicate, crash/recover, cuts, partitions, appends, "
-                    "one reconfiguration) with every invariant checked after every operation, then heal and "
-                    "check for progress. Exits 1 if any seed violates an invariant.")
+        description="Run random schedules (reorder, drop, duplicate, delayed messages, crash/recover, cuts, "
+                    "partitions, appends, trims and snapshots, repeated reconfigurations) with every invariant "
+                    "checked after every operation, then heal and check for progress. Exits 1 if any seed "
+                    "violates an invariant.")
     parser.add_argument("--seeds", type=int, default=100, help="number of seeds, 0..N-1 (default 100)")
     parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here (default 0)")
     parser.add_argument("--steps", type=int, default=100, help="random operations per seed (default 100)")
     parser.add_argument("--nodes", type=int, default=3, help="nodes in configuration 1 (default 3)")
     parser.add_argument("--faults", default=None,
-                        help="comma-separated subset of: reorder,drop,duplicate,crash,cut,partition,append,reconfigure")
+                        help="comma-separated subset of: reorder,drop,duplicate,delay,crash,cut,partition,append,"
+                             "compact,reconfigure")
     parser.add_argument("--no-shrink", action="store_true", help="report failing seeds without shrinking them")
     parser.add_argument("--variant", default="reference",
                         help="the variant to run: 'reference' (default), a mutant's name (omnilab mutants lists "

@@ -43,7 +43,7 @@ from omnilab.kv import KeyValue
 from omnilab.replica.config import ClusterConfig, ServerConfig
 from omnilab.replica.entries import StopSign
 from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
-from omnilab.replica.messages import Snapshot as CompactionSnapshot, Trim as CompactionTrim
+from omnilab.replica.messages import AcceptSync, Snapshot as CompactionSnapshot, Trim as CompactionTrim
 from omnilab.replica.storage import MemoryStorage
 
 from . import fingerprint as _fingerprint
@@ -69,8 +69,10 @@ DEFAULT_RESEND_TICKS = 2
 MAX_DELIVERIES = 200_000
 
 _SERVER_FIELDS = tuple(f.name for f in dataclass_fields(ServerConfig) if f.name != "pid")
-#: The messages that make a replica compact its log (its server saves its state before).
-_COMPACTION_MESSAGES = (CompactionTrim, CompactionSnapshot)
+#: The messages that may compact a replica's log: a peer's Trim or Snapshot, and an AcceptSync,
+#: which may replace the receiver's decided prefix with the leader's snapshot. Its server saves its
+#: state before handing one to the replica.
+_COMPACTION_MESSAGES = (CompactionTrim, CompactionSnapshot, AcceptSync)
 #: What the replica raises when it refuses a `trim` or a `snapshot`.
 _COMPACTION_REFUSALS = (CompactionErr, SnapshotUnsupported)
 
@@ -667,8 +669,8 @@ class Cluster(ReconfigurationService):
 
     def _observe(self, pid: int, config_id: int, omni: Any) -> None:
         """After every call into a replica: give the ledger its promise and whether its indexes are
-        well-formed (`invariants.local_state_problem`), and the ballot it leads if its promise rose to
-        one of its own (the evidence of `invariants.one_leader_per_ballot`)."""
+        well-formed (`invariants.local_state_problem`), and the ballot it leads if its promise rose (a
+        leader promises the ballot it leads: the evidence of `invariants.one_leader_per_ballot`)."""
         compacted, decided, accepted, promise = _invariants.local_bounds(omni)
         ledger = self.ledger
         highest = ledger.promises.get((pid, config_id))
@@ -677,7 +679,7 @@ class Cluster(ReconfigurationService):
         now = len(self.trace) - 1
         problem = _invariants.local_state_problem(pid, config_id, compacted, decided, accepted, promise, highest)
         ledger.on_local_state(pid, config_id, promise, problem, now)
-        if promise.pid == pid and (highest is None or promise > highest):
+        if highest is None or promise > highest:
             n_leader = _invariants.leading_ballot(omni)
             if n_leader is not None:
                 ledger.on_leader(pid, n_leader, now)
@@ -723,7 +725,7 @@ class Cluster(ReconfigurationService):
             return
         self.trace.append(Delivered(env))
         if type(message.msg) in _COMPACTION_MESSAGES:
-            self._save_state(server, config_id)  # a peer asks me to compact: persist my state first
+            self._save_state(server, config_id)  # my log may be compacted: persist my state first
         omni.handle_incoming(message)
         self._after_replica_call(server, config_id, omni)
 

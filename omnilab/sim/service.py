@@ -7,7 +7,8 @@ from where it stopped and applies it:
 * ``LogEntry.Snapshotted`` / ``Trimmed``: a compacted prefix past what I applied (a lagging node
   synced with a snapshot): a snapshot's writes go on top of my state; a trimmed prefix brings none.
   My own trims never lose a write: before I let my log be compacted (a ``trim`` or ``snapshot``
-  call, or a peer's ``Trim`` / ``Snapshot`` message) I save my key-value state in my durable part
+  call, a peer's ``Trim`` / ``Snapshot`` message, or an ``AcceptSync``, which may replace my decided
+  prefix with the leader's snapshot) I save my key-value state in my durable part
   (`SavedState`), as a real application persists its state machine first; after a crash I start
   from that saved state and re-apply only the log after it;
 * ``LogEntry.StopSign(ss, True)``: configuration k is over. If my pid is in ``ss.next_config`` I start
@@ -254,7 +255,16 @@ class ReconfigurationService:
         applied = server.applied[config_id]
         if applied and omni.is_reconfigured() is not None and applied == omni.get_decided_idx():
             applied -= 1
-        server.durable.saved[config_id] = SavedState(config_id, applied, tuple(server.kvstore.data.items()))
+        later = [c for c in server.instances if c > config_id]
+        if later:
+            # An old instance (it keeps answering peers that lag behind): my key-value state has moved
+            # on to later configurations. Its state is the one my next configuration started from.
+            state = server.start_state.get(min(later))
+            if state is None:
+                return
+        else:
+            state = server.kvstore.data
+        server.durable.saved[config_id] = SavedState(config_id, applied, tuple(state.items()))
 
     # --- recovery ------------------------------------------------------------------------------------
 

@@ -303,4 +303,5 @@ def test_check_every_step_raises_at_the_first_violation_with_the_trace(monkeypat
 
 
 def test_faults_of_a_campaign_are_named():
-    assert set(FAULTS) == {"reorder", "drop", "duplicate", "crash", "cut", "partition", "append", "reconfigure"}
+    assert set(FAULTS) == {"reorder", "drop", "duplicate", "delay", "crash", "cut", "partition", "append", "compact",
+                           "reconfigure"}
