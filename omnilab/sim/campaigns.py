@@ -44,7 +44,7 @@ from .cluster import Cluster
 from .errors import BadInput
 from .ledger import Verdict
 from .trace import (Crash, Cut, Delivered, DeliverAll, Drop, Dropped, Duplicate, Duplicated, Heal, Operation,
-                    Partition, Put, Recover, Reconfigure, Run, Snapshot, Step, Tick, Trace, Trim)
+                    Partition, Put, Recover, Reconfigure, Run, SnapshotLog, Step, Tick, Trace, TrimLog)
 
 #: Every fault a campaign can inject.
 FAULTS = ("reorder", "drop", "duplicate", "delay", "crash", "cut", "partition", "append", "compact", "reconfigure")
@@ -232,10 +232,10 @@ class ScheduleDrawer:
             self.values += 1
             return Put(rng.choice("abc"), self.values, rng.choice(ready))
         if kind == "trim":
-            return Trim(None, None)  # at the leader, as far as every node accepted
+            return TrimLog(None, None)  # at the leader, as far as every node accepted
         if kind == "snapshot":
             local = rng.random() < 0.3
-            return Snapshot(None, rng.choice(ready) if local else None, local)
+            return SnapshotLog(None, rng.choice(ready) if local else None, local)
         if kind == "reconfigure":
             if self.reconfigurations >= MAX_RECONFIGURATIONS or _stopsign_pending(cluster):
                 return None

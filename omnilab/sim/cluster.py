@@ -60,7 +60,7 @@ from .service import SERVICE_MESSAGE_TYPES, ReconfigurationService
 from .trace import (Append, ClusterCreated, CompactionRefused, Crash, Crashed, Cut, Delivered, DeliverAll, Drop,
                     Dropped, Duplicate, Duplicated, Get, Heal, InstanceStarted, Operation, Partition, ProposalLost,
                     Proposed, Put, ReadDone, Recover, Reconfigure, Refused, Run, ServerCreated, SetPriority, Sent,
-                    Snapshot, Step, StepRandom, Tick, Ticked, Trace, Trim, TryBecomeLeader)
+                    SnapshotLog, Step, StepRandom, Tick, Ticked, Trace, TrimLog, TryBecomeLeader)
 from .variant import REFERENCE, Variant, importable_name, resolve
 
 #: ``resend_message_tick_timeout`` of a Cluster unless given: resends after two ticks.
@@ -200,9 +200,10 @@ class Cluster(ReconfigurationService):
         # Two kinds of object are shared rather than copied: the trace's items (immutable; the trace
         # itself is a new list, see `Trace.__deepcopy__`) and the client's proposals, which the
         # ledger tracks by identity (``id(proposal)``), so a copy must hold the very same objects.
-        for op in self.ledger.history:
+        ledger = self.ledger
+        for op in getattr(ledger, "history", ()):
             memo.setdefault(id(op.proposal), op.proposal)
-        for proposal in self.ledger.proposed:
+        for proposal in getattr(ledger, "proposed", ()):
             memo.setdefault(id(proposal), proposal)
         clone = object.__new__(type(self))
         memo[id(self)] = clone
@@ -553,7 +554,7 @@ class Cluster(ReconfigurationService):
         at = self._optional_pid(at)
         server = self._client_server(at)
         request = "trim()" if idx is None else f"trim({idx})"
-        with self._operation(Trim(idx, at)):
+        with self._operation(TrimLog(idx, at)):
             self._compact(server, request, lambda omni: omni.trim(idx))
 
     def snapshot(self, idx: Optional[int] = None, at: Optional[int] = None, local_only: bool = False) -> None:
@@ -568,7 +569,7 @@ class Cluster(ReconfigurationService):
         server = self._client_server(at)
         args = ([] if idx is None else [str(idx)]) + (["local_only=True"] if local_only else [])
         request = f"snapshot({', '.join(args)})"
-        with self._operation(Snapshot(idx, at, local_only)):
+        with self._operation(SnapshotLog(idx, at, local_only)):
             self._compact(server, request, lambda omni: omni.snapshot(idx, local_only=local_only))
 
     def _compact(self, server: Server, request: str, call: Callable[[Any], None]) -> None:

@@ -310,9 +310,10 @@ class TryBecomeLeader(Operation):
 
 
 @dataclass(frozen=True, slots=True)
-class Trim(Operation):
-    """Trim the decided log below ``idx`` (None: as far as every node accepted) at the leader, or
-    at node ``at``; the replica tells its peers."""
+class TrimLog(Operation):
+    """``cluster.trim(idx, at)``: trim the decided log below ``idx`` (None: as far as every node
+    accepted) at the leader, or at node ``at``; the replica tells its peers. (Not the replica's
+    ``Trim`` message, which this call puts on the wire.)"""
 
     idx: Optional[int] = None
     at: Optional[int] = None
@@ -326,9 +327,10 @@ class Trim(Operation):
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot(Operation):
-    """Fold the decided log below ``idx`` (None: all of it) into a snapshot at the leader, or at node
-    ``at``; unless ``local_only``, its peers do the same."""
+class SnapshotLog(Operation):
+    """``cluster.snapshot(idx, at, local_only)``: fold the decided log below ``idx`` (None: all of
+    it) into a snapshot at the leader, or at node ``at``; unless ``local_only``, its peers do the
+    same. (Not the replica's ``Snapshot`` message, which this call puts on the wire.)"""
 
     idx: Optional[int] = None
     at: Optional[int] = None
@@ -584,7 +586,8 @@ class Trace(list):
 
 
 OPERATION_TYPES = (ClusterCreated, Step, StepRandom, DeliverAll, Drop, Duplicate, Tick, Run, Crash, Recover,
-                   Cut, Partition, Heal, Put, Append, Get, Reconfigure, SetPriority, TryBecomeLeader, Trim, Snapshot)
+                   Cut, Partition, Heal, Put, Append, Get, Reconfigure, SetPriority, TryBecomeLeader, TrimLog,
+                   SnapshotLog)
 EVENT_TYPES = (Sent, Delivered, Dropped, Duplicated, Ticked, Crashed, Recovered, Proposed, Refused,
                CompactionRefused, ProposalLost, Decided, SnapshotInstalled, Responded, ReadDone, ServerCreated,
                InstanceStarted, StateInstalled, Retired)

@@ -47,7 +47,7 @@ def test_a_delay_holds_mostly_control_messages_and_releases_them_much_later():
 
 def test_campaigns_reconfigure_again_and_again_with_crashes_and_trims_between():
     from omnilab.sim.campaigns import ScheduleDrawer, _perform
-    from omnilab.sim.trace import Crash, Reconfigure, Trim
+    from omnilab.sim.trace import Crash, Reconfigure, TrimLog
 
     reached, between = [], 0
     for seed in range(10):
@@ -60,7 +60,7 @@ def test_campaigns_reconfigure_again_and_again_with_crashes_and_trims_between():
         reconfigurations = [i for i, kind in enumerate(kinds) if kind is Reconfigure]
         if len(reconfigurations) >= 2:
             middle = kinds[reconfigurations[0]:reconfigurations[-1]]
-            between += Crash in middle and Trim in middle
+            between += Crash in middle and TrimLog in middle
     assert max(reached) >= 3, reached  # more than one reconfiguration in a seed
     assert between >= 1
 
