@@ -29,17 +29,44 @@ from omnilab import __version__
 Subparsers = argparse._SubParsersAction
 AddCommand = Callable[[Subparsers], None]
 
+def int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` for an integer in ``[low, high]``: a bad value becomes argparse's usual
+    one-line error (``omnilab fuzz: error: argument --seeds: ...``) and exit status 2."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, not {value}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in some messages
+    return parse
+
+
+#: The simulator is for clusters one can watch; a bigger --nodes would only look like a hang.
+MAX_FUZZ_NODES = 25
+
+
 def add_fuzz_command(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "fuzz", help="run a seeded random fault campaign against the simulated cluster",
         description="Run random schedules (reorder, drop, duplicate, delayed messages, crash/recover, cuts, "
                     "partitions, appends, trims and snapshots, repeated reconfigurations) with every invariant "
                     "checked after every operation, then heal and check for progress. Exits 1 if any seed "
-                    "violates an invariant.")
-    parser.add_argument("--seeds", type=int, default=100, help="number of seeds, 0..N-1 (default 100)")
-    parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here (default 0)")
-    parser.add_argument("--steps", type=int, default=100, help="random operations per seed (default 100)")
-    parser.add_argument("--nodes", type=int, default=3, help="nodes in configuration 1 (default 3)")
+                    "violates an invariant, 2 on a bad argument.")
+    parser.add_argument("--seeds", type=int_at_least(1), default=100, metavar="N",
+                        help="number of seeds, at least 1 (default 100)")
+    parser.add_argument("--first-seed", type=int_at_least(0), default=0, metavar="SEED",
+                        help="start the seeds here (default 0)")
+    parser.add_argument("--steps", type=int_at_least(0), default=100, metavar="N",
+                        help="random operations per seed, 0 or more (default 100)")
+    parser.add_argument("--nodes", type=int_at_least(2, MAX_FUZZ_NODES), default=3, metavar="N",
+                        help=f"nodes in configuration 1, 2 to {MAX_FUZZ_NODES} (default 3)")
     parser.add_argument("--faults", default=None,
                         help="comma-separated subset of: reorder,drop,duplicate,delay,crash,cut,partition,append,"
                              "compact,reconfigure")
@@ -47,14 +74,31 @@ def add_fuzz_command(subparsers: Subparsers) -> None:
     parser.add_argument("--variant", default="reference",
                         help="the variant to run: 'reference' (default), a mutant's name (omnilab mutants lists "
                              "them) or an importable 'package.module:ATTRIBUTE'")
-    parser.set_defaults(handler=run_fuzz)
+    parser.set_defaults(handler=run_fuzz, parser=parser)
+
+
+def parse_faults(text: str | None, known: Sequence[str]) -> tuple[str, ...]:
+    """The faults named in ``--faults`` (all of `known` when not given), in order, without repeats.
+    Raises ``ValueError`` with the one-line reason for an empty list or an unknown name."""
+    if text is None:
+        return tuple(known)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError(f"argument --faults: name at least one of {','.join(known)}")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"argument --faults: unknown fault {unknown[0]!r}; choose from {','.join(known)}")
+    return tuple(dict.fromkeys(names))
 
 
 def run_fuzz(args: argparse.Namespace) -> int:
     from omnilab.sim import campaigns
     from omnilab.sim.variant import BadInput, resolve
 
-    faults = campaigns.FAULTS if args.faults is None else tuple(f.strip() for f in args.faults.split(",") if f.strip())
+    try:
+        faults = parse_faults(args.faults, campaigns.FAULTS)
+    except ValueError as err:
+        args.parser.error(str(err))  # argparse's one line on stderr, exit status 2
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     try:
         variant = resolve(args.variant)
@@ -74,10 +118,11 @@ def run_fuzz(args: argparse.Namespace) -> int:
         print("no invariant violated")
         return 0
     print(f"{len(failed)} seed(s) violated an invariant:")
-    print(failed[["violation", "shrunk_ops", "message"]].to_string(max_colwidth=120))
+    for seed, row in failed.iterrows():
+        # The whole message, never cut: its useful part (which nodes, which index) is often at the end.
+        print(f"  seed {seed}: {row['violation']} after {_operations(row)}: {row['message']}")
     seed = failed.index[0]
-    print(f"\nseed {seed}, shrunk to {failed.loc[seed, 'shrunk_ops']} operations; replay it with "
-          f"Cluster.replay(trace) after pasting:\n")
+    print(f"\nseed {seed}, {_operations(failed.loc[seed])}; replay it with Cluster.replay(trace) after pasting:\n")
     print(failed.loc[seed, "trace"].script())
     return 1
 
@@ -113,6 +158,15 @@ def run_mutants(args: argparse.Namespace) -> int:
     print(mutants.format_table(catches))
     survivors = [c.mutant for c in catches if c.expected and not c.caught]
     return 1 if survivors else 0
+
+
+def _operations(row) -> str:
+    """"shrunk to 4 operations", or "60 operations (not shrunk)" under --no-shrink or when shrinking
+    found nothing smaller that fails the same way."""
+    shrunk = row["shrunk_ops"]
+    if shrunk is None or shrunk != shrunk:  # None, or NaN once pandas has seen a None in the column
+        return f"{int(row['ops'])} operations (not shrunk)"
+    return f"shrunk to {int(shrunk)} operations"
 
 
 # The subcommands, in the order ``--help`` lists them. Later issues append to this tuple.

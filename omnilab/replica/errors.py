@@ -4,6 +4,11 @@
 refused (the entry or configuration comes back to the caller); `CompactionErr` is a trim or snapshot
 that cannot happen yet. They mirror the Rust enums: ``ProposeErr.PendingReconfigEntry`` is a subclass
 of ``ProposeErr`` carrying ``.entry``, and so on.
+
+Two more families are omnilab's own, because Python cannot rule out by type what Rust does:
+`InvalidArgument` is caller misuse (``trim(-1)``), `MessageErr` is peer misbehaviour (a message for
+another pid, of another configuration, or malformed); both leave the replica unchanged.
+`StorageError` is a storage file that cannot be used or trusted, naming the path.
 """
 
 from __future__ import annotations
@@ -155,3 +160,67 @@ StorageError.BadPath = _StorageBadPath
 for _cls, _name in ((_StorageCorrupt, "Corrupt"), (_StorageInUse, "InUse"), (_StorageReadOnly, "ReadOnly"),
                     (_StorageBadPath, "BadPath")):
     _cls.__name__ = _cls.__qualname__ = f"StorageError.{_name}"
+
+
+# --- caller misuse and peer misbehaviour ------------------------------------------------------------
+
+class InvalidArgument(TypeError, ValueError):
+    """Caller misuse: an argument no replica could accept, such as a negative or non-integer log
+    index (``trim(-1)``, ``snapshot(2.5)``) or a pid outside the configuration. Nothing was changed
+    and nothing was sent. ``.argument`` names the parameter, ``.value`` is what was refused.
+
+    It is both a ``TypeError`` and a ``ValueError``, so code catching either of Python's usual
+    errors for a bad argument catches it too.
+    """
+
+    def __init__(self, call: str, argument: str, value: Any, rule: str) -> None:
+        self.call = call
+        self.argument = argument
+        self.value = value
+        super().__init__(f"{call}: {argument} must be {rule}, not {value!r}")
+
+
+class MessageErr(Exception):
+    """Peer misbehaviour (or a misrouting network): `handle_incoming` got a message this replica must
+    not act on. The replica is unchanged; drop the message. ``.message`` is the refused envelope and
+    ``.reason`` says why. A well-behaved network never delivers such a message; the subclasses say
+    which rule it broke:
+
+    - ``MessageErr.NotForMe``: addressed to another pid.
+    - ``MessageErr.UnknownSender``: from a pid outside my configuration (or from myself).
+    - ``MessageErr.OtherConfiguration``: it carries a ballot of another configuration (messages of
+      one configuration must reach that configuration's instance).
+    - ``MessageErr.Malformed``: not a protocol message, or a field of the wrong type or sign
+      (``HeartbeatReply(ballot=None)``, a negative index).
+    """
+
+    def __init__(self, pid: int, message: Any, reason: str) -> None:
+        self.pid = pid
+        self.message = message
+        self.reason = reason
+        super().__init__(f"node {pid} refused {message!r}: {reason}. The message was dropped; nothing changed")
+
+
+class _NotForMe(MessageErr):
+    pass
+
+
+class _UnknownSender(MessageErr):
+    pass
+
+
+class _OtherConfiguration(MessageErr):
+    pass
+
+
+class _Malformed(MessageErr):
+    pass
+
+
+MessageErr.NotForMe = _NotForMe
+MessageErr.UnknownSender = _UnknownSender
+MessageErr.OtherConfiguration = _OtherConfiguration
+MessageErr.Malformed = _Malformed
+for _cls, _name in ((_NotForMe, "NotForMe"), (_UnknownSender, "UnknownSender"),
+                    (_OtherConfiguration, "OtherConfiguration"), (_Malformed, "Malformed")):
+    _cls.__name__ = _cls.__qualname__ = f"MessageErr.{_name}"
