@@ -27,11 +27,12 @@ NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYL
 # Under CI the browser tests must run, so a missing Chromium is an error there.
 CHROMIUM_NEED := $(if $(CI),--require,--want)
 
-.PHONY: help lab test bench clean
+.PHONY: help lab test notebooks bench clean
 
 help:
 	@echo "make lab     set up what is missing, then open JupyterLab on notebooks/00-welcome.ipynb (PORT=$(PORT))"
 	@echo "make test    set up what is missing (with Chromium), then pytest over tests/ and nbval over the notebooks"
+	@echo "make notebooks  rebuild notebooks/*.ipynb from course/*.py (FORCE=1: re-run every notebook)"
 	@echo "make bench   run every bench/*.py"
 	@echo "make clean   remove $(VENV) and test leftovers"
 
@@ -47,6 +48,10 @@ lab: $(INSTALLED)
 test: $(INSTALLED)
 	@$(SETUP) system --require graphviz $(CHROMIUM_NEED) chromium
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests $(NOTEBOOKS) $(NBVAL_ARGS) $(PYTEST_ARGS)
+
+# notebooks/NN-topic.ipynb from course/NN-topic.py: only changed notebooks are re-run for their checked outputs.
+notebooks: $(INSTALLED)
+	$(VENV)/bin/python scripts/build_notebooks.py $(if $(FORCE),--force,)
 
 bench: $(INSTALLED)
 	@$(SETUP) system --want graphviz
