@@ -22,6 +22,9 @@
 #
 # Graded **exercises** are planned: in each you will write one small function inside an otherwise
 # complete system, and a check in the notebook will tell you which scenario it got wrong.
+#
+# In a hurry for the main story, replacing a crashed node 3 with node 4? Check your set-up below,
+# then take the **fast path** at the end of this notebook.
 
 # %% [markdown]
 # ## Check your set-up
@@ -34,6 +37,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 import omnilab
+from omnilab.sim import scenarios
 
 print("omnilab", omnilab.__version__, "with pandas", pd.__version__)
 
@@ -102,3 +106,25 @@ print(clock.now, "|", time_label.value)
 # the cluster you are studying.
 #
 # Next comes a cluster of OmniPaxos servers and every way to look at it.
+
+# %% [markdown]
+# ## Fast path: replace node 3 with node 4
+#
+# The story the course builds up to, from the
+# [OmniPaxos documentation](https://omnipaxos.com/docs/): three servers decided two writes, then
+# node 3 crashed. Two of three still form a majority, but one more crash would stop everything. So
+# the cluster agrees, in its own log, on a **StopSign** that ends configuration 1 and names
+# configuration 2: nodes 1, 2 and 4. Once it is decided, nodes 1 and 2 start configuration 2 and hand
+# node 4 the state. Run the cell, then read the log: the StopSign (✓ decided) is the last slot of
+# configuration 1, and configuration 2 has its own log on nodes 1, 2 and 4.
+
+# %% tags=["nbval-check-output"]
+cluster = scenarios.replace_crashed_node()   # three servers, two writes decided, node 3 crashed
+cluster.reconfigure([1, 2, 4])               # propose the StopSign: configuration 2 is nodes 1, 2, 4
+cluster.run(ticks=3)                         # decide it, start configuration 2, hand node 4 the state
+cluster.logs()
+
+# %% [markdown]
+# To click through the same story, go to the section *Replace node 3* at the end of
+# [01 · The lab](01-the-lab.ipynb); to see why each step happens, message by message, read
+# [06 · Reconfiguration](06-reconfiguration.ipynb).

@@ -11,9 +11,14 @@
 # cluster with buttons. Every button is a method call you could type; the notebook shows both.
 
 # %%
+import pandas as pd
+from IPython.display import display
+
 import omnilab
 from omnilab import view
 from omnilab.sim import scenarios
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
 # ## A cluster with a crashed node
@@ -34,13 +39,14 @@ print(cluster.description)
 # **amber … accepted but not known decided**, **purple the StopSign**, **grey compacted**, blank
 # where that node's log ends. Node 3 crashed: its column is what its storage kept (greyed).
 
-# %%
+# %% tags=["nbval-check-output"]
 view.logs(cluster)
 
+# %% [markdown]
+# The table's `status` frame names each cell's class, which is what the colours say:
+
 # %% tags=["nbval-check-output"]
-table = view.logs(cluster)
-print(table.to_string())
-print(table.status.to_string())   # the class of each cell: what the colours say
+view.logs(cluster).status
 
 # %% [markdown]
 # ## Node states: `view.nodes(cluster)`
@@ -52,7 +58,7 @@ print(table.status.to_string())   # the class of each cell: what the colours say
 # survived in storage. `view.ble(cluster)` puts the election's columns next to the role.
 
 # %% tags=["nbval-check-output"]
-print(view.nodes(cluster).to_string())
+display(view.nodes(cluster))
 
 # %% [markdown]
 # ## The cluster as a picture: `view.cluster_diagram(cluster)`
@@ -71,7 +77,7 @@ view.cluster_diagram(cluster)
 # Each message has an id: `cluster.step(id)` delivers that one, `cluster.step()` the oldest.
 
 # %% tags=["nbval-check-output"]
-print(view.messages(cluster).to_string())
+display(view.messages(cluster))
 
 # %% [markdown]
 # ## The history as a space-time diagram: `view.spacetime(cluster)`
@@ -91,7 +97,7 @@ view.spacetime(cluster, last=40)
 # Operations read as the Python call that made them; events as a sentence.
 
 # %% tags=["nbval-check-output"]
-print(view.events(cluster, last=8).to_string())
+display(view.events(cluster, last=8))
 
 # %% [markdown]
 # ## What survives a crash: `view.state_split(cluster)`
@@ -118,10 +124,13 @@ view.role_phase_diagram()
 # safety invariant, and the views in tabs. Click **Step**, click a message in the *Messages* tab,
 # crash a node, reconfigure... Each control calls the same `Cluster` method you would type, so the
 # trace records it as if typed, and the widget follows calls typed in other cells too.
+#
+# This lab is yours to click: it runs on a fresh copy of the scene, `playground`. Every section below
+# builds its own cluster, so nothing you do here changes what the later cells show.
 
 # %%
-w = omnilab.lab(cluster)
-w
+playground = scenarios.replace_crashed_node()
+omnilab.lab(playground)
 
 # %% [markdown]
 # ### Every button is a method call
@@ -149,16 +158,21 @@ w
 # | **Snapshot** (idx, at, *local only*) | `cluster.snapshot(i)`, `cluster.snapshot()`, `cluster.snapshot(at=p, local_only=True)` |
 #
 # From Python, `w.press("step")` presses a control after filling its inputs
-# (`w.press("crash", node=3)`), and `w.controls.step.click()` clicks it. Each pair of cells below makes
-# the same operation once by the widget and once typed; the trace shows both the same way.
+# (`w.press("crash", node=3)`) and returns what the status line says; `w.controls.step.click()`
+# clicks it. The cells below press controls of a lab `w` that is never displayed, on a fresh cluster
+# of their own, and make each operation once by the widget and once typed: the trace shows both the
+# same way.
 
 # %% tags=["nbval-check-output"]
+cluster = scenarios.replace_crashed_node()
+w = omnilab.lab(cluster)
 cluster.tick()
 print(w.press("step"))          # the Step button
 cluster.step()                  # typed
 print(cluster.trace.script().splitlines()[-3:])
 
 # %% tags=["nbval-check-output"]
+cluster.tick()                                  # a new round of messages on the wire
 ids = view.messages(cluster).index.tolist()     # the ids in flight, oldest first
 print(w.press("drop", msg_id=ids[0]))           # Drop, with that message chosen
 cluster.drop(ids[1])                            # typed
@@ -184,7 +198,7 @@ print(cluster)
 print(w.press("put", key="c", value="3"))
 cluster.put("d", 4)
 print(w.press("deliver_all"))
-print(view.kv(cluster).to_string())
+display(view.kv(cluster))
 
 # %% [markdown]
 # ### Leadership: priority and "try become leader"
@@ -193,14 +207,16 @@ print(view.kv(cluster).to_string())
 # next heartbeat round on, and it counts at the next election (the highest priority, then the highest
 # pid, wins). **Try become leader** makes the node start a Prepare phase at once, with a ballot above
 # the one it promised. `view.ble(cluster)` shows each node's own ballot, the ballot it follows and
-# whether it is happy.
+# whether it is happy. This section starts again from the scene: node 2 leads, node 3 is down.
 
 # %% tags=["nbval-check-output"]
+cluster = scenarios.replace_crashed_node()
+w = omnilab.lab(cluster)
 print(w.press("set_priority", node=1, priority=5))   # cluster.set_priority(1, 5)
 print(w.press("try_become_leader", node=1))          # cluster.try_become_leader(1)
 cluster.deliver_all()
 print("leader:", cluster.leader())
-print(view.ble(cluster).to_string())
+display(view.ble(cluster))
 
 # %% [markdown]
 # ### Compaction: Trim and Snapshot
@@ -210,16 +226,26 @@ print(view.ble(cluster).to_string())
 # and only what every node has accepted; a snapshot folds decided entries into one key-value
 # snapshot (with *local only*, at that node alone). A refusal (`CompactionErr`) shows in the status
 # line, next to the call the trace recorded, exactly as the typed call records it and raises.
+#
+# Trimming needs every node to have accepted the prefix, so this section's cluster is the scene with
+# node 3 recovered and two more writes decided by all three nodes.
 
 # %% tags=["nbval-check-output"]
-print(w.press("trim", idx="2", compact_at=2))      # refused: node 2 is not the leader
+cluster = scenarios.replace_crashed_node()
+cluster.recover(3)
+cluster.run(ticks=3)
+cluster.put("c", 3)
+cluster.put("d", 4)
+cluster.run(ticks=1)
+w = omnilab.lab(cluster)
+print(w.press("trim", idx="2", compact_at=1))      # refused: node 1 is not the leader
 print(w.press("trim", idx="2", compact_at=None))   # cluster.trim(2), at the leader
 cluster.deliver_all()                              # the followers get the leader's Trim
-print(view.logs(cluster).to_string())
+display(view.logs(cluster))
 cluster.snapshot(3)                                # typed: Snapshot with 3 in the box
 cluster.deliver_all()
 print(cluster.trace.script().splitlines()[-5:])
-print(view.logs(cluster).to_string())
+display(view.logs(cluster))
 
 # %% [markdown]
 # ### Bad input changes nothing
@@ -228,6 +254,8 @@ print(view.logs(cluster).to_string())
 # was, exactly as the typed call raises `BadInput` and changes nothing:
 
 # %% tags=["nbval-check-output"]
+cluster = scenarios.replace_crashed_node()
+w = omnilab.lab(cluster)
 before = len(cluster.trace)
 print(w.press("reconfigure", nodes="1, 2, x"))
 print(w.press("put", key="", value="1"))
@@ -238,23 +266,37 @@ print("trace unchanged:", len(cluster.trace) == before)
 # %% [markdown]
 # ### Replace node 3
 #
-# Type `1, 2, 4` in the *nodes* box and press **Reconfigure**, then **Run**: the StopSign is decided
-# in configuration 1, nodes 1 and 2 start configuration 2 and hand node 4 the state. The *Logs* tab
-# shows the StopSign row and the configuration 2 columns; the *Key-value* tab shows node 4 holding
-# everything.
+# Back to the scene: node 3 has crashed, nodes 1 and 2 carry on. Replace it with node 4: type `1, 2, 4`
+# in the *nodes* box and press **Reconfigure**, then **Run**. The cell below presses exactly that on
+# a fresh copy of the scene. The StopSign is decided in configuration 1, nodes 1 and 2 start
+# configuration 2 and hand node 4 the state; node 3 stays down and is left out.
 
 # %% tags=["nbval-check-output"]
+cluster = scenarios.replace_crashed_node()
+w = omnilab.lab(cluster)
 print(w.press("reconfigure", nodes="1, 2, 4"))   # cluster.reconfigure([1, 2, 4])
 print(w.press("run", ticks=3))                   # cluster.run(ticks=3)
-print(view.nodes(cluster)[["configuration", "role", "status", "server"]].to_string())
-print(view.kv(cluster).to_string())
+display(view.nodes(cluster)[["configuration", "role", "status", "server"]])
+display(view.kv(cluster))
 print(w)
 
-# %%
+# %% [markdown]
+# The logs show the StopSign as the last slot of configuration 1, and configuration 2's own log on
+# nodes 1, 2 and 4:
+
+# %% tags=["nbval-check-output"]
 cluster.logs()
 
 # %% [markdown]
+# Now do it yourself, by clicking, on the untouched scene: type `1, 2, 4`, press **Reconfigure**, then
+# **Run**, and watch the *Logs* tab grow the StopSign row and the configuration 2 columns; the
+# *Key-value* tab shows node 4 holding everything.
+
+# %%
+omnilab.lab(scenarios.replace_crashed_node())
+
+# %% [markdown]
 # Every view is a plain function of the cluster: call it whenever you want a fresh picture, or keep
-# the lab open and watch it follow you. `w.refresh()` redraws it on demand.
+# a lab open and watch it follow you. `lab.refresh()` redraws a lab on demand.
 #
 # Next, you take the network into your own hands.

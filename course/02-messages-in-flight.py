@@ -13,9 +13,14 @@
 # of them, and ends with replaying that trace into an identical cluster.
 
 # %%
+import pandas as pd
+from IPython.display import display
+
 import omnilab
 from omnilab import Cluster, view
 from omnilab.sim import Dropped
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
 # ## A fresh cluster: what is in flight at boot?
@@ -30,7 +35,7 @@ from omnilab.sim import Dropped
 cluster = Cluster([1, 2, 3])
 print(cluster)
 print("in flight:", len(cluster.pending()))
-print(view.events(cluster, last=None).to_string())
+display(view.events(cluster, last=None))
 
 # %% [markdown]
 # ## `tick()` makes servers talk; `pending()` lists what they said
@@ -45,7 +50,7 @@ print(view.events(cluster, last=None).to_string())
 
 # %% tags=["nbval-check-output"]
 cluster.tick()
-print(cluster.pending().to_string())
+display(cluster.pending())
 
 # %% [markdown]
 # ## `step()`: deliver the oldest message
@@ -57,7 +62,7 @@ print(cluster.pending().to_string())
 # %% tags=["nbval-check-output"]
 delivered = cluster.step()
 print("delivered:", delivered)
-print(cluster.pending().to_string())
+display(cluster.pending())
 
 # %% [markdown]
 # ## `step(id)`: deliver any message first (reordering)
@@ -70,7 +75,7 @@ print(cluster.pending().to_string())
 
 # %% tags=["nbval-check-output"]
 print("delivered:", cluster.step(17))
-print(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader"]].to_string())
+display(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader"]])
 
 # %% [markdown]
 # ## `drop(id)`: lose a message
@@ -81,7 +86,7 @@ print(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader"]].to_s
 
 # %% tags=["nbval-check-output"]
 cluster.drop(18)
-print(view.events(cluster, last=3).to_string())
+display(view.events(cluster, last=3))
 
 # %% [markdown]
 # Does the leader need node 2? No: a **majority** of the three nodes is enough. Node 3 counts its own
@@ -91,7 +96,7 @@ print(view.events(cluster, last=3).to_string())
 
 # %% tags=["nbval-check-output"]
 print("delivered", cluster.deliver_all(), "messages")
-print(view.nodes(cluster)[["role", "phase", "promise", "leader"]].to_string())
+display(view.nodes(cluster)[["role", "phase", "promise", "leader"]])
 
 # %% [markdown]
 # A leader still owes node 2 a Prepare, and it cannot tell whether its first one was lost or is only
@@ -103,9 +108,9 @@ print(view.nodes(cluster)[["role", "phase", "promise", "leader"]].to_string())
 # %% tags=["nbval-check-output"]
 cluster.tick()
 wire = cluster.pending()
-print(wire[wire["type"] != "HeartbeatRequest"].to_string())
+display(wire[wire["type"] != "HeartbeatRequest"])
 cluster.deliver_all()
-print(view.nodes(cluster)[["role", "phase", "promise", "leader"]].to_string())
+display(view.nodes(cluster)[["role", "phase", "promise", "leader"]])
 
 # %% [markdown]
 # ## `duplicate(id)`: the same message twice
@@ -120,7 +125,7 @@ wire = cluster.pending()
 accept_to_1 = int(wire.index[wire["to"] == 1][0])
 copy = cluster.duplicate(accept_to_1)
 print("original", accept_to_1, "copy", copy)
-print(cluster.pending().to_string())
+display(cluster.pending())
 
 # %% [markdown]
 # Deliver the original first. Node 1 accepts `a=1` at index 0 and answers **Accepted**.
@@ -128,7 +133,7 @@ print(cluster.pending().to_string())
 # %% tags=["nbval-check-output"]
 mark = len(cluster.trace)
 cluster.step(accept_to_1)
-print(view.events(cluster, last=len(cluster.trace) - mark).to_string())
+display(view.events(cluster, last=len(cluster.trace) - mark))
 
 # %% [markdown]
 # If node 1 appended every AcceptDecide it received, the copy would put `a=1` at index 1 too, and
@@ -158,9 +163,9 @@ print("the copy carries seq_num ", cluster.network.get(copy).payload.seq_num)
 # %% tags=["nbval-check-output"]
 mark = len(cluster.trace)
 cluster.step(copy)
-print(view.events(cluster, last=len(cluster.trace) - mark).to_string())
+display(view.events(cluster, last=len(cluster.trace) - mark))
 cluster.deliver_all()
-print(cluster.logs().to_string())
+display(cluster.logs())
 
 # %% [markdown]
 # ## The exchange as a space-time diagram
@@ -202,8 +207,8 @@ cluster.cut(1, 3)
 print("cut links:", sorted(cluster.network.cut_links))
 mark = len(cluster.trace)
 cluster.put("b", 2)
-print(view.events(cluster, last=len(cluster.trace) - mark).to_string())
-print(cluster.pending().to_string())
+display(view.events(cluster, last=len(cluster.trace) - mark))
+display(cluster.pending())
 
 # %% [markdown]
 # Nodes 2 and 3 are a majority, so `b = 2` is decided without node 1, whose log simply ends early.
@@ -212,7 +217,7 @@ print(cluster.pending().to_string())
 
 # %% tags=["nbval-check-output"]
 cluster.deliver_all()
-print(cluster.logs().to_string())
+display(cluster.logs())
 
 # %% [markdown]
 # ## `heal()`, and a gap in the sequence numbers
@@ -231,8 +236,8 @@ mark = len(cluster.trace)
 cluster.put("c", 3)
 cluster.deliver_all()
 seen = view.events(cluster, last=len(cluster.trace) - mark)
-print(seen[seen["node"] == 1].to_string())
-print(view.kv(cluster).to_string())
+display(seen[seen["node"] == 1])
+display(view.kv(cluster))
 
 # %% [markdown]
 # Node 1 now holds all three writes. The leader sent the part node 1 had missed as a snapshot of the
@@ -255,7 +260,7 @@ cluster.cut(2, 3)
 mark = len(cluster.trace)
 cluster.deliver_all()
 seen = view.events(cluster, last=len(cluster.trace) - mark)
-print(seen[seen["text"].str.contains("2→3|3→2")].to_string())
+display(seen[seen["text"].str.contains("2→3|3→2")])
 cluster.heal()
 cluster.run(ticks=2)   # a calm round or two: everybody hears the leader again
 
@@ -273,7 +278,7 @@ print("cut links:", sorted(cluster.network.cut_links))
 mark = len(cluster.trace)
 cluster.run(ticks=1)
 seen = view.events(cluster, last=len(cluster.trace) - mark)
-print(seen[seen["text"].str.contains("1→3|3→1")].to_string())
+display(seen[seen["text"].str.contains("1→3|3→1")])
 cluster.heal()
 cluster.run(ticks=2)
 
@@ -292,11 +297,11 @@ cluster.partition([1, 2], [3])
 print("cut links:", sorted(cluster.network.cut_links))
 cluster.run(ticks=4)
 print("leader of nodes 1 and 2:", cluster.server(1).omnipaxos.get_current_leader())
-print(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader"]].to_string())
+display(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader"]])
 cluster.heal()
 cluster.run(ticks=2)
 print("after heal(): leader", cluster.leader())
-print(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader"]].to_string())
+display(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader"]])
 
 # %% [markdown]
 # `view.cluster_diagram(cluster)` draws links and messages in flight: a cut link is a red dashed line
@@ -405,10 +410,18 @@ print("in flight:", len(cluster.pending()), "| trace equals the twin's:", cluste
 # message to deliver it (`cluster.step(id)`), or choose its id next to **Step**. **Cut** and **Heal
 # link** act on one link, and the presets apply a partition. `drop` and `duplicate` have no button:
 # type them in a cell, and the lab follows every call typed in another cell (its trace grows, and the
-# views redraw).
+# views redraw). The cell below presses a few controls from code first; then the lab is yours.
+
+# %% tags=["nbval-check-output"]
+w = omnilab.lab(cluster)
+cluster.tick()
+print(w.press("step"))                       # the Step button: the oldest message
+print(w.press("cut", link_a=1, link_b=2))    # Cut, link 1 ↔ 2
+print(w.press("heal"))                       # Heal all
+cluster.deliver_all()                        # typed in a cell: the lab follows
+print(w)
 
 # %%
-w = omnilab.lab(cluster)
 w
 
 # %% [markdown]
@@ -432,14 +445,6 @@ w
 # * `cluster.duplicate(id)` an **Accepted** reply, deliver both, and look at the leader's decided
 #   index in the *Nodes* tab: does the copy change it?
 # * Cut `3 → 1` one way and **Run** a few ticks: is node 1 still a happy follower?
-
-# %% tags=["nbval-check-output"]
-cluster.tick()
-print(w.press("step"))                       # the Step button: the oldest message
-print(w.press("cut", link_a=1, link_b=2))    # Cut, link 1 ↔ 2
-print(w.press("heal"))                       # Heal all
-cluster.deliver_all()                        # typed in a cell: the lab follows
-print(w)
 
 # %% [markdown]
 # Next, the heartbeats you have been stepping past elect the leader.

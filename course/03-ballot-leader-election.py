@@ -16,11 +16,13 @@
 
 # %%
 import pandas as pd
+from IPython.display import display
 
 import omnilab
 from omnilab import Ballot, Cluster, view
 from omnilab.sim import scenarios
 
+pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
 # `view.ble(cluster)` shows what BLE itself thinks, read through `inspect()` (its fields
@@ -114,7 +116,7 @@ print("old < new:", old < new, "| old > new:", old > new, "| old == new:", old =
 
 # %% tags=["nbval-check-output"]
 cluster = Cluster([1, 2, 3])
-print(view.ble(cluster).to_string())
+display(view.ble(cluster))
 
 # %% [markdown]
 # ## What a node decides at the end of a round
@@ -134,10 +136,10 @@ print(view.ble(cluster).to_string())
 
 # %% tags=["nbval-check-output"]
 cluster.tick()
-print(view.ble(cluster).to_string())
+display(view.ble(cluster))
 cluster.step()                       # node 1's request to node 2
 wire = cluster.pending()
-print(wire[wire["type"] == "HeartbeatReply"].to_string())
+display(wire[wire["type"] == "HeartbeatReply"])
 
 # %% [markdown]
 # That was the first election. `cluster.tick()` ended round 1 but delivered nothing, so round 2's
@@ -157,8 +159,8 @@ print(wire[wire["type"] == "HeartbeatReply"].to_string())
 
 # %% tags=["nbval-check-output"]
 cluster.deliver_all()
-print(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader"]].to_string())
-print(ble_rounds(cluster, 2).to_string())
+display(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader"]])
+display(ble_rounds(cluster, 2))
 
 # %% [markdown]
 # ## The leader crashes: a takeover with `n + 1`
@@ -177,7 +179,7 @@ print(ble_rounds(cluster, 2).to_string())
 
 # %% tags=["nbval-check-output"]
 cluster.crash(3)
-print(ble_rounds(cluster, 4).to_string())
+display(ble_rounds(cluster, 4))
 print("leader:", cluster.leader(), "with ballot", cluster.server(2).omnipaxos.get_promise().short())
 
 # %% [markdown]
@@ -208,7 +210,7 @@ print("leader:", cluster.leader(), "with ballot", cluster.server(2).omnipaxos.ge
 same = Cluster([1, 2, 3], leader_priority=5)
 same.run(ticks=2)
 print("leader:", same.leader())
-print(view.nodes(same)[["ballot", "promise", "leader"]].to_string())
+display(view.nodes(same)[["ballot", "promise", "leader"]])
 
 # %% [markdown]
 # To give one node a higher priority from the start, pass a dict instead: `leader_priority={1: 5}`
@@ -219,7 +221,7 @@ print(view.nodes(same)[["ballot", "promise", "leader"]].to_string())
 first = Cluster([1, 2, 3], leader_priority={1: 5})
 first.run(ticks=2)
 print("leader:", first.leader())
-print(view.nodes(first)[["ballot", "promise", "leader"]].to_string())
+display(view.nodes(first)[["ballot", "promise", "leader"]])
 
 # %% [markdown]
 # On a running cluster, `cluster.set_priority(pid, p)` calls `set_priority(p)` on node `pid`'s
@@ -240,7 +242,7 @@ print(view.nodes(first)[["ballot", "promise", "leader"]].to_string())
 prio = Cluster([1, 2, 3])
 prio.run(ticks=3)
 prio.set_priority(1, 5)
-print(ble_rounds(prio, 3).to_string())
+display(ble_rounds(prio, 3))
 
 # %% [markdown]
 # ### Your turn
@@ -260,7 +262,7 @@ print(ble_rounds(prio, 3).to_string())
 
 # %% tags=["nbval-check-output"]
 prio.crash(3)
-print(ble_rounds(prio, 4).to_string())
+display(ble_rounds(prio, 4))
 
 # %% [markdown]
 # ## Partial connectivity
@@ -306,7 +308,7 @@ view.cluster_diagram(ql)
 # * **tick 8** and later: every BLE follows `2.3` and is happy. The ballot stays `2.3`.
 
 # %% tags=["nbval-check-output"]
-print(ble_rounds(ql, 5).to_string())
+display(ble_rounds(ql, 5))
 print("every node's leader:", {pid: ql.server(pid).omnipaxos.get_current_leader() for pid in ql.pids})
 
 # %% [markdown]
@@ -316,7 +318,7 @@ print("every node's leader:", {pid: ql.server(pid).omnipaxos.get_current_leader(
 # %% tags=["nbval-check-output"]
 ql.put("y", 2, at=1)
 ql.run(ticks=1)
-print(ql.logs().to_string())
+display(ql.logs())
 
 # %% [markdown]
 # ### 2. Chained
@@ -343,10 +345,10 @@ print(chain.description)
 # happy. Nothing changes, however long you run:
 
 # %% tags=["nbval-check-output"]
-print(ble_rounds(chain, 6).to_string())
+display(ble_rounds(chain, 6))
 chain.put("z", 1)
 chain.run(ticks=1)
-print(chain.logs().to_string())
+display(chain.logs())
 
 # %% [markdown]
 # Writes are decided by nodes 2 and 3, and node 1's log lags, because its AcceptDecides are dropped
@@ -357,7 +359,7 @@ print(chain.logs().to_string())
 chain.heal(1, 3)
 chain.put("w", 2)
 chain.run(ticks=1)
-print(view.kv(chain).to_string())
+display(view.kv(chain))
 
 # %% [markdown]
 # ### 3. Constrained election
@@ -370,7 +372,7 @@ print(view.kv(chain).to_string())
 ce = scenarios.constrained_election()
 print(ce)
 print("links up:", links_up(ce))
-print(ce.logs().to_string())
+display(ce.logs())
 
 # %%
 print(ce.description)
@@ -397,11 +399,11 @@ view.cluster_diagram(ce)
 #   brings node 3's log up to date **before** it accepts anything new (notebook 04).
 
 # %% tags=["nbval-check-output"]
-print(ble_rounds(ce, 4).to_string())
+display(ble_rounds(ce, 4))
 ce.put("n", 9)
 ce.run(ticks=1)
-print(ce.logs().to_string())
-print(view.kv(ce).to_string())
+display(ce.logs())
+display(view.kv(ce))
 
 # %% [markdown]
 # Node 3 received the entries it missed as a snapshot of the key-value state (its column reads
@@ -430,7 +432,7 @@ print(view.kv(ce).to_string())
 ql.crash(3)
 ql.run(ticks=10)
 print("leader:", ql.leader())
-print(view.ble(ql).to_string())
+display(view.ble(ql))
 
 # %% [markdown]
 # ## The lab: quorum loss
@@ -454,12 +456,16 @@ print(view.ble(ql).to_string())
 lab = omnilab.lab(scenarios.quorum_loss())
 lab
 
+# %% [markdown]
+# The same presses from code, on a lab of their own (so your clicks above change nothing here):
+
 # %% tags=["nbval-check-output"]
-print(lab.press("run", ticks=3))     # cluster.run(ticks=3): node 3 takes over at the third tick
-print(lab.press("put", key="q", value="1", at=1))
-print(lab.press("deliver_all"))
-print(lab)
-print(view.nodes(lab.cluster)[["role", "ballot", "promise", "leader", "decided_idx"]].to_string())
+demo = omnilab.lab(scenarios.quorum_loss())
+print(demo.press("run", ticks=3))     # cluster.run(ticks=3): node 3 takes over at the third tick
+print(demo.press("put", key="q", value="1", at=1))
+print(demo.press("deliver_all"))
+print(demo)
+display(view.nodes(demo.cluster)[["role", "ballot", "promise", "leader", "decided_idx"]])
 
 # %% [markdown]
 # Next, the elected leader's Prepare, Promise, AcceptSync, AcceptDecide, Accepted and Decide make a

@@ -16,16 +16,21 @@
 # `PrepareReq`.
 
 # %%
+import pandas as pd
+from IPython.display import display
+
 import omnilab
 from omnilab import view
 from omnilab.sim import Cluster, scenarios
-from omnilab.sim.walkthrough import in_flight, protocol_messages, steps, verdicts
+from omnilab.sim.walkthrough import in_flight, protocol_messages, steps
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
-# The four helpers from `omnilab.sim.walkthrough` only read the cluster or call `cluster.step(id)`.
+# The three helpers from `omnilab.sim.walkthrough` only read the cluster or call `cluster.step(id)`.
 # `in_flight` finds message ids, and `protocol_messages` is `cluster.pending()` without heartbeats.
 # `steps` delivers messages one by one
-# and prints a row per step with each node's **decided/accepted** index: `2/3` means two slots
+# and returns a table with a row per step, with each node's **decided/accepted** index: `2/3` means two slots
 # decided and three accepted. The row also shows a node's phase when it is not Accept, and ★ marks a
 # node in the Leader role. Heartbeats are delivered too, but they get no row.
 
@@ -64,7 +69,7 @@ for t in TRANSITIONS:
 
 # %% tags=["nbval-check-output"]
 cluster = Cluster([1, 2, 3], seed=0)
-print(view.nodes(cluster)[["role", "phase", "ballot", "promise", "decided_idx", "accepted_idx"]].to_string())
+display(view.nodes(cluster)[["role", "phase", "ballot", "promise", "decided_idx", "accepted_idx"]])
 
 # %% [markdown]
 # ### Prepare: "promise me round 1.3, and tell me what you have"
@@ -77,8 +82,8 @@ print(view.nodes(cluster)[["role", "phase", "ballot", "promise", "decided_idx", 
 
 # %% tags=["nbval-check-output"]
 cluster.tick()
-print(view.nodes(cluster)[["role", "phase", "ballot", "promise"]].to_string())
-print(protocol_messages(cluster).to_string())
+display(view.nodes(cluster)[["role", "phase", "ballot", "promise"]])
+display(protocol_messages(cluster))
 
 # %% [markdown]
 # The messages in flight ride on the arrows (heartbeats too: every tick is a BLE round). Node 3 is
@@ -98,8 +103,8 @@ view.cluster_diagram(cluster)
 # than the leader's (both are empty).
 
 # %% tags=["nbval-check-output"]
-print(steps(cluster, in_flight(cluster, "Prepare", to=1)).to_string())
-print(protocol_messages(cluster).to_string())
+display(steps(cluster, in_flight(cluster, "Prepare", to=1)))
+display(protocol_messages(cluster))
 
 # %% [markdown]
 # ### A majority of promises, then AcceptSync
@@ -114,8 +119,8 @@ print(protocol_messages(cluster).to_string())
 # on these below).
 
 # %% tags=["nbval-check-output"]
-print(steps(cluster, in_flight(cluster, "Promise")).to_string())
-print(protocol_messages(cluster).to_string())
+display(steps(cluster, in_flight(cluster, "Promise")))
+display(protocol_messages(cluster))
 
 # %% [markdown]
 # The Prepare to node 2 is still in flight. When it arrives, node 2 promises too. The leader is
@@ -124,9 +129,9 @@ print(protocol_messages(cluster).to_string())
 # as yours". Everyone is now in Accept.
 
 # %% tags=["nbval-check-output"]
-print(steps(cluster, in_flight(cluster, "Prepare")).to_string())
+display(steps(cluster, in_flight(cluster, "Prepare")))
 cluster.deliver_all()
-print(view.nodes(cluster)[["role", "phase", "promise", "leader", "decided_idx", "accepted_idx"]].to_string())
+display(view.nodes(cluster)[["role", "phase", "promise", "leader", "decided_idx", "accepted_idx"]])
 
 # %% [markdown]
 # **Your turn.** In a cluster of five servers, how many `Promise` messages from *other* nodes does a
@@ -145,14 +150,15 @@ print(view.nodes(cluster)[["role", "phase", "promise", "leader", "decided_idx", 
 # ## The leader adopts the most up-to-date log
 #
 # In a fresh cluster every log is empty, so the Promises carry nothing. The interesting case is a
-# leader that is *behind*. `scenarios.constrained_election()` builds one (PROTOCOL.md §7.2): node 3
+# leader that is *behind*. `scenarios.constrained_election()` builds one (the *constrained election* scenario of
+# the OmniPaxos paper (*Omni-Paxos: Breaking the Barriers of Partial Connectivity*, EuroSys 2023)): node 3
 # was cut off while the old leader 5 decided three writes with nodes 1, 2 and 4. Then node 5 crashed,
 # and now node 3 is the only node connected to everyone else.
 
 # %% tags=["nbval-check-output"]
 scene = scenarios.constrained_election()
 print(scene.description)
-print(scene.logs().to_string())
+display(scene.logs())
 
 # %% [markdown]
 # Leader election ignores logs (that is what lets node 3 win here when Raft's rules would refuse it).
@@ -164,7 +170,7 @@ print(scene.logs().to_string())
 # %% tags=["nbval-check-output"]
 scene.run(ticks=2)
 scene.tick()
-print(protocol_messages(scene).to_string())
+display(protocol_messages(scene))
 
 # %% [markdown]
 # Deliver one Prepare each to nodes 1, 2 and 4. Each of them accepted in the same round as the leader
@@ -174,8 +180,8 @@ print(protocol_messages(scene).to_string())
 # part after the leader's accepted index; otherwise send nothing.)
 
 # %% tags=["nbval-check-output"]
-print(steps(scene, [in_flight(scene, "Prepare", to=pid)[0] for pid in (1, 2, 4)]).to_string())
-print(protocol_messages(scene).query("type == 'Promise'").to_string())
+display(steps(scene, [in_flight(scene, "Prepare", to=pid)[0] for pid in (1, 2, 4)]))
+display(protocol_messages(scene).query("type == 'Promise'"))
 
 # %% [markdown]
 # The leader ranks promises by `(n_accepted, accepted_idx)`: entries accepted in the newest round
@@ -191,9 +197,9 @@ print(protocol_messages(scene).query("type == 'Promise'").to_string())
 # Notebook 07 is about compaction and snapshots.
 
 # %% tags=["nbval-check-output"]
-print(steps(scene, in_flight(scene, "Promise")).to_string())
+display(steps(scene, in_flight(scene, "Promise")))
 scene.deliver_all()
-print(scene.logs().to_string())
+display(scene.logs())
 print("node 3 holds:", dict(scene.server(3).kv))
 
 # %% [markdown]
@@ -205,7 +211,7 @@ print("node 3 holds:", dict(scene.server(3).kv))
 
 # %% tags=["nbval-check-output"]
 op = cluster.put("a", 1)
-print(protocol_messages(cluster).to_string())
+display(protocol_messages(cluster))
 
 # %% [markdown]
 # Now deliver the messages one at a time, oldest first, until nothing is in flight. Read the table
@@ -223,7 +229,7 @@ print(protocol_messages(cluster).to_string())
 # A follower can never decide on its own. It only learns decisions from its leader.
 
 # %% tags=["nbval-check-output"]
-print(steps(cluster).to_string())
+display(steps(cluster))
 print("client:", op.describe(), "|", op.status)
 
 # %% [markdown]
@@ -245,9 +251,9 @@ view.spacetime(cluster, last=20)
 
 # %% tags=["nbval-check-output"]
 cluster.put("b", 2)
-print(protocol_messages(cluster).to_string())
+display(protocol_messages(cluster))
 cluster.deliver_all()
-print(cluster.logs().to_string())
+display(cluster.logs())
 
 # %% [markdown]
 # ## A put at a follower: ProposalForward
@@ -259,8 +265,8 @@ print(cluster.logs().to_string())
 
 # %% tags=["nbval-check-output"]
 forwarded = cluster.put("c", 3, at=1)
-print(protocol_messages(cluster).to_string())
-print(steps(cluster).to_string())
+display(protocol_messages(cluster))
+display(steps(cluster))
 print("client:", forwarded.describe(), "|", forwarded.status)
 
 # %% [markdown]
@@ -270,8 +276,9 @@ print("client:", forwarded.describe(), "|", forwarded.status)
 #
 # <details><summary>Answer</summary>
 #
-# It is never decided. Nothing in OmniPaxos resends a forwarded proposal that was lost (PROTOCOL.md
-# §3.8), so the client's put stays `pending` in `cluster.history()` forever. The protocol only
+# It is never decided. Nothing in OmniPaxos resends a forwarded proposal that was lost (a follower
+# forwards it once, in a `ProposalForward`, and keeps no copy), so the client's put stays `pending` in
+# `cluster.history()` forever. The protocol only
 # promises that what is decided is never lost or changed. Getting a proposal decided is the client's
 # job: if it does not hear back, it retries (a real system would make the retry idempotent, for
 # example with a request id).
@@ -296,8 +303,8 @@ batched.put("x2", 2)
 print(f"after 2 puts: {len(batched.network)} messages in flight, "
       f"{batched.server(leader).omnipaxos.inspect().batched} entries batched at leader {leader}")
 batched.put("x3", 3)
-print(protocol_messages(batched).to_string())
-print(steps(batched).to_string())
+display(protocol_messages(batched))
+display(steps(batched))
 
 
 # %% [markdown]
@@ -338,7 +345,7 @@ for size in (1, 3, 6):
 # %% tags=["nbval-check-output"]
 cluster.put("x", 10)
 cluster.put("y", 11)
-print(protocol_messages(cluster).to_string())
+display(protocol_messages(cluster))
 lost = in_flight(cluster, "AcceptDecide", to=1)[0]
 cluster.drop(lost)
 print(f"dropped #{lost}")
@@ -349,8 +356,8 @@ print(f"dropped #{lost}")
 # sends a `PrepareReq`:
 
 # %% tags=["nbval-check-output"]
-print(steps(cluster, in_flight(cluster, "AcceptDecide", to=1)).to_string())
-print(protocol_messages(cluster).to_string())
+display(steps(cluster, in_flight(cluster, "AcceptDecide", to=1)))
+display(protocol_messages(cluster))
 
 # %% [markdown]
 # Now deliver everything else, oldest first. Node 2 accepts both entries (steps 1 and 2). The
@@ -363,8 +370,8 @@ print(protocol_messages(cluster).to_string())
 # in Accept, level with the others.
 
 # %% tags=["nbval-check-output"]
-print(steps(cluster).to_string())
-print(view.nodes(cluster)[["role", "phase", "decided_idx", "accepted_idx", "compacted_idx"]].to_string())
+display(steps(cluster))
+display(view.nodes(cluster)[["role", "phase", "decided_idx", "accepted_idx", "compacted_idx"]])
 
 # %% [markdown]
 # All three logs agree again. Node 1's log reads `(snapshot)`: the AcceptSync shipped the decided part
@@ -372,8 +379,8 @@ print(view.nodes(cluster)[["role", "phase", "decided_idx", "accepted_idx", "comp
 # in the constrained election above. Its key-value state is the same as everyone else's:
 
 # %% tags=["nbval-check-output"]
-print(cluster.logs().to_string())
-print(view.kv(cluster).to_string())
+display(cluster.logs())
+display(view.kv(cluster))
 print("  ".join(f"{v.name} ✓" if v.ok else f"{v.name} ✗ ({v.message})" for v in cluster.check()))
 
 # %% [markdown]

@@ -13,10 +13,15 @@
 # check what the protocol did and that the safety invariants stayed green.
 
 # %%
+import pandas as pd
+from IPython.display import display
+
 import omnilab
 from omnilab import view
-from omnilab.sim import Cluster, InvariantViolation, NodeDown, NoLeader, scenarios
+from omnilab.sim import Cluster, NodeDown, NoLeader, scenarios
 from omnilab.sim.walkthrough import in_flight, protocol_messages, steps, verdicts
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
 # These are the helpers of notebook 04, from `omnilab.sim.walkthrough`: `in_flight` finds message ids, `protocol_messages` is
@@ -34,7 +39,7 @@ from omnilab.sim.walkthrough import in_flight, protocol_messages, steps, verdict
 
 # %% tags=["nbval-check-output"]
 cluster = scenarios.replace_crashed_node()
-print(view.nodes(cluster)[["role", "phase", "promise", "leader", "decided_idx", "accepted_idx", "status"]].to_string())
+display(view.nodes(cluster)[["role", "phase", "promise", "leader", "decided_idx", "accepted_idx", "status"]])
 
 # %% [markdown]
 # `view.state_split(cluster)` shows, for each node, what it keeps in **storage** and what it keeps only
@@ -52,7 +57,7 @@ print(view.nodes(cluster)[["role", "phase", "promise", "leader", "decided_idx", 
 # be rebuilt by replaying the decided log.
 
 # %% tags=["nbval-check-output"]
-print(view.state_split(cluster).to_string())
+display(view.state_split(cluster))
 
 # %% [markdown]
 # ## Recover: rebuilding from storage
@@ -67,9 +72,9 @@ print(view.state_split(cluster).to_string())
 
 # %% tags=["nbval-check-output"]
 cluster.recover(3)
-print(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader", "decided_idx", "accepted_idx"]].to_string())
+display(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader", "decided_idx", "accepted_idx"]])
 print("node 3's key-value state:", dict(cluster.server(3).kv))
-print(protocol_messages(cluster).to_string())
+display(protocol_messages(cluster))
 
 # %% [markdown]
 # Deliver the messages one by one. Node 1 is a follower and ignores the PrepareReq. Leader 2 answers
@@ -78,7 +83,7 @@ print(protocol_messages(cluster).to_string())
 # carries nothing (`0 entries at 2`), and node 3 is a follower in Accept again.
 
 # %% tags=["nbval-check-output"]
-print(steps(cluster).to_string())
+display(steps(cluster))
 print(verdicts(cluster))
 
 # %% [markdown]
@@ -95,8 +100,8 @@ print(verdicts(cluster))
 # %% tags=["nbval-check-output"]
 crashy = scenarios.leader_crash_mid_append()
 print(crashy.trace.script("crashy"))
-print(protocol_messages(crashy).to_string())
-print(crashy.logs().to_string())
+display(protocol_messages(crashy))
+display(crashy.logs())
 
 # %% [markdown]
 # ### Outcome 1: no follower accepted `x`
@@ -109,7 +114,7 @@ lost = Cluster.replay(crashy.trace)
 for msg_id in in_flight(lost, "AcceptDecide"):
     lost.drop(msg_id)
 lost.run(ticks=4)
-print(lost.logs().to_string())
+display(lost.logs())
 print("leader:", lost.leader())
 
 # %% [markdown]
@@ -121,9 +126,9 @@ print("leader:", lost.leader())
 
 # %% tags=["nbval-check-output"]
 lost.recover(3)
-print(steps(lost).to_string())
-print(lost.logs().to_string())
-print(lost.history()[["kind", "at", "key", "value", "status"]].to_string())
+display(steps(lost))
+display(lost.logs())
+display(lost.history()[["kind", "at", "key", "value", "status"]])
 
 # %% [markdown]
 # ### Outcome 2: one follower accepted `x`
@@ -137,8 +142,8 @@ print(lost.history()[["kind", "at", "key", "value", "status"]].to_string())
 kept = Cluster.replay(crashy.trace)
 kept.step(in_flight(kept, "AcceptDecide", to=1)[0])
 kept.drop(in_flight(kept, "AcceptDecide", to=2)[0])
-print(kept.logs().to_string())
-print(protocol_messages(kept).to_string())
+display(kept.logs())
+display(protocol_messages(kept))
 
 # %% [markdown]
 # Two ticks pass: the Accepted is lost at the crashed node, and nodes 1 and 2 notice that their
@@ -159,9 +164,9 @@ print(protocol_messages(kept).to_string())
 # %% tags=["nbval-check-output"]
 kept.run(ticks=2)
 kept.tick()
-print(steps(kept).to_string())
-print(kept.logs().to_string())
-print(kept.history()[["kind", "at", "key", "value", "status"]].to_string())
+display(steps(kept))
+display(kept.logs())
+display(kept.history()[["kind", "at", "key", "value", "status"]])
 
 # %% [markdown]
 # **Your turn.** In outcome 1, node 3's log held `x=1` and the AcceptSync erased it. In outcome 2 the
@@ -187,8 +192,8 @@ print(kept.history()[["kind", "at", "key", "value", "status"]].to_string())
 # %% tags=["nbval-check-output"]
 split = scenarios.leader_in_minority()
 print(split.trace.script("split"))
-print(protocol_messages(split).to_string())
-print(view.events(split, last=8)[["what", "text"]].to_string())
+display(protocol_messages(split))
+display(view.events(split, last=8)[["what", "text"]])
 
 # %% [markdown]
 # The AcceptDecides to nodes 1, 2 and 3 were dropped at send time (their links are cut). Only node 4
@@ -203,8 +208,8 @@ print(view.events(split, last=8)[["what", "text"]].to_string())
 split.run(ticks=10)
 split.put("M", 2, at=3)
 split.run(ticks=1)
-print(view.nodes(split)[["role", "phase", "promise", "leader", "decided_idx", "accepted_idx"]].to_string())
-print(split.logs().to_string())
+display(view.nodes(split)[["role", "phase", "promise", "leader", "decided_idx", "accepted_idx"]])
+display(split.logs())
 print("cluster.leader():", split.leader())
 
 # %% [markdown]
@@ -220,10 +225,10 @@ print("cluster.leader():", split.leader())
 # %% tags=["nbval-check-output"]
 split.heal()
 split.run(ticks=3)
-print(view.nodes(split)[["role", "phase", "promise", "leader", "decided_idx", "accepted_idx"]].to_string())
-print(split.logs().to_string())
-print(view.kv(split).to_string())
-print(split.history()[["kind", "at", "key", "value", "status"]].to_string())
+display(view.nodes(split)[["role", "phase", "promise", "leader", "decided_idx", "accepted_idx"]])
+display(split.logs())
+display(view.kv(split))
+display(split.history()[["kind", "at", "key", "value", "status"]])
 print(verdicts(split))
 
 # %% [markdown]
@@ -243,7 +248,7 @@ print(verdicts(split))
 # </details>
 
 # %% [markdown]
-# ## A duplicated Promise (quirk Q8)
+# ## A duplicated Promise
 #
 # Networks can also duplicate messages. OmniPaxos tolerates that, sometimes with a detour. Take a
 # fresh cluster. Node 3 sends its Prepares, node 1 promises, and the network delivers node 1's
@@ -254,11 +259,11 @@ print(verdicts(split))
 # %% tags=["nbval-check-output"]
 dup = Cluster([1, 2, 3], seed=0)
 dup.tick()
-print(steps(dup, in_flight(dup, "Prepare", to=1)).to_string())
+display(steps(dup, in_flight(dup, "Prepare", to=1)))
 original = in_flight(dup, "Promise")[0]
 copy = dup.duplicate(original)
-print(steps(dup, [original, copy]).to_string())
-print(protocol_messages(dup).to_string())
+display(steps(dup, [original, copy]))
+display(protocol_messages(dup))
 
 # %% [markdown]
 # Node 1 takes the first AcceptSync (`1.1`) and moves to Accept. It ignores the second (`2.1`),
@@ -266,14 +271,15 @@ print(protocol_messages(dup).to_string())
 # messages in session 2. The next put's AcceptDecide to node 1 carries `2.2`, a session node 1
 # never saw open. That looks like lost messages, so node 1 goes to Recover, sends a PrepareReq and
 # is synced a third time (session 3). Nothing unsafe happens, but it costs a round of five extra
-# messages (PrepareReq, Prepare, Promise, AcceptSync, Accepted). This
-# is a quirk of the reference implementation that omnilab keeps (PROTOCOL.md §3.16 Q8).
+# messages (PrepareReq, Prepare, Promise, AcceptSync, Accepted). This is how the reference
+# implementation behaves, and omnilab keeps it: the README lists every place where omnilab differs on
+# purpose, and this is not one of them.
 
 # %% tags=["nbval-check-output"]
 dup.deliver_all()
 dup.put("a", 1)
-print(steps(dup).to_string())
-print(dup.logs().to_string())
+display(steps(dup))
+display(dup.logs())
 print(verdicts(dup))
 
 # %% [markdown]
@@ -308,7 +314,7 @@ print("trace unchanged:", len(down.trace) == before)
 
 # %% tags=["nbval-check-output"]
 forwarded = down.put("k", 1, at=1)
-print(steps(down).to_string())
+display(steps(down))
 down.run(ticks=4)
 retried = down.put("k", 1)
 down.deliver_all()
@@ -323,7 +329,7 @@ print("leader:", down.leader(), "| first put:", forwarded.status, "| retry:", re
 # ## The invariants stayed green
 #
 # Every cluster in this notebook went through crashes, losses, a partition or duplicates. Here are
-# their safety invariants (PROTOCOL.md §5). **UniformAgreement**: no two nodes decide different
+# their safety invariants (notebook 08 states each one and what breaks it). **UniformAgreement**: no two nodes decide different
 # entries in the same slot. **Integrity**: a node's decided log only grows. **Validity**: only
 # proposed entries are decided. **OneLeaderPerBallot**. **StopSignSeal** and
 # **ConfigurationTransition** (notebook 06). **KVLinearizability**: the key-value history could
@@ -401,8 +407,8 @@ print(strict.trace.script("strict"))
 #   **Heal all** (`split.heal()`) and **Run** 3: node 3 never raised its ballot while it was alone
 #   (it was not quorum-connected), so it simply promises `3.5` and follows.
 # * Then apply *quorum loss: only 3 reaches all* and **Run** 6: leader 5 loses its quorum and node 3,
-#   the only node that reaches everybody, takes over (PROTOCOL.md §7.1, the case where Raft gets
-#   stuck).
+#   the only node that reaches everybody, takes over (the *quorum-loss* scenario of the OmniPaxos
+#   paper, where Raft gets stuck).
 # * Watch the invariant badges: they stay green whatever you do. **Undo** (`split.undo()`) takes back
 #   the last operation.
 

@@ -9,17 +9,22 @@
 # **StopSign**: an ordinary log slot, agreed on like any entry, that ends configuration *k* and names
 # configuration *k + 1*. Once it is decided, nothing can follow it in the old log, every server of the
 # new configuration starts a fresh OmniPaxos instance with a fresh log, and servers that are new must
-# be handed the state the old log built. This notebook follows the story of the OmniPaxos
-# documentation (node 3 crashed; replace it with node 4) twice: first with the documentation's own
+# be handed the state the old log built. This notebook follows the story of the
+# [OmniPaxos documentation](https://omnipaxos.com/docs/) (node 3 crashed; replace it with node 4) twice: first with the documentation's own
 # code on the replicas, playing the application by hand, then through the simulator's
 # reconfiguration service, message by message.
 
 # %%
+import pandas as pd
+from IPython.display import display
+
 import omnilab
 from omnilab import ClusterConfig, LogEntry, MemoryStorage, ProposeErr, ServerConfig, view
 from omnilab.kv import KeyValue
 from omnilab.sim import BadInput, scenarios
 from omnilab.sim.describe import summarize
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
 # ## The scene: node 3 crashed
@@ -32,7 +37,7 @@ from omnilab.sim.describe import summarize
 doc = scenarios.replace_crashed_node()
 print(doc)
 print(doc.description)
-print(view.nodes(doc).to_string())
+display(view.nodes(doc))
 
 # %% [markdown]
 # ## 1. The documentation's code, on the real replicas
@@ -180,9 +185,9 @@ except ProposeErr as err:
 cluster = scenarios.replace_crashed_node()
 stopsign = cluster.reconfigure([1, 2, 4])
 print(stopsign)
-print(cluster.pending().to_string())
-print(cluster.logs().to_string())
-print(view.nodes(cluster)[["configuration", "role", "status", "server"]].to_string())
+display(cluster.pending())
+display(cluster.logs())
+display(view.nodes(cluster)[["configuration", "role", "status", "server"]])
 
 # %% [markdown]
 # ### The sealed log
@@ -201,7 +206,7 @@ try:
     cluster.reconfigure([1, 2, 5])
 except ProposeErr.PendingReconfigConfig as err:
     print(f"{type(err).__name__}: {err}")
-print(view.events(cluster, last=4).to_string())
+display(view.events(cluster, last=4))
 
 # %% [markdown]
 # ### Accepted, then decided
@@ -210,8 +215,8 @@ print(view.events(cluster, last=4).to_string())
 
 # %% tags=["nbval-check-output"]
 cluster.step()
-print(cluster.pending().to_string())
-print(cluster.logs().to_string())
+display(cluster.pending())
+display(cluster.logs())
 
 # %% [markdown]
 # Step the `Accepted`: nodes 1 and 2 form a majority, so node 2 decides slot 2, the StopSign. Its
@@ -222,9 +227,9 @@ print(cluster.logs().to_string())
 
 # %% tags=["nbval-check-output"]
 cluster.step()
-print(cluster.pending().to_string())
-print(cluster.logs().to_string())
-print(view.events(cluster, last=9).to_string())
+display(cluster.pending())
+display(cluster.logs())
+display(view.events(cluster, last=9))
 
 # %% [markdown]
 # Step the `Decide`: node 1 decides the StopSign too, starts its instance and sends node 4 its own
@@ -241,7 +246,7 @@ def service_messages(cluster):
     return pending[pending["type"].isin(SERVICE)]
 
 
-print(service_messages(cluster).to_string())
+display(service_messages(cluster))
 
 # %% [markdown]
 # The picture shows the moment: configuration 1's crashed node 3 in its own box, configuration 2's
@@ -265,12 +270,12 @@ view.cluster_diagram(cluster)
 for msg_id in service_messages(cluster).query("type == 'StateTransfer'").index:
     cluster.drop(int(msg_id))      # int(): the trace then reads cluster.drop(119), not np.int64(119)
 cluster.deliver_all()
-print(view.nodes(cluster)[["configuration", "role", "status", "server"]].to_string())
+display(view.nodes(cluster)[["configuration", "role", "status", "server"]])
 cluster.tick()
 print("after one tick:", len(service_messages(cluster)), "service messages in flight")
 cluster.tick()
 print("after two ticks:")
-print(service_messages(cluster).to_string())
+display(service_messages(cluster))
 
 # %% [markdown]
 # Deliver everything. The first complete pair (node 1's) starts node 4: it installs the state
@@ -280,8 +285,8 @@ print(service_messages(cluster).to_string())
 # %% tags=["nbval-check-output"]
 cluster.deliver_all()
 events = view.events(cluster, last=60)
-print(events[(events.node == 4) & events.what.isin(["StateInstalled", "InstanceStarted"])
-             | events.text.str.contains("TransferAck")].to_string())
+display(events[(events.node == 4) & events.what.isin(["StateInstalled", "InstanceStarted"])
+             | events.text.str.contains("TransferAck")])
 print("node 4:", cluster.server(4))
 
 # %% [markdown]
@@ -300,7 +305,7 @@ view.spacetime(cluster, last=60)
 # %% tags=["nbval-check-output"]
 cluster.run(ticks=3)
 print(cluster)
-print(view.nodes(cluster).to_string())
+display(view.nodes(cluster))
 print("node 4:", cluster.server(4), "| configuration", cluster.server(4).config_id,
       "| key-value", dict(cluster.server(4).kv))
 
@@ -315,8 +320,8 @@ print("node 4:", cluster.server(4), "| configuration", cluster.server(4).config_
 # %% tags=["nbval-check-output"]
 cluster.put("c", 3)
 cluster.run(ticks=1)
-print(cluster.logs().to_string())
-print(view.kv(cluster).to_string())
+display(cluster.logs())
+display(view.kv(cluster))
 print([f"{v.name}: {'ok' if v.ok else v.message}" for v in cluster.check()])
 
 # %%
@@ -358,12 +363,12 @@ for config in (ClusterConfig(configuration_id=0, nodes=[1, 2, 4]), ClusterConfig
 # %% tags=["nbval-check-output"]
 fwd = scenarios.replace_crashed_node()
 fwd.reconfigure([1, 2, 4], at=1)             # node 1 is a follower; node 2 leads
-print(fwd.pending().to_string())
+display(fwd.pending())
 fwd.step()                                   # the leader receives it and proposes it
-print(fwd.pending().to_string())
+display(fwd.pending())
 fwd.run(ticks=3)
 print(fwd)
-print(view.nodes(fwd)[["configuration", "role", "leader", "server"]].to_string())
+display(view.nodes(fwd)[["configuration", "role", "leader", "server"]])
 
 # %% [markdown]
 # ## Your turn
@@ -406,13 +411,20 @@ print(view.nodes(fwd)[["configuration", "role", "leader", "server"]].to_string()
 # %% [markdown]
 # ## The lab
 #
-# The lab opens on the reconfigured cluster. The **Reconfigure** control takes a list of nodes and
-# calls `cluster.reconfigure(nodes)`; the cell after the widget presses it once, with `2, 4, 5`, then
-# **Run** (3 ticks): configuration 3 runs on nodes 2, 4 and 5, node 5 joined through a state transfer,
-# and node 1, left out, *retired* (its old instance keeps answering peers that lag behind).
+# The lab works on the reconfigured cluster. The **Reconfigure** control takes a list of nodes and
+# calls `cluster.reconfigure(nodes)`; the cell below presses it once, with `2, 4, 5`, then **Run**
+# (3 ticks): configuration 3 runs on nodes 2, 4 and 5, node 5 joined through a state transfer, and
+# node 1, left out, *retired* (its old instance keeps answering peers that lag behind). Then the lab
+# is yours.
+
+# %% tags=["nbval-check-output"]
+w = omnilab.lab(cluster)
+print(w.press("reconfigure", nodes="2, 4, 5"))   # cluster.reconfigure([2, 4, 5])
+print(w.press("run", ticks=3))                   # cluster.run(ticks=3)
+display(view.nodes(cluster)[["configuration", "role", "status", "server"]])
+display(view.kv(cluster))
 
 # %%
-w = omnilab.lab(cluster)
 w
 
 # %% [markdown]
@@ -427,11 +439,25 @@ w
 # * Crash node 5 after it joined and **Recover** it: it rebuilds its key-value state from the state
 #   transfer it kept in storage plus its own log.
 
-# %% tags=["nbval-check-output"]
-print(w.press("reconfigure", nodes="2, 4, 5"))   # cluster.reconfigure([2, 4, 5])
-print(w.press("run", ticks=3))                   # cluster.run(ticks=3)
-print(view.nodes(cluster)[["configuration", "role", "status", "server"]].to_string())
-print(view.kv(cluster).to_string())
-
 # %% [markdown]
+# ## Recap
+#
+# * A reconfiguration is one log slot: `reconfigure(new_config)` proposes a **StopSign** naming
+#   configuration *k + 1*, and it is agreed on like any entry (accepted by a majority, then decided).
+# * From the moment a server stores the StopSign, configuration *k* is **sealed**: new entries are
+#   refused with `ProposeErr.PendingReconfigEntry` (which hands the entry back), a second change with
+#   `PendingReconfigConfig`, and a proposal forwarded to the sealed leader is lost (`ProposalLost`).
+# * Servers start configuration *k + 1* only on `LogEntry.StopSign(ss, True)`, the **decided**
+#   StopSign, each with a fresh OmniPaxos instance and a fresh log from index 0.
+# * OmniPaxos itself moves no state between configurations. The application does: old members send
+#   each new server a `StartInstance` and a `StateTransfer`, and resend them until a `TransferAck`
+#   arrives, so a lost transfer only delays the new node.
+# * A node left out of the new configuration *retires*; a crashed node (node 3) is simply never
+#   asked again. Any server may propose the StopSign: a follower forwards it to its leader.
+# * Bad configurations are refused before anything changes: `BadInput` from the simulator,
+#   `ProposeErr.ConfigError` from the replica.
+#
+# The [OmniPaxos documentation](https://omnipaxos.com/docs/) tells the same story from the Rust side
+# (its reconfiguration page is the code of section 1).
+#
 # Next, logs stop growing forever: trimming and snapshots.

@@ -17,10 +17,15 @@
 # snapshot instead of the entries it missed.
 
 # %%
+import pandas as pd
+from IPython.display import display
+
 import omnilab
 from omnilab import Cluster, CompactionErr, view
 from omnilab.kv import KeyValue, KVSnapshot
 from omnilab.sim import scenarios
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
 # ## A log to compact
@@ -35,8 +40,8 @@ for key, value in [("a", 1), ("b", 2), ("a", 3), ("c", 4), ("b", 5), ("d", 6)]:
     cluster.put(key, value)
 cluster.deliver_all()
 print(cluster)
-print(cluster.logs().to_string())
-print(view.kv(cluster).to_string())
+display(cluster.logs())
+display(view.kv(cluster))
 
 # %% [markdown]
 # ## What a snapshot of key-value writes is
@@ -95,10 +100,10 @@ print("accepted by each node, as the leader knows it:", leader.inspect().leader_
 cluster.trim(4)
 print("compacted_idx:", {pid: cluster.server(pid).omnipaxos.get_compacted_idx() for pid in cluster.pids})
 pending = cluster.pending()
-print(pending[pending["type"] == "Trim"].to_string())
+display(pending[pending["type"] == "Trim"])
 cluster.deliver_all()
 print("compacted_idx:", {pid: cluster.server(pid).omnipaxos.get_compacted_idx() for pid in cluster.pids})
-print(cluster.logs().to_string())
+display(cluster.logs())
 
 # %% [markdown]
 # ### Reading a trimmed log
@@ -135,9 +140,9 @@ except CompactionErr.UndecidedIndex as err:
 # %% tags=["nbval-check-output"]
 snapped.snapshot(4)
 pending = snapped.pending()
-print(pending[pending["type"] == "Snapshot"].to_string())
+display(pending[pending["type"] == "Snapshot"])
 snapped.deliver_all()
-print(snapped.logs().to_string())
+display(snapped.logs())
 omni = snapped.server(1).omnipaxos
 for i in (0, 3, 4):
     print(f"read({i}) ->", omni.read(i))
@@ -201,7 +206,7 @@ snapped.cut(1, 3)
 for key, value in [("e", 7), ("a", 8), ("f", 9)]:
     snapped.put(key, value)
 snapped.deliver_all()
-print(snapped.logs().to_string())
+display(snapped.logs())
 leader = snapped.server(3).omnipaxos
 print("accepted by each node, as the leader knows it:", leader.inspect().leader_accepted)
 try:
@@ -232,7 +237,7 @@ def step_until(cluster, kind):
 snapped.heal()
 snapped.put("g", 10)
 sync_id = step_until(snapped, "AcceptSync")
-print(snapped.pending().loc[[sync_id]].to_string())
+display(snapped.pending().loc[[sync_id]])
 log_sync = snapped.network.in_flight[sync_id].message.msg.log_sync
 print("sync_idx:", log_sync.sync_idx, "| suffix:", log_sync.suffix)
 print("snapshot:", log_sync.decided_snapshot)
@@ -240,8 +245,9 @@ print("node 1's own decided log:", snapped.server(1).omnipaxos.read_decided_suff
 
 # %% [markdown]
 # Node 1 merges the delta onto **its own decided prefix as it was before the sync**: its snapshot
-# `{a: 3, b: 2, c: 4}`, then `b=5` and `d=6` from its slots 4 and 5, then the delta. This is omnilab's
-# decision Q1 (PROTOCOL.md). The reference implementation rebuilds "its own prefix" up to the *new*
+# `{a: 3, b: 2, c: 4}`, then `b=5` and `d=6` from its slots 4 and 5, then the delta. This is one of
+# the places where omnilab differs from the reference implementation on purpose (the README lists
+# them). The reference implementation rebuilds "its own prefix" up to the *new*
 # decided index (10) over its own log, which holds only 6 slots; its storage reads all or nothing, so
 # that part comes back empty, and node 1 would end up with `b=2` (a write that was overwritten) and no
 # `d` at all. omnilab keeps every write node 1 had decided:
@@ -249,8 +255,8 @@ print("node 1's own decided log:", snapped.server(1).omnipaxos.read_decided_suff
 # %% tags=["nbval-check-output"]
 snapped.deliver_all()
 print(snapped.server(1).omnipaxos.read(0))
-print(snapped.logs().to_string())
-print(view.kv(snapped).to_string())
+display(snapped.logs())
+display(view.kv(snapped))
 print([f"{v.name}: {'ok' if v.ok else v.message}" for v in snapped.check()])
 
 # %% [markdown]
@@ -273,7 +279,7 @@ view.spacetime(snapped, last=30)
 snapped.logs()
 
 # %% tags=["nbval-check-output"]
-print(snapped.logs().status.to_string())
+display(snapped.logs().status)
 
 # %% [markdown]
 # ## A node that was down: a complete snapshot
@@ -291,10 +297,10 @@ down = scenarios.compaction()
 print(down.trace.script("down"))
 down.recover(1)
 sync_id = step_until(down, "AcceptSync")
-print(down.pending().loc[[sync_id]].to_string())
+display(down.pending().loc[[sync_id]])
 down.run(ticks=2)
-print(view.kv(down).to_string())
-print(view.events(down, last=None).query("what == 'SnapshotInstalled'")[["text"]].to_string())
+display(view.kv(down))
+display(view.events(down, last=None).query("what == 'SnapshotInstalled'")[["text"]])
 
 # %% [markdown]
 # ## Your turn
@@ -333,10 +339,16 @@ print(view.events(down, last=None).query("what == 'SnapshotInstalled'")[["text"]
 # The lab opens on the snapshotted cluster. Its **Trim** and **Snapshot** buttons make the calls of
 # this notebook: `cluster.trim(idx, at=...)` and `cluster.snapshot(idx, at=..., local_only=...)`,
 # with the index typed in *below idx* (empty: as far as the replica may). Typed in a new cell,
-# the same calls redraw the lab too.
+# the same calls redraw the lab too. The cell below presses two controls from code first; then the
+# lab is yours.
+
+# %% tags=["nbval-check-output"]
+w = omnilab.lab(snapped)
+print(w.press("put", key="h", value="11"))   # snapped.put('h', 11)
+print(w.press("run", ticks=1))               # snapped.run(ticks=1)
+print({pid: snapped.server(pid).omnipaxos.get_compacted_idx() for pid in snapped.pids})
 
 # %%
-w = omnilab.lab(snapped)
 w
 
 # %% [markdown]
@@ -351,11 +363,6 @@ w
 #   `AcceptSync` appears in the *Messages* tab: its `log_sync` field says `delta snapshot`.
 # * **Undo** and **Replay** rebuild the cluster from its trace, compaction calls included: undo a
 #   `trim` and the trimmed cells come back; replay, and they are trimmed again.
-
-# %% tags=["nbval-check-output"]
-print(w.press("put", key="h", value="11"))   # cluster.put('h', 11)
-print(w.press("run", ticks=1))               # cluster.run(ticks=1)
-print({pid: snapped.server(pid).omnipaxos.get_compacted_idx() for pid in snapped.pids})
 
 # %% [markdown]
 # Next, invariants and random fault campaigns check all of this for you.

@@ -19,10 +19,13 @@ import inspect
 from contextlib import contextmanager
 
 import pandas as pd
+from IPython.display import display
 
 import omnilab
 from omnilab import Cluster, view
 from omnilab.sim import FAULTS, InvariantViolation, fuzz, invariants, scenarios
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
 # ## The invariants
@@ -47,8 +50,10 @@ for invariant in invariants.INVARIANTS:
 # | `ConfigurationTransition` | Configuration *k + 1* starts only after *k* decided the StopSign naming it, and every server starts it with the same state: exactly what was decided before the StopSign. | starting on an accepted (not decided) StopSign; a lost or partial state transfer |
 # | `KVLinearizability` | What a client of the key-value store sees: a completed write is never reordered before one that completed earlier, a refused write never takes effect, and a read sees every write that completed before it began. | a read served by a lagging follower (below) |
 #
-# The first three are the safety properties of the OmniPaxos TLA+ specification; the others come from
-# PROTOCOL.md §5 and from the key-value store built on top. Evidence about the past (who decided what,
+# The first three are the safety properties of the OmniPaxos TLA+ specification (SC1 to SC3 in
+# the OmniPaxos paper (*Omni-Paxos: Breaking the Barriers of Partial Connectivity*, EuroSys 2023)); the others state what the paper and the
+# [OmniPaxos documentation](https://omnipaxos.com/docs/) promise about ballots and reconfiguration,
+# and what the key-value store built on top promises its clients. Evidence about the past (who decided what,
 # where) is collected in the cluster's **ledger** the moment it appears, so a violation is caught even
 # if the state that showed it is gone by the time you look; the rest is read from the live replicas.
 
@@ -83,7 +88,7 @@ chain.put("x", 1)
 chain.run(ticks=1)
 print("at the leader:", chain.get("x"), "| at node 1:", chain.get("x", at=1))
 verdicts = pd.DataFrame([(v.name, v.ok, v.message) for v in chain.check()], columns=["name", "ok", "message"])
-print(verdicts.to_string())
+display(verdicts)
 
 # %% [markdown]
 # ### `Cluster(check_every_step=True)`
@@ -123,7 +128,7 @@ except InvariantViolation as err:
 # %% tags=["nbval-check-output"]
 print("faults:", FAULTS)
 campaign = fuzz(20, 100)
-print(campaign.drop(columns=["message", "trace"]).to_string())
+display(campaign.drop(columns=["message", "trace"]))
 print("seeds ok:", int(campaign["ok"].sum()), "of", len(campaign),
       "| messages delivered:", campaign["delivered"].sum(), "| dropped:", campaign["dropped"].sum(),
       "| crashes:", campaign["crashes"].sum(), "| reconfigured:", int(campaign["reconfigured"].sum()))
@@ -171,7 +176,7 @@ def leader_without_quorum():
 
 with leader_without_quorum():
     broken = fuzz(range(10), 60, 5, ("partition", "append"))
-print(broken[["ok", "violation", "ops", "shrunk_ops", "decided"]].to_string())
+display(broken[["ok", "violation", "ops", "shrunk_ops", "decided"]])
 
 # %% [markdown]
 # One seed failed. The campaign then **shrank** its schedule (delta debugging): it removed chunks of
@@ -206,7 +211,7 @@ with leader_without_quorum():
     for op in trace.operations()[1:]:
         try:
             op.apply(watched)
-        except InvariantViolation as err:
+        except InvariantViolation:
             print("caught right after", op.call())
             break
 
@@ -214,8 +219,8 @@ for verdict in failing.check():
     if not verdict.ok:
         print(verdict)
 decided = view.events(failing, last=None).query("what == 'Decided'")
-print(decided.to_string())
-print(failing.logs().to_string())
+display(decided)
+display(failing.logs())
 
 # %% [markdown]
 # Node 5 first decided `b=9` in slot 0, then the new leader's `AcceptSync` overwrote it with `b=12`:
@@ -228,7 +233,7 @@ print(failing.logs().to_string())
 print("restored:", LeaderState.is_chosen is honest_is_chosen)
 same_calls = Cluster.replay(trace)
 print("the same calls, honest replica:", [v.name for v in same_calls.check() if not v.ok] or "every invariant holds")
-print(same_calls.logs().to_string())
+display(same_calls.logs())
 
 # %% [markdown]
 # ## Your turn
@@ -266,10 +271,15 @@ print(same_calls.logs().to_string())
 # ## The lab
 #
 # The lab opens on the failing cluster, replayed with the broken replica: its invariant badges show
-# what `check()` said. Every later action runs with the honest replica.
+# what `check()` said (the cell below reads them before you click). Every later action runs with the
+# honest replica.
+
+# %% tags=["nbval-check-output"]
+w = omnilab.lab(failing)
+print(w.summary().splitlines()[0])
+print("red badges:", [v.name for v in w.cluster.check() if not v.ok])
 
 # %%
-w = omnilab.lab(failing)
 w
 
 # %% [markdown]
@@ -284,10 +294,6 @@ w
 # * Break something else inside a `with` block of your own (for instance, make
 #   `PromiseMeta.outranks` in the same module always return `False`: a new leader ignores the logs it
 #   was promised) and see which invariant the campaign names.
-
-# %% tags=["nbval-check-output"]
-print(w.summary().splitlines()[0])
-print("red badges:", [v.name for v in w.cluster.check() if not v.ok])
 
 # %% [markdown]
 # This is the last notebook of the course for now: the exercises put you in the replica's place.
