@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import jupytext
@@ -95,10 +97,19 @@ def fill_checked_outputs(notebook: nbformat.NotebookNode, cwd: Path, stored: dic
             if is_checked(cell):
                 cell.outputs, cell.execution_count = copy.deepcopy(old["outputs"]), old["execution_count"]
         return False
+    from jupyter_client import KernelManager
     from nbclient import NotebookClient
 
     run = copy.deepcopy(notebook)
-    NotebookClient(run, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    with tempfile.TemporaryDirectory() as runtime:
+        # Local sockets where there are any: no "running over TCP without encryption" warning.
+        km = KernelManager(kernel_name="python3", transport="ipc" if os.name == "posix" else "tcp",
+                           connection_file=os.path.join(runtime, "kernel.json"))
+        try:
+            NotebookClient(run, km=km, timeout=600, resources={"metadata": {"path": str(cwd)}}).execute()
+        finally:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
     for cell, ran in zip(notebook.cells, run.cells):
         if not is_checked(cell):
             continue
@@ -107,8 +118,21 @@ def fill_checked_outputs(notebook: nbformat.NotebookNode, cwd: Path, stored: dic
         if problems or not ran.outputs:
             raise ValueError(f"{cell.id}: a checked cell must show something, and no error, stderr or widget: "
                              f"{problems or 'no output'}")
-        cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
+        cell.outputs, cell.execution_count = merge_streams(ran.outputs), ran.execution_count
     return True
+
+
+def merge_streams(outputs: list) -> list:
+    """`outputs` with each run of consecutive stream outputs of one name merged into one: how the
+    kernel chunks a cell's printing depends on timing, the text it prints does not."""
+    merged: list = []
+    for output in outputs:
+        if output.output_type == "stream" and merged and merged[-1].output_type == "stream" \
+                and merged[-1].name == output.name:
+            merged[-1].text += output.text
+        else:
+            merged.append(output)
+    return merged
 
 
 def render(notebook: nbformat.NotebookNode) -> str:
