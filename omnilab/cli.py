@@ -42,16 +42,27 @@ def add_fuzz_command(subparsers: Subparsers) -> None:
     parser.add_argument("--faults", default=None,
                         help="comma-separated subset of: reorder,drop,duplicate,crash,cut,partition,append,reconfigure")
     parser.add_argument("--no-shrink", action="store_true", help="report failing seeds without shrinking them")
+    parser.add_argument("--variant", default="reference",
+                        help="the variant to run: 'reference' (default), a mutant's name (omnilab mutants lists "
+                             "them) or an importable 'package.module:ATTRIBUTE'")
     parser.set_defaults(handler=run_fuzz)
 
 
 def run_fuzz(args: argparse.Namespace) -> int:
     from omnilab.sim import campaigns
+    from omnilab.sim.variant import BadInput, resolve
 
     faults = campaigns.FAULTS if args.faults is None else tuple(f.strip() for f in args.faults.split(",") if f.strip())
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    print(f"fuzz: {args.seeds} seeds x {args.steps} steps, {args.nodes} nodes, faults: {', '.join(faults)}")
-    table = campaigns.fuzz(seeds, args.steps, args.nodes, faults, shrink_failures=not args.no_shrink)
+    try:
+        variant = resolve(args.variant)
+    except BadInput as err:
+        print(f"omnilab fuzz: {err}")
+        return 2
+    shown = "" if variant.is_reference else f", variant {variant.name}"
+    print(f"fuzz: {args.seeds} seeds x {args.steps} steps, {args.nodes} nodes{shown}, faults: {', '.join(faults)}")
+    table = campaigns.fuzz(seeds, args.steps, args.nodes, faults, shrink_failures=not args.no_shrink,
+                           variant=variant)
     failed = table[~table["ok"]]
     print(f"seeds ok: {int(table['ok'].sum())}/{len(table)}; reconfigured: {int(table['reconfigured'].sum())}; "
           f"per seed: {table['delivered'].mean():.0f} delivered, {table['dropped'].mean():.0f} dropped, "
