@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 #: The cell tag of answer cells. Their metadata also has
@@ -205,19 +205,29 @@ def static_guard(exercise: Exercise, sources: Mapping[str, str]) -> Optional[str
 
 # --- the bank ----------------------------------------------------------------------------------------
 
+_EXERCISES: dict[str, Exercise] = {}
+
+
 def _bank() -> dict[str, Exercise]:
-    # The exercise modules import the classes above, so they are imported here, after them.
-    from omnilab.grading.exercises import ALL
+    """Every exercise by id, in order. Built on first use: the exercise modules import the classes
+    above, so importing them from here at import time would be circular."""
+    if not _EXERCISES:
+        from omnilab.grading.exercises import ALL
 
-    return {exercise.id: exercise for exercise in ALL}
+        _EXERCISES.update((ex.id, ex) for ex in ALL)
+    return _EXERCISES
 
 
-EXERCISES: dict[str, Exercise] = _bank()
+def __getattr__(name: str) -> Any:
+    if name == "EXERCISES":  # ``bank.EXERCISES`` / ``from omnilab.grading.bank import EXERCISES``
+        return _bank()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def exercise(exercise_id: str) -> Exercise:
     """The exercise `exercise_id` ("ex01", ...), or a KeyError naming the ones there are."""
+    bank = _bank()
     try:
-        return EXERCISES[exercise_id]
+        return bank[exercise_id]
     except KeyError:
-        raise KeyError(f"no exercise {exercise_id!r}; the exercises are {list(EXERCISES)}") from None
+        raise KeyError(f"no exercise {exercise_id!r}; the exercises are {list(bank)}") from None

@@ -194,8 +194,9 @@ def run_schedule(schedule: Schedule, variant: Any = None, *, variant_name: Optio
     """Perform `schedule` on a cluster built from `variant`; return the artefact (plain lists, dicts,
     strings and ints). Call ``k`` (1-based; 0 is building the cluster) is recorded with:
 
-    * ``decided``: ``[k, pid, config_id, idx, entry]`` for every slot a node applied;
-    * ``compacted``: ``[k, pid, config_id, upto_idx]`` when a prefix arrived as a snapshot or trim;
+    * ``decided``: ``[k, pid, config_id, idx, entry, pos]`` for every slot a node applied (``pos``: the
+      position in the trace, which orders the records);
+    * ``compacted``: ``[k, pid, config_id, upto_idx, pos]`` when a prefix arrived as a snapshot or trim;
     * ``proposed``: ``[k, entry]`` for every proposal handed to a replica;
     * ``leading``: ``[k, pid, config_id, ballot]`` whenever a node leads a ballot it did not lead
       after the previous call (ballot = [config_id, n, priority, pid]);
@@ -214,14 +215,14 @@ def run_schedule(schedule: Schedule, variant: Any = None, *, variant_name: Optio
 
     def record(cluster: Any, start: int, k: int) -> None:
         items = cluster.trace[start:]
-        for item in items:
+        for pos, item in enumerate(items, start=start):
             kind = type(item)
             if kind is Decided:
-                artefact["decided"].append([k, item.pid, item.config_id, item.idx, _text(item.entry)])
+                artefact["decided"].append([k, item.pid, item.config_id, item.idx, _text(item.entry), pos])
             elif kind is Proposed:
                 artefact["proposed"].append([k, _text(item.proposal)])
             elif kind is SnapshotInstalled:
-                artefact["compacted"].append([k, item.pid, item.config_id, item.upto_idx])
+                artefact["compacted"].append([k, item.pid, item.config_id, item.upto_idx, pos])
         for pid, config_id, omni in cluster.live_replicas():
             sp = omni.seq_paxos
             if sp.role is Role.LEADER:
@@ -300,16 +301,16 @@ def first_violation(artefact: Mapping) -> Optional[Violation]:
     proposed_at: dict = {}
     for k, text in artefact.get("proposed", []):
         proposed_at.setdefault(text, k)
-    compactions = sorted(artefact.get("compacted", []))
     stopsign_idx: dict = {}
-    events = sorted([(row[0], 0, row) for row in artefact.get("decided", [])]
-                    + [(row[0], -1, row) for row in compactions], key=lambda e: (e[0], e[1]))
-    for k, order, row in events:
-        if order == -1:
-            _, pid, config_id, upto = row
+    events = sorted([(row[-1], 0, row) for row in artefact.get("decided", [])]
+                    + [(row[-1], 1, row) for row in artefact.get("compacted", [])])
+    for _, kind, row in events:
+        k = row[0]
+        if kind == 1:
+            _, pid, config_id, upto, _ = row
             next_idx[(pid, config_id)] = max(next_idx.get((pid, config_id), 0), upto)
             continue
-        _, pid, config_id, idx, text = row
+        _, pid, config_id, idx, text, _ = row
         expected = next_idx.get((pid, config_id), 0)
         if idx != expected:
             found.append(Violation("Integrity", f"node {pid} decided idx {idx} of configuration {config_id} "
@@ -386,10 +387,21 @@ def _strip_variant(line: str) -> str:
 
 # --- progress conditions -------------------------------------------------------------------------------
 
+def has_decided(artefact: Mapping, pid: int, entry: str, config_id: int = 1) -> bool:
+    """Node `pid` decided `entry` in configuration `config_id`, or received a compacted prefix (a
+    snapshot) covering the idx where some node decided it."""
+    rows = artefact.get("decided", [])
+    if any(r[1] == pid and r[2] == config_id and r[4] == entry for r in rows):
+        return True
+    idxs = {r[3] for r in rows if r[2] == config_id and r[4] == entry}
+    return any(c[1] == pid and c[2] == config_id and any(c[3] > i for i in idxs) for c in artefact.get("compacted", []))
+
+
 def decided_by(entry: str, pids: Sequence[int], config_id: int = 1) -> Callable[[Mapping], Optional[str]]:
-    """Progress: every node of `pids` decided `entry` in configuration `config_id`."""
+    """Progress: every node of `pids` decided `entry` in configuration `config_id` (or holds it in a
+    snapshot)."""
     def condition(artefact: Mapping) -> Optional[str]:
-        missing = [p for p in pids if entry not in decided_entries(artefact, p, config_id)]
+        missing = [p for p in pids if not has_decided(artefact, p, entry, config_id)]
         if missing:
             return (f"no progress: {entry} was never decided on node{'s' if len(missing) > 1 else ''} "
                     f"{', '.join(map(str, missing))} (configuration {config_id})")
@@ -408,16 +420,16 @@ def leader_is(pid: Optional[int], at_end: bool = True) -> Callable[[Mapping], Op
     return condition
 
 
-def ballots_stable(after_call: int) -> Callable[[Mapping], Optional[str]]:
+def ballots_stable(after_call: int, why: str = "although the leader still reached a quorum (no election was "
+                                                  "needed)") -> Callable[[Mapping], Optional[str]]:
     """Liveness under partial connectivity: no node starts leading a new ballot after call `after_call`
-    (no leader ping-pong)."""
+    (no leader ping-pong); `why` ends the reason."""
     def condition(artefact: Mapping) -> Optional[str]:
         late = [r for r in artefact.get("leading", []) if r[0] > after_call]
         if late:
             k, pid, _, ballot = late[0]
             line = artefact["schedule"][k] if k < len(artefact["schedule"]) else "?"
-            return (f"leadership moved: node {pid} took over with ballot n={ballot[1]} at {line}, although the "
-                    f"leader still reached a quorum (no election was needed)")
+            return f"leadership moved: node {pid} took over with ballot n={ballot[1]} at {line}, {why}"
         return None
     return condition
 
