@@ -312,7 +312,10 @@ def first_violation(artefact: Mapping) -> Optional[Violation]:
             continue
         _, pid, config_id, idx, text, _ = row
         expected = next_idx.get((pid, config_id), 0)
-        if idx != expected:
+        if idx < expected:
+            found.append(Violation("Integrity", f"node {pid} decided idx {idx} of configuration {config_id} a "
+                                   f"second time ({text})", k))
+        elif idx > expected:
             found.append(Violation("Integrity", f"node {pid} decided idx {idx} of configuration {config_id} "
                                    f"next, but its decided log ended at idx {expected - 1}", k))
         next_idx[(pid, config_id)] = max(expected, idx + 1)
@@ -336,7 +339,9 @@ def first_violation(artefact: Mapping) -> Optional[Violation]:
                                    f"(n={ballot[1]}, pid={ballot[3]}) of configuration {config_id}", k))
         elif ballot[3] != pid:
             found.append(Violation("OneLeaderPerBallot", f"node {pid} leads a ballot of node {ballot[3]}", k))
-    return min(found, key=lambda v: v.at_call) if found else None
+    # At the same call, the most telling first: two different entries at one slot.
+    order = ("UniformAgreement", "Integrity", "Validity", "StopSignSeal", "OneLeaderPerBallot")
+    return min(found, key=lambda v: (v.at_call, order.index(v.invariant))) if found else None
 
 
 def decided_entries(artefact: Mapping, pid: int, config_id: int = 1) -> list[str]:
