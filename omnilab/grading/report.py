@@ -186,7 +186,7 @@ def check(exercise_id: str, namespace: Optional[Mapping[str, Any]] = None, *, pr
                 outcome, error = run_check(exercise, c, namespace, seed)
                 if not outcome.passed:
                     break
-        rows.append(Row(c.name, c.points if outcome.passed else 0.0, c.points, outcome.passed, outcome.reason,
+        rows.append(Row(c.name, float(c.points) if outcome.passed else 0.0, float(c.points), outcome.passed, outcome.reason,
                         tuple(outcome.schedule), time.perf_counter() - started, error))
         if bar is not None:
             bar.update(1)

@@ -28,6 +28,6 @@ def test_check_in_a_kernel_guards_the_reference_and_renders():
     guarded = "".join(o.get("text", "") for o in notebook.cells[2].outputs)
     assert guarded.startswith("0.0 the answer for is_quorum uses 'Quorum'")
     outputs = notebook.cells[4].outputs
-    assert "".join(o.get("text", "") for o in outputs).startswith("10.0 10")
+    assert "".join(o.get("text", "") for o in outputs).startswith("10.0 10.0")
     html = next(o["data"]["text/html"] for o in outputs if o.output_type == "execute_result")
     assert "<table>" in html and "split-brain" in html
