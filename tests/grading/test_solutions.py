@@ -74,3 +74,18 @@ def test_solution_passes_the_hidden_checks_on_secret_seeds(exercise):
             for seed in seeds:
                 outcome, error = run_check(exercise, c, namespace, seed)
                 assert outcome.passed and error is None, (c.name, seed, outcome.reason)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_artefacts_survive_json_and_judge_the_same(exercise):
+    """Batch grading ships each artefact out of the learner's process as JSON."""
+    import json as _json
+
+    _, namespace = answers("solutions", exercise)
+    for c in exercise.checks:
+        if c.hidden:
+            continue
+        artefact = c.produce(namespace, 0)
+        shipped = _json.loads(_json.dumps(artefact))
+        assert c.judge(shipped, 0) == c.judge(artefact, 0)
+        assert c.judge(shipped, 0).passed
