@@ -2,7 +2,6 @@
 guard reads the answer's source from the notebook, and the report renders."""
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 CELLS = [
@@ -31,3 +30,27 @@ def test_check_in_a_kernel_guards_the_reference_and_renders():
     assert "".join(o.get("text", "") for o in outputs).startswith("10.0 10.0")
     html = next(o["data"]["text/html"] for o in outputs if o.output_type == "execute_result")
     assert "<table>" in html and "split-brain" in html
+
+
+
+def test_untouched_exercise_notebooks_fail_only_with_not_implemented():
+    """Run All on every generated exercise (one kernel, the notebooks one after another): every error
+    is NotImplementedError, and each check cell reports 0 points, every reason "not implemented yet"."""
+    from pathlib import Path
+
+    paths = sorted((Path(__file__).resolve().parents[2] / "exercises").glob("*.ipynb"))
+    assert paths
+    combined = nbformat.v4.new_notebook()
+    for path in paths:
+        combined.cells += nbformat.read(path, as_version=4).cells
+    NotebookClient(combined, timeout=300, kernel_name="python3", allow_errors=True).execute()
+    errors = {o["ename"] for c in combined.cells for o in c.get("outputs", []) if o.output_type == "error"}
+    assert errors == {"NotImplementedError"}
+    check_cells = [c for c in combined.cells if "omnilab.grading.check(" in c.source]
+    assert len(check_cells) == len(paths)
+    for cell in check_cells:
+        text = next(o["data"]["text/plain"] for o in cell.outputs if o.output_type == "execute_result")
+        lines = text.splitlines()
+        assert ": 0 / " in lines[0]
+        rows = [line for line in lines[2:] if line.strip()]
+        assert rows and all(line.rstrip().endswith("not implemented yet") for line in rows), text
