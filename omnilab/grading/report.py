@@ -82,6 +82,10 @@ class Report:
             raise ValueError(f"{self.exercise.id}'s checks run no cluster")
         return self.exercise.replay(self.namespace, row.schedule)
 
+    def trace(self, check_name: str) -> Any:
+        """The trace of that rebuilt run (``Cluster.replay(trace, variant=...)`` rebuilds it again)."""
+        return self.cluster(check_name).trace
+
     def lab(self, check_name: str) -> Any:
         """Open ``omnilab.lab`` on the failing run of `check_name`, at the call that revealed the
         failure (the lab shows the cluster as it stood then; Step, Run, ... continue from there).
