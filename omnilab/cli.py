@@ -169,8 +169,44 @@ def _operations(row) -> str:
     return f"shrunk to {int(shrunk)} operations"
 
 
+def add_exercises_command(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "exercises", help="build the exercise notebooks from the solution sources",
+        description="Exercise notebooks. `omnilab exercises build` regenerates solutions/NN-slug.ipynb and "
+                    "exercises/NN-slug.ipynb from each solutions/NN-slug.py (jupytext percent format; the "
+                    "### BEGIN SOLUTION / ### END SOLUTION regions become raise NotImplementedError).")
+    actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
+    build = actions.add_parser("build", help="regenerate the notebooks of every solution source")
+    build.add_argument("--root", default=".", help="the checkout holding solutions/ and exercises/ (default: .)")
+    build.add_argument("--check", action="store_true",
+                       help="write nothing; exit 1 if a build would change a notebook")
+    build.set_defaults(handler=run_exercises_build)
+
+
+def run_exercises_build(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from omnilab.grading.build import BuildError, build, sources
+
+    root = Path(args.root).resolve()
+    if not sources(root):
+        print(f"no solution sources in {root / 'solutions'} (expected files such as solutions/01-quorums.py)")
+        return 2
+    try:
+        changed = build(root, check=args.check)
+    except BuildError as err:
+        print(f"exercises build: {err}")
+        return 2
+    names = ", ".join(str(p.relative_to(root)) for p in changed)
+    if args.check:
+        print(f"out of date: {names}; run omnilab exercises build" if changed else "every notebook is up to date")
+        return 1 if changed else 0
+    print(f"wrote {names}" if changed else "every notebook was up to date")
+    return 0
+
+
 # The subcommands, in the order ``--help`` lists them. Later issues append to this tuple.
-COMMANDS: tuple[AddCommand, ...] = (add_fuzz_command, add_mutants_command)
+COMMANDS: tuple[AddCommand, ...] = (add_fuzz_command, add_mutants_command, add_exercises_command)
 
 
 def build_parser(commands: Sequence[AddCommand] = COMMANDS) -> argparse.ArgumentParser:
