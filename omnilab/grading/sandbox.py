@@ -1,0 +1,445 @@
+"""Run a learner's answer to one exercise in a fresh subprocess, and bring back only artefacts.
+
+The batch grader calls `run` once per (submission, exercise). `run` starts
+``python -m omnilab.grading.sandbox`` as a new process group, hands it the job over stdin (the
+exercise bank's module name, the exercise id, the answer cells' sources, and which checks to run on
+which seeds), and the child:
+
+1. imports the bank and caps its own resources (address space, CPU seconds, open files), before any
+   learner code exists in the process;
+2. loads the answers (``bank.load_answers``: the answer cells executed in a fresh namespace);
+3. for each check, calls only its ``produce(namespace, seed)`` for each seed and sends back the
+   JSON artefact. It never calls ``judge``: pass or fail is decided by the parent, in its own
+   process, from the artefact alone, so monkeypatching the grader, the invariants or the simulator
+   inside an answer changes nothing that the verdict depends on.
+
+The results travel on a pipe of their own (not stdout), whose descriptor number and a random
+per-run token arrive over stdin; every message carries the token, and the parent accepts only the
+messages it expects, in order (``ready``, ``loaded``, then ``start`` and one ``artefact`` or
+``error`` per seed of each check, then ``done``). Anything else on that pipe is reported as
+tampering. The learner's own output (stdout and stderr) goes to a second pipe that the parent
+drains with a cap, keeping the first bytes and discarding the rest, so a megabyte printer neither
+fills the parent's memory nor blocks.
+
+Limits, enforced by the parent: a per-check wall-clock timeout (and one for loading the answers);
+on expiry the whole process group is killed, the check is ``timeout``, and a fresh child carries
+on with the remaining checks, so one endless loop costs one check. A child that dies (a signal,
+``os._exit``, the memory cap) costs the check it was running, the same way. The address-space cap
+is ``RLIMIT_AS``, so an allocation loop ends in ``MemoryError`` inside the child.
+
+What this does not defend against: the child runs as the same user as the grader. Code in an answer
+can read files the grader can read, and a process running as root could raise its own limits. For
+untrusted classes at scale, run the grader itself as an unprivileged user or in a container; the
+verdicts stay sound either way, because they are computed outside the child.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Defaults for the limits (the batch grader exposes them as options).
+MEMORY_MB = 1024                 # RLIMIT_AS of the child, in MiB
+OUTPUT_CAP = 64 * 1024           # bytes of the learner's output kept; the rest is read and discarded
+ARTEFACT_CAP = 32 * 1024 * 1024  # bytes of one message on the result pipe
+LOAD_TIMEOUT = 20.0              # seconds for the answer cells to finish executing
+FILE_CAP = 64 * 1024 * 1024    # bytes of any file the child writes
+STARTUP_TIMEOUT = 120.0          # seconds for the child to import the bank (trusted code; a loaded machine is slow)
+
+
+# ----------------------------------------------------------------------------------------------
+# What the parent gets back
+
+
+@dataclass
+class CheckRun:
+    """What happened to one check in the sandbox, before judging.
+
+    ``state`` is ``"produced"`` (``artefacts`` holds one ``(seed, artefact)`` per seed, all of them),
+    ``"not-implemented"`` (the answer raised NotImplementedError), ``"error"`` (the answer raised,
+    the process died, or the channel was tampered with) or ``"timeout"``. ``reason`` says what the
+    learner should know; ``seed`` is the seed that ended the check, when one did.
+    """
+
+    check: str
+    state: str
+    artefacts: list[tuple[int, Any]] = field(default_factory=list)
+    reason: str = ""
+    seed: int | None = None
+    duration: float = 0.0
+
+
+@dataclass
+class SandboxResult:
+    runs: dict[str, CheckRun]      # by check name, every check of the plan
+    output: str                    # the learner's stdout and stderr, capped
+    output_truncated: bool         # True when more was printed than the cap kept
+    processes: int                 # children started (1, plus one per timeout or crash mid-run)
+
+
+# ----------------------------------------------------------------------------------------------
+# The parent's side
+
+
+def run(bank: str, exercise_id: str, sources: dict[str, str], plan: list[tuple[str, list[int]]], *,
+        timeouts: dict[str, float], load_timeout: float = LOAD_TIMEOUT, memory_mb: int = MEMORY_MB,
+        output_cap: int = OUTPUT_CAP, pythonpath: list[str] | None = None) -> SandboxResult:
+    """Run ``produce`` for every (check, seeds) in `plan` on the answers in `sources`.
+
+    `bank` is the importable name of the exercise bank module (it provides ``EXERCISES`` and
+    ``load_answers``), `timeouts` the wall-clock seconds allowed per check. Never raises for
+    anything the answer does: every check of the plan comes back with a `CheckRun`.
+    """
+    runs: dict[str, CheckRun] = {}
+    output = _CappedOutput(output_cap)
+    remaining = list(plan)
+    processes = 0
+    while remaining:
+        processes += 1
+        stop = _run_child(bank, exercise_id, sources, remaining, runs, output, timeouts=timeouts,
+                          load_timeout=load_timeout, memory_mb=memory_mb, pythonpath=pythonpath or [])
+        remaining = [(name, seeds) for name, seeds in remaining if name not in runs]
+        if stop:  # the answers themselves could not be loaded: every check shares that fate
+            break
+    return SandboxResult(runs, output.text(), output.truncated, processes)
+
+
+def _run_child(bank, exercise_id, sources, plan, runs, output, *, timeouts, load_timeout, memory_mb,
+               pythonpath) -> bool:
+    """One child process over `plan`, filling `runs`. Returns True when no later child can do
+    better (the answers failed to load), False when the remaining checks should get a fresh child."""
+    token = secrets.token_hex(16)
+    result_r, result_w = os.pipe()
+    env = _child_env(pythonpath)
+    cpu_seconds = int(load_timeout + sum(timeouts[name] for name, _ in plan) + 10)
+    job = {"bank": bank, "exercise": exercise_id, "sources": sources, "plan": plan, "fd": result_w,
+           "token": token, "memory_mb": memory_mb, "cpu_seconds": cpu_seconds}
+    with tempfile.TemporaryDirectory(prefix="omnilab-sandbox-") as workdir:
+        env["HOME"] = workdir
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "omnilab.grading.sandbox"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(result_w,), cwd=workdir, env=env,
+            start_new_session=True)
+        os.close(result_w)
+        drain = threading.Thread(target=output.drain, args=(proc.stdout,), daemon=True)
+        drain.start()
+        try:
+            proc.stdin.write(json.dumps(job).encode())
+            proc.stdin.close()
+        except OSError:
+            pass  # the child died at once; reading the result pipe says so
+        try:
+            return _follow(proc, result_r, token, plan, runs, timeouts, load_timeout)
+        finally:
+            _kill_group(proc)
+            os.close(result_r)
+            drain.join(timeout=5)
+
+
+def _follow(proc, result_r, token, plan, runs, timeouts, load_timeout) -> bool:
+    """Read the child's messages, in the one order the protocol allows, until it is done, dies or
+    overruns a deadline."""
+    reader = _MessageReader(result_r, token)
+
+    def fail_all(state: str, reason: str, names) -> None:
+        for name in names:
+            runs.setdefault(name, CheckRun(name, state, reason=reason))
+
+    names = [name for name, _ in plan]
+
+    message = reader.next(time.monotonic() + STARTUP_TIMEOUT)
+    if message.get("event") != "ready":
+        fail_all("error", _grader_failure(proc, message, "starting the grading process"), names)
+        return True
+
+    message = reader.next(time.monotonic() + load_timeout)
+    event = message.get("event")
+    if event == "timeout":
+        fail_all("timeout", f"the answer cells did not finish running within {load_timeout:g} s "
+                            "(an endless loop at the top level of a cell?)", names)
+        return True
+    if event == "load-error":
+        state = "not-implemented" if message.get("not_implemented") else "error"
+        fail_all(state, "the answer cells raised " + str(message.get("reason", "")), names)
+        return True
+    if event != "loaded":
+        fail_all("error", _grader_failure(proc, message, "loading the answers"), names)
+        return True
+
+    for name, seeds in plan:
+        started = time.monotonic()
+        deadline = started + timeouts[name]
+        message = reader.next(deadline)
+        if message.get("event") != "start" or message.get("check") != name:
+            runs[name] = CheckRun(name, "error", reason=_grader_failure(proc, message, f"check {name}"),
+                                  duration=time.monotonic() - started)
+            return False
+        artefacts = []
+        for seed in seeds:
+            message = reader.next(deadline)
+            event = message.get("event")
+            if event == "artefact" and message.get("check") == name and message.get("seed") == seed:
+                artefacts.append((seed, message.get("artefact")))
+                continue
+            duration = time.monotonic() - started
+            if event == "produce-error" and message.get("check") == name and message.get("seed") == seed:
+                state = "not-implemented" if message.get("not_implemented") else "error"
+                runs[name] = CheckRun(name, state, reason=str(message.get("reason", "")), seed=seed,
+                                      duration=duration)
+                break
+            if event == "timeout":
+                runs[name] = CheckRun(name, "timeout", seed=seed, duration=duration,
+                                      reason=f"did not finish within {timeouts[name]:g} s on seed {seed} "
+                                             "(an endless loop, or far too much work?)")
+            else:
+                runs[name] = CheckRun(name, "error", seed=seed, duration=duration,
+                                      reason=_grader_failure(proc, message, f"check {name}, seed {seed}"))
+            return False
+        else:
+            runs[name] = CheckRun(name, "produced", artefacts=artefacts, duration=time.monotonic() - started)
+    message = reader.next(time.monotonic() + 10)
+    if message.get("event") != "done":
+        # Every check has its artefacts; a child that misbehaves after them changes nothing.
+        pass
+    return False
+
+
+def _grader_failure(proc, message: dict, during: str) -> str:
+    """The reason for a protocol break: the child died, or something unexpected was written."""
+    event = message.get("event")
+    if event == "eof":
+        code = proc.poll()
+        if code is None:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            extra = " (the CPU-time cap)" if -code == signal.SIGXCPU else (
+                " (killed: out of memory?)" if -code == signal.SIGKILL else "")
+            return f"the grading process was killed by {name}{extra} during {during}"
+        return f"the grading process exited (code {code}) during {during}"
+    if event == "tampered":
+        return f"unexpected data on the grader's result channel during {during}: {message.get('reason')}"
+    if event == "timeout":
+        return f"no answer from the grading process during {during}"
+    if event == "fatal":
+        return f"the grader failed during {during}: {message.get('reason')}"
+    return f"unexpected message {event!r} from the grading process during {during}"
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the child and everything it started (it leads its own process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _child_env(pythonpath: list[str]) -> dict[str, str]:
+    """A small, fixed environment: the same hash seed every run (so set iteration order in an
+    answer is the same on every regrade), no user site, no bytecode files in the submission."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONIOENCODING": "utf-8",
+           "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "LANG": "C.UTF-8"}
+    paths = [p for p in pythonpath if p]
+    if paths:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+class _CappedOutput:
+    """The learner's output: the first `cap` bytes kept, the rest read and thrown away."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.kept = bytearray()
+        self.truncated = False
+        self.lock = threading.Lock()
+
+    def drain(self, stream) -> None:
+        try:
+            while True:
+                chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+                if not chunk:
+                    break
+                with self.lock:
+                    room = self.cap - len(self.kept)
+                    if room > 0:
+                        self.kept += chunk[:room]
+                    if len(chunk) > max(room, 0):
+                        self.truncated = True
+        except (OSError, ValueError):
+            pass
+        finally:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def text(self) -> str:
+        with self.lock:
+            text = self.kept.decode("utf-8", errors="replace")
+            if self.truncated:
+                text += f"\n[output beyond {self.cap} bytes discarded]"
+            return text
+
+
+class _MessageReader:
+    """Token-framed JSON lines from the result pipe, with deadlines.
+
+    ``next(deadline)`` returns the next message, or a synthetic one: ``{"event": "timeout"}`` when
+    the deadline passes, ``{"event": "eof"}`` when the child closed the pipe (died or exited), and
+    ``{"event": "tampered", "reason": ...}`` for a line without the run's token, one that is not
+    JSON, or one longer than `ARTEFACT_CAP`.
+    """
+
+    def __init__(self, fd: int, token: str):
+        self.fd = fd
+        self.prefix = (token + " ").encode()
+        self.buffer = bytearray()
+        self.eof = False
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(fd, selectors.EVENT_READ)
+
+    def next(self, deadline: float) -> dict:
+        while True:
+            newline = self.buffer.find(b"\n")
+            if newline >= 0:
+                line = bytes(self.buffer[:newline])
+                del self.buffer[:newline + 1]
+                return self._parse(line)
+            if len(self.buffer) > ARTEFACT_CAP:
+                self.buffer.clear()
+                self.eof = True  # nothing after an oversized message can be trusted to line up
+                return {"event": "tampered", "reason": f"a message larger than {ARTEFACT_CAP} bytes "
+                                                       "(an artefact too large to grade)"}
+            if self.eof:
+                return {"event": "eof"}
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self.selector.select(remaining):
+                return {"event": "timeout"}
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                self.eof = True
+            self.buffer += chunk
+
+    def _parse(self, line: bytes) -> dict:
+        if not line.startswith(self.prefix):
+            return {"event": "tampered", "reason": "a line without this run's token"}
+        try:
+            message = json.loads(line[len(self.prefix):])
+        except ValueError:
+            return {"event": "tampered", "reason": "a line that is not JSON"}
+        if not isinstance(message, dict):
+            return {"event": "tampered", "reason": "a message that is not an object"}
+        return message
+
+
+# ----------------------------------------------------------------------------------------------
+# The child's side (python -m omnilab.grading.sandbox)
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: message``, and the innermost frame that came from an answer cell, if any."""
+    text = f"{type(error).__name__}: {error}".rstrip(": ").strip()
+    if isinstance(error, MemoryError):
+        text = "MemoryError (the answer ran out of memory)"
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<answer")]
+    if frames:
+        text += f" (at line {frames[-1].lineno} of the answer cell)"
+    return text[:2000]
+
+
+def _set_limits(memory_mb: int, cpu_seconds: int) -> None:
+    import resource
+
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Files an answer writes (in its scratch directory) stay small.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_CAP, FILE_CAP))
+
+
+def main() -> int:
+    job = json.loads(sys.stdin.buffer.read())
+    # Learner code that reads stdin gets end-of-file, not the job.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+
+    # The result pipe moves to a descriptor the job did not name, and its old number is closed.
+    channel_fd = os.dup(job["fd"])
+    os.close(job["fd"])
+    prefix = (job["token"] + " ").encode()
+
+    def send(event: str, **fields) -> None:
+        data = prefix + json.dumps({"event": event, **fields}, allow_nan=False).encode() + b"\n"
+        view = memoryview(data)
+        while view:
+            written = os.write(channel_fd, view)
+            view = view[written:]
+
+    try:
+        import importlib
+
+        bank = importlib.import_module(job["bank"])
+        exercise = bank.EXERCISES[job["exercise"]]
+        checks = {check.name: check for check in exercise.checks}
+        produce = {name: checks[name].produce for name, _ in job["plan"]}
+        _set_limits(job["memory_mb"], job["cpu_seconds"])
+    except BaseException as error:  # noqa: BLE001 - report, never crash silently
+        send("fatal", reason=_describe(error))
+        return 1
+    del job["token"]
+    send("ready")
+
+    try:
+        namespace = bank.load_answers(exercise, job["sources"])
+    except BaseException as error:  # noqa: BLE001 - anything an answer cell raises is its reason
+        send("load-error", reason=_describe(error), not_implemented=isinstance(error, NotImplementedError))
+        return 0
+    send("loaded")
+
+    for name, seeds in job["plan"]:
+        send("start", check=name)
+        for seed in seeds:
+            try:
+                artefact = produce[name](namespace, seed)
+                json.dumps(artefact, allow_nan=False)
+            except BaseException as error:  # noqa: BLE001
+                send("produce-error", check=name, seed=seed, reason=_describe(error),
+                     not_implemented=isinstance(error, NotImplementedError))
+                break
+            send("artefact", check=name, seed=seed, artefact=artefact)
+    send("done")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    # os._exit: no atexit handlers or finalizers that an answer may have registered.
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
