@@ -1,0 +1,73 @@
+"""The sandbox subprocess on its own: what comes back for answers that misbehave in one way each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omnilab.grading import sandbox
+
+ROOT = str(Path(__file__).resolve().parents[2])
+BANK = "tests.grading.toybank"
+PLAN = [("small-clusters", [0]), ("large-clusters", [0])]
+TIMEOUTS = {"small-clusters": 3.0, "large-clusters": 3.0}
+SOLUTION = "def is_quorum(count, n):\n    return count > n // 2\n"
+
+
+def run(source: str, plan=PLAN, **options):
+    return sandbox.run(BANK, "tq01", {"is_quorum": source}, plan, timeouts=TIMEOUTS, pythonpath=[ROOT],
+                       load_timeout=3.0, **options)
+
+
+def test_artefacts_come_back_and_only_produce_ran():
+    result = run(SOLUTION)
+    assert result.processes == 1
+    assert [run.state for run in result.runs.values()] == ["produced", "produced"]
+    (seed, table), = result.runs["small-clusters"].artefacts
+    assert seed == 0 and [1, 1, True] in table and [2, 1, False] in table
+
+
+def test_an_endless_check_costs_that_check_and_a_fresh_process_does_the_rest():
+    result = run("def is_quorum(count, n):\n    while n == 2:\n        pass\n    return count > n // 2\n")
+    assert result.runs["small-clusters"].state == "timeout"
+    assert result.runs["large-clusters"].state == "produced"
+    assert result.processes == 2
+
+
+def test_output_beyond_the_cap_is_read_and_discarded():
+    result = run("import sys\nsys.stdout.write('y' * 3_000_000)\nsys.stderr.write('z' * 10)\n" + SOLUTION,
+                 output_cap=1000)
+    assert result.output_truncated and result.output.startswith("y" * 1000) and "z" not in result.output
+    assert [run.state for run in result.runs.values()] == ["produced", "produced"]
+
+
+def test_the_answer_reads_no_job_from_stdin():
+    result = run("import sys\nleak = sys.stdin.read()\n"
+                 "def is_quorum(count, n):\n    assert leak == '', leak[:80]\n    return count > n // 2\n")
+    assert result.runs["small-clusters"].state == "produced", result.runs["small-clusters"].reason
+
+
+def test_a_fake_message_on_the_channel_is_tampering_not_a_result():
+    # The answer finds the channel and writes a well-formed but tokenless "loaded" and artefacts.
+    forger = ("import os\n"
+              "for fd in range(3, 64):\n"
+              "    try:\n"
+              "        os.write(fd, b'x {\"event\": \"loaded\"}\\n')\n"
+              "    except OSError:\n"
+              "        pass\n" + SOLUTION)
+    result = run(forger)
+    assert {run.state for run in result.runs.values()} == {"error"}
+    assert "result channel" in result.runs["small-clusters"].reason
+
+
+def test_a_memory_cap_turns_a_hog_into_memory_error():
+    result = run("def is_quorum(count, n):\n    return len(bytearray(2 * 2**30)) > 0\n", memory_mb=256)
+    assert result.runs["small-clusters"].state == "error"
+    assert "MemoryError" in result.runs["small-clusters"].reason
+
+
+def test_not_implemented_is_told_apart_from_other_errors():
+    blank = run("def is_quorum(count, n):\n    raise NotImplementedError\n")
+    assert {run.state for run in blank.runs.values()} == {"not-implemented"}
+    wrong = run("def is_quorum(count, n):\n    return 1 / 0\n")
+    assert {run.state for run in wrong.runs.values()} == {"error"}
+    assert "ZeroDivisionError" in wrong.runs["small-clusters"].reason
