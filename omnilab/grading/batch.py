@@ -164,6 +164,7 @@ class Limits:
     load_timeout: float = sandbox.LOAD_TIMEOUT
     memory_mb: int = sandbox.MEMORY_MB
     output_cap: int = sandbox.OUTPUT_CAP
+    prefork: bool = True             # fork each sandbox from a zygote with the bank imported (POSIX)
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,8 @@ def grade_job(job: Job) -> dict:
                     job.bank, exercise.id, sources, [(name, list(s)) for name, s in job.plan],
                     timeouts={name: float(checks[name].timeout) for name in seeds},
                     load_timeout=job.limits.load_timeout, memory_mb=job.limits.memory_mb,
-                    output_cap=job.limits.output_cap, pythonpath=list(job.pythonpath))
+                    output_cap=job.limits.output_cap, pythonpath=list(job.pythonpath),
+                    prefork=job.limits.prefork)
                 output = result.output
                 rows = [_judged(row, checks[name], result.runs[name]) for name in seeds]
     return {"learner": job.learner, "exercise": job.exercise, "submission_hash": job.submission_hash,
@@ -478,6 +480,7 @@ def _execute(todo: list[Job], *, jobs: int | None, dask: Any, progress: bool):
                 yield futures[future], future.result()
     finally:
         bar.close()
+        sandbox.shutdown_zygotes()
 
 
 def _execute_dask(todo: list[Job], dask: Any, bar):

@@ -95,12 +95,14 @@ class SandboxResult:
 
 def run(bank: str, exercise_id: str, sources: dict[str, str], plan: list[tuple[str, list[int]]], *,
         timeouts: dict[str, float], load_timeout: float = LOAD_TIMEOUT, memory_mb: int = MEMORY_MB,
-        output_cap: int = OUTPUT_CAP, pythonpath: list[str] | None = None) -> SandboxResult:
+        output_cap: int = OUTPUT_CAP, pythonpath: list[str] | None = None, prefork: bool = True) -> SandboxResult:
     """Run ``produce`` for every (check, seeds) in `plan` on the answers in `sources`.
 
     `bank` is the importable name of the exercise bank module (it provides ``EXERCISES`` and
     ``load_answers``), `timeouts` the wall-clock seconds allowed per check. Never raises for
-    anything the answer does: every check of the plan comes back with a `CheckRun`.
+    anything the answer does: every check of the plan comes back with a `CheckRun`. `prefork`
+    forks each child from a zygote that has the bank imported (see below) instead of starting
+    Python afresh; the child is a fresh process either way.
     """
     runs: dict[str, CheckRun] = {}
     output = _CappedOutput(output_cap)
@@ -109,7 +111,8 @@ def run(bank: str, exercise_id: str, sources: dict[str, str], plan: list[tuple[s
     while remaining:
         processes += 1
         stop = _run_child(bank, exercise_id, sources, remaining, runs, output, timeouts=timeouts,
-                          load_timeout=load_timeout, memory_mb=memory_mb, pythonpath=pythonpath or [])
+                          load_timeout=load_timeout, memory_mb=memory_mb, pythonpath=pythonpath or [],
+                          prefork=prefork and hasattr(os, "fork"))
         remaining = [(name, seeds) for name, seeds in remaining if name not in runs]
         if stop:  # the answers themselves could not be loaded: every check shares that fate
             break
@@ -117,38 +120,273 @@ def run(bank: str, exercise_id: str, sources: dict[str, str], plan: list[tuple[s
 
 
 def _run_child(bank, exercise_id, sources, plan, runs, output, *, timeouts, load_timeout, memory_mb,
-               pythonpath) -> bool:
+               pythonpath, prefork) -> bool:
     """One child process over `plan`, filling `runs`. Returns True when no later child can do
     better (the answers failed to load), False when the remaining checks should get a fresh child."""
     token = secrets.token_hex(16)
-    result_r, result_w = os.pipe()
-    env = _child_env(pythonpath)
     cpu_seconds = int(load_timeout + sum(timeouts[name] for name, _ in plan) + 10)
-    job = {"bank": bank, "exercise": exercise_id, "sources": sources, "plan": plan, "fd": result_w,
-           "token": token, "memory_mb": memory_mb, "cpu_seconds": cpu_seconds}
+    job = {"bank": bank, "exercise": exercise_id, "sources": sources, "plan": plan, "token": token,
+           "memory_mb": memory_mb, "cpu_seconds": cpu_seconds}
+    result_r, result_w = os.pipe()
     with tempfile.TemporaryDirectory(prefix="omnilab-sandbox-") as workdir:
-        env["HOME"] = workdir
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "omnilab.grading.sandbox"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(result_w,), cwd=workdir, env=env,
-            start_new_session=True)
-        os.close(result_w)
-        drain = threading.Thread(target=output.drain, args=(proc.stdout,), daemon=True)
+        try:
+            child = None
+            if prefork:
+                child = _zygote(bank, pythonpath).fork(job, result_w, workdir)
+            if child is None:
+                child = _Spawned(job, result_w, workdir, pythonpath)
+        finally:
+            os.close(result_w)
+        drain = threading.Thread(target=output.drain, args=(child.output,), daemon=True)
         drain.start()
         try:
-            proc.stdin.write(json.dumps(job).encode())
-            proc.stdin.close()
-        except OSError:
-            pass  # the child died at once; reading the result pipe says so
-        try:
-            return _follow(proc, result_r, token, plan, runs, timeouts, load_timeout)
+            return _follow(child, result_r, token, plan, runs, timeouts, load_timeout)
         finally:
-            _kill_group(proc)
+            child.kill()
             os.close(result_r)
             drain.join(timeout=5)
 
 
-def _follow(proc, result_r, token, plan, runs, timeouts, load_timeout) -> bool:
+class _Spawned:
+    """A child started afresh: ``python -m omnilab.grading.sandbox``, its job over stdin."""
+
+    def __init__(self, job: dict, result_w: int, workdir: str, pythonpath: list[str]):
+        env = _child_env(pythonpath)
+        env["HOME"] = workdir
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "omnilab.grading.sandbox"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(result_w,), cwd=workdir, env=env,
+            start_new_session=True)
+        self.output = self.proc.stdout
+        try:
+            self.proc.stdin.write(json.dumps({**job, "fd": result_w}).encode())
+            self.proc.stdin.close()
+        except OSError:
+            pass  # the child died at once; reading the result pipe says so
+
+    def exit_code(self, wait: float) -> int | None:
+        try:
+            return self.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        """Kill the child and everything it started (it leads its own process group)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+# --- pre-forking: a zygote per grader thread --------------------------------------------------------
+#
+# Starting Python and importing omnilab and the bank costs about a second of CPU per child on this
+# machine (more than many checks take). A zygote is a `python -m omnilab.grading.sandbox --zygote`
+# process that imports the bank once and then only forks: each (submission, exercise) still gets a
+# fresh process of its own, copied from one in which no learner code ever ran, and the zygote never
+# runs any. One zygote per grader thread keeps its protocol a plain request and reply.
+
+_local = threading.local()
+_zygotes: list["_Zygote"] = []
+_zygotes_lock = threading.Lock()
+
+
+def _zygote(bank: str, pythonpath: list[str]) -> "_Zygote":
+    key = (bank, tuple(pythonpath))
+    mine = getattr(_local, "zygotes", None)
+    if mine is None:
+        mine = _local.zygotes = {}
+    zygote = mine.get(key)
+    if zygote is None or not zygote.alive():
+        zygote = mine[key] = _Zygote(bank, pythonpath)
+        with _zygotes_lock:
+            _zygotes.append(zygote)
+    return zygote
+
+
+def shutdown_zygotes() -> None:
+    """Stop every zygote this process started (the batch grader calls it when a run ends)."""
+    with _zygotes_lock:
+        zygotes, _zygotes[:] = list(_zygotes), []
+    for zygote in zygotes:
+        zygote.close()
+    _local.__dict__.pop("zygotes", None)
+
+
+def _send(sock, message: dict, fds=()) -> None:
+    import socket
+
+    payload = json.dumps(message).encode()
+    header = len(payload).to_bytes(4, "big")
+    if fds:
+        socket.send_fds(sock, [header], list(fds))
+    else:
+        sock.sendall(header)
+    sock.sendall(payload)
+
+
+def _receive(sock, maxfds: int = 0) -> tuple[dict | None, list[int]]:
+    import socket
+
+    fds: list[int] = []
+    if maxfds:
+        data, fds, _, _ = socket.recv_fds(sock, 4, maxfds)
+    else:
+        data = sock.recv(4)
+    if not data:
+        return None, fds
+    data = _exactly(sock, data, 4)
+    payload = _exactly(sock, b"", int.from_bytes(data, "big"))
+    return json.loads(payload), fds
+
+
+def _exactly(sock, data: bytes, size: int) -> bytes:
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise EOFError("the other end closed the socket")
+        data += chunk
+    return data
+
+
+class _Zygote:
+    def __init__(self, bank: str, pythonpath: list[str]):
+        import socket
+
+        self.sock, theirs = socket.socketpair()
+        env = _child_env(pythonpath)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "omnilab.grading.sandbox", "--zygote", bank, str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True, cwd=tempfile.gettempdir())
+        theirs.close()
+        self.failed = False
+
+    def alive(self) -> bool:
+        return not self.failed and self.proc.poll() is None
+
+    def _ask(self, message: dict, fds=()) -> dict | None:
+        try:
+            _send(self.sock, message, fds)
+            reply, _ = _receive(self.sock)
+            return reply
+        except (OSError, EOFError, ValueError):
+            self.failed = True
+            return None
+
+    def fork(self, job: dict, result_w: int, workdir: str) -> "_Forked | None":
+        """A fresh child running `job`, or None when the zygote is gone (the caller spawns instead)."""
+        output_r, output_w = os.pipe()
+        try:
+            reply = self._ask({"op": "fork", "job": job, "workdir": workdir}, (result_w, output_w))
+        finally:
+            os.close(output_w)
+        if not reply or "pid" not in reply:
+            os.close(output_r)
+            self.failed = True
+            return None
+        return _Forked(self, reply["pid"], os.fdopen(output_r, "rb"))
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class _Forked:
+    """A child forked by a zygote; the zygote reports its exit status when asked."""
+
+    def __init__(self, zygote: _Zygote, pid: int, output):
+        self.zygote, self.pid, self.output = zygote, pid, output
+        self.code: int | None = None
+        self.reaped = False
+
+    def exit_code(self, wait: float) -> int | None:
+        if not self.reaped:
+            reply = self.zygote._ask({"op": "wait", "pid": self.pid, "timeout": wait})
+            if reply and reply.get("exited"):
+                self.code, self.reaped = reply.get("code"), True
+        return self.code
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if not self.reaped:
+            self.exit_code(10)
+
+
+def _zygote_main(bank_name: str, fd: int) -> int:
+    """The zygote's loop: import the bank, then fork a child per request, and report exit codes."""
+    import importlib
+    import socket
+
+    sock = socket.socket(fileno=fd)
+    bank = importlib.import_module(bank_name)
+    bank.EXERCISES  # noqa: B018 - build the bank now, once, rather than in every child
+    while True:
+        try:
+            request, fds = _receive(sock, maxfds=2)
+        except (OSError, EOFError, ValueError):
+            return 0
+        if request is None:
+            return 0
+        if request["op"] == "fork":
+            result_w, output_w = fds
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    sock.close()
+                    os.setsid()
+                    os.dup2(output_w, 1)
+                    os.dup2(output_w, 2)
+                    os.close(output_w)
+                    devnull = os.open(os.devnull, os.O_RDONLY)
+                    os.dup2(devnull, 0)
+                    os.close(devnull)
+                    os.chdir(request["workdir"])
+                    os.environ["HOME"] = request["workdir"]
+                    code = _child(request["job"], result_w)
+                finally:
+                    try:
+                        sys.stdout.flush()
+                        sys.stderr.flush()
+                    finally:
+                        os._exit(code)
+            os.close(result_w)
+            os.close(output_w)
+            _send(sock, {"pid": pid})
+        elif request["op"] == "wait":
+            deadline = time.monotonic() + float(request["timeout"])
+            reply = {"exited": False}
+            while True:
+                try:
+                    done, status = os.waitpid(request["pid"], os.WNOHANG)
+                except ChildProcessError:
+                    reply = {"exited": True, "code": None}
+                    break
+                if done:
+                    reply = {"exited": True, "code": os.waitstatus_to_exitcode(status)}
+                    break
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.01)
+            _send(sock, reply)
+
+
+def _follow(child, result_r, token, plan, runs, timeouts, load_timeout) -> bool:
     """Read the child's messages, in the one order the protocol allows, until it is done, dies or
     overruns a deadline."""
     reader = _MessageReader(result_r, token)
@@ -161,7 +399,7 @@ def _follow(proc, result_r, token, plan, runs, timeouts, load_timeout) -> bool:
 
     message = reader.next(time.monotonic() + STARTUP_TIMEOUT)
     if message.get("event") != "ready":
-        fail_all("error", _grader_failure(proc, message, "starting the grading process"), names)
+        fail_all("error", _grader_failure(child, message, "starting the grading process"), names)
         return True
 
     message = reader.next(time.monotonic() + load_timeout)
@@ -175,7 +413,7 @@ def _follow(proc, result_r, token, plan, runs, timeouts, load_timeout) -> bool:
         fail_all(state, "the answer cells raised " + str(message.get("reason", "")), names)
         return True
     if event != "loaded":
-        fail_all("error", _grader_failure(proc, message, "loading the answers"), names)
+        fail_all("error", _grader_failure(child, message, "loading the answers"), names)
         return True
 
     for name, seeds in plan:
@@ -183,7 +421,7 @@ def _follow(proc, result_r, token, plan, runs, timeouts, load_timeout) -> bool:
         deadline = started + timeouts[name]
         message = reader.next(deadline)
         if message.get("event") != "start" or message.get("check") != name:
-            runs[name] = CheckRun(name, "error", reason=_grader_failure(proc, message, f"check {name}"),
+            runs[name] = CheckRun(name, "error", reason=_grader_failure(child, message, f"check {name}"),
                                   duration=time.monotonic() - started)
             return False
         artefacts = []
@@ -205,7 +443,7 @@ def _follow(proc, result_r, token, plan, runs, timeouts, load_timeout) -> bool:
                                              "(an endless loop, or far too much work?)")
             else:
                 runs[name] = CheckRun(name, "error", seed=seed, duration=duration,
-                                      reason=_grader_failure(proc, message, f"check {name}, seed {seed}"))
+                                      reason=_grader_failure(child, message, f"check {name}, seed {seed}"))
             return False
         else:
             runs[name] = CheckRun(name, "produced", artefacts=artefacts, duration=time.monotonic() - started)
@@ -216,21 +454,18 @@ def _follow(proc, result_r, token, plan, runs, timeouts, load_timeout) -> bool:
     return False
 
 
-def _grader_failure(proc, message: dict, during: str) -> str:
+def _grader_failure(child, message: dict, during: str) -> str:
     """The reason for a protocol break: the child died, or something unexpected was written."""
     event = message.get("event")
     if event == "eof":
-        code = proc.poll()
-        if code is None:
-            try:
-                code = proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                code = None
+        code = child.exit_code(2)
         if code is not None and code < 0:
             name = signal.Signals(-code).name
             extra = " (the CPU-time cap)" if -code == signal.SIGXCPU else (
                 " (killed: out of memory?)" if -code == signal.SIGKILL else "")
             return f"the grading process was killed by {name}{extra} during {during}"
+        if code is None:
+            return f"the grading process closed its result channel during {during}"
         return f"the grading process exited (code {code}) during {during}"
     if event == "tampered":
         return f"unexpected data on the grader's result channel during {during}: {message.get('reason')}"
@@ -239,18 +474,6 @@ def _grader_failure(proc, message: dict, during: str) -> str:
     if event == "fatal":
         return f"the grader failed during {during}: {message.get('reason')}"
     return f"unexpected message {event!r} from the grading process during {during}"
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    """Kill the child and everything it started (it leads its own process group)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _child_env(pythonpath: list[str]) -> dict[str, str]:
@@ -380,16 +603,21 @@ def _set_limits(memory_mb: int, cpu_seconds: int) -> None:
 
 
 def main() -> int:
+    """``python -m omnilab.grading.sandbox``: one job from stdin, its result pipe named in it."""
     job = json.loads(sys.stdin.buffer.read())
     # Learner code that reads stdin gets end-of-file, not the job.
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    return _child(job, job.pop("fd"))
 
+
+def _child(job: dict, result_fd: int) -> int:
+    """Run `job` in this (fresh) process, sending its messages down `result_fd`."""
     # The result pipe moves to a descriptor the job did not name, and its old number is closed.
-    channel_fd = os.dup(job["fd"])
-    os.close(job["fd"])
-    prefix = (job["token"] + " ").encode()
+    channel_fd = os.dup(result_fd)
+    os.close(result_fd)
+    prefix = (job.pop("token") + " ").encode()
 
     def send(event: str, **fields) -> None:
         data = prefix + json.dumps({"event": event, **fields}, allow_nan=False).encode() + b"\n"
@@ -406,10 +634,12 @@ def main() -> int:
         checks = {check.name: check for check in exercise.checks}
         produce = {name: checks[name].produce for name, _ in job["plan"]}
         _set_limits(job["memory_mb"], job["cpu_seconds"])
+        # Line by line, so that what an answer printed before a timeout kills it is not lost.
+        for stream in (sys.stdout, sys.stderr):
+            stream.reconfigure(line_buffering=True)
     except BaseException as error:  # noqa: BLE001 - report, never crash silently
         send("fatal", reason=_describe(error))
         return 1
-    del job["token"]
     send("ready")
 
     try:
@@ -430,12 +660,18 @@ def main() -> int:
                      not_implemented=isinstance(error, NotImplementedError))
                 break
             send("artefact", check=name, seed=seed, artefact=artefact)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001 - an answer may have closed or replaced them
+        pass
     send("done")
-    sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--zygote"]:
+        sys.exit(_zygote_main(sys.argv[2], int(sys.argv[3])))
     # os._exit: no atexit handlers or finalizers that an answer may have registered.
     code = main()
     try:

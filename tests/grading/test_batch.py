@@ -10,6 +10,7 @@ stop the batch. Timeouts are 3 s so that the whole module stays around a minute.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -136,11 +137,13 @@ def read_rows(out):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The class graded twice, into two fresh folders."""
+    """The class graded twice, into two fresh folders: once forking each sandbox from a zygote, once
+    starting Python afresh for each."""
     base = tmp_path_factory.mktemp("grading")
     submissions = build_class(base / "submissions")
     first = batch.grade(submissions, base / "out1", secret=SECRET, bank=BANK, limits=LIMITS, jobs=2, progress=False)
-    second = batch.grade(submissions, base / "out2", secret=SECRET, bank=BANK, limits=LIMITS, jobs=2, progress=False)
+    spawned = dataclasses.replace(LIMITS, prefork=False)
+    second = batch.grade(submissions, base / "out2", secret=SECRET, bank=BANK, limits=spawned, jobs=2, progress=False)
     return base, submissions, first, second
 
 
