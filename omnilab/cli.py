@@ -42,16 +42,27 @@ def add_fuzz_command(subparsers: Subparsers) -> None:
     parser.add_argument("--faults", default=None,
                         help="comma-separated subset of: reorder,drop,duplicate,crash,cut,partition,append,reconfigure")
     parser.add_argument("--no-shrink", action="store_true", help="report failing seeds without shrinking them")
+    parser.add_argument("--variant", default="reference",
+                        help="the variant to run: 'reference' (default), a mutant's name (omnilab mutants lists "
+                             "them) or an importable 'package.module:ATTRIBUTE'")
     parser.set_defaults(handler=run_fuzz)
 
 
 def run_fuzz(args: argparse.Namespace) -> int:
     from omnilab.sim import campaigns
+    from omnilab.sim.variant import BadInput, resolve
 
     faults = campaigns.FAULTS if args.faults is None else tuple(f.strip() for f in args.faults.split(",") if f.strip())
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    print(f"fuzz: {args.seeds} seeds x {args.steps} steps, {args.nodes} nodes, faults: {', '.join(faults)}")
-    table = campaigns.fuzz(seeds, args.steps, args.nodes, faults, shrink_failures=not args.no_shrink)
+    try:
+        variant = resolve(args.variant)
+    except BadInput as err:
+        print(f"omnilab fuzz: {err}")
+        return 2
+    shown = "" if variant.is_reference else f", variant {variant.name}"
+    print(f"fuzz: {args.seeds} seeds x {args.steps} steps, {args.nodes} nodes{shown}, faults: {', '.join(faults)}")
+    table = campaigns.fuzz(seeds, args.steps, args.nodes, faults, shrink_failures=not args.no_shrink,
+                           variant=variant)
     failed = table[~table["ok"]]
     print(f"seeds ok: {int(table['ok'].sum())}/{len(table)}; reconfigured: {int(table['reconfigured'].sum())}; "
           f"per seed: {table['delivered'].mean():.0f} delivered, {table['dropped'].mean():.0f} dropped, "
@@ -67,6 +78,75 @@ def run_fuzz(args: argparse.Namespace) -> int:
           f"Cluster.replay(trace) after pasting:\n")
     print(failed.loc[seed, "trace"].script())
     return 1
+
+
+def add_mutants_command(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "mutants", help="run the fault campaign against each buggy variant and say which invariant catches it",
+        description="For each mutant of omnilab.sim.mutants (the reference with one rule broken), run the default "
+                    "fuzz campaign seed by seed until an invariant fails, shrink that schedule, and print a table: "
+                    "mutant, the invariant expected to catch it, the one that did, seeds until caught, shrunk "
+                    "length. Exits 1 if a mutant that a safety invariant should catch survives.")
+    parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
+    parser.add_argument("--seeds", type=int, default=100, help="seeds to try per mutant (default 100, as fuzz)")
+    parser.add_argument("--steps", type=int, default=100, help="random operations per seed (default 100, as fuzz)")
+    parser.add_argument("--nodes", type=int, default=3, help="nodes in configuration 1 (default 3)")
+    parser.add_argument("--no-shrink", action="store_true", help="do not shrink the failing schedules")
+    parser.add_argument("--describe", action="store_true", help="print each mutant's description first")
+    parser.set_defaults(handler=run_mutants)
+
+
+def run_mutants(args: argparse.Namespace) -> int:
+    from omnilab.sim import mutants
+
+    unknown = [n for n in args.names if n not in mutants.MUTANTS]
+    if unknown:
+        print(f"omnilab mutants: unknown mutant(s) {unknown}; the mutants are: {', '.join(mutants.MUTANTS)}")
+        return 2
+    names = args.names or list(mutants.MUTANTS)
+    if args.describe:
+        for name in names:
+            print(f"{name}:\n  {mutants.MUTANTS[name].description}\n")
+    catches = mutants.table(names, args.seeds, args.steps, args.nodes, shrink=not args.no_shrink)
+    print(mutants.format_table(catches))
+    survivors = [c.mutant for c in catches if c.expected and not c.caught]
+    return 1 if survivors else 0
+
+
+def add_exercises_command(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "exercises", help="build the exercise notebooks from the solution sources",
+        description="Exercise notebooks. `omnilab exercises build` regenerates solutions/NN-slug.ipynb and "
+                    "exercises/NN-slug.ipynb from each solutions/NN-slug.py (jupytext percent format; the "
+                    "### BEGIN SOLUTION / ### END SOLUTION regions become raise NotImplementedError).")
+    actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
+    build = actions.add_parser("build", help="regenerate the notebooks of every solution source")
+    build.add_argument("--root", default=".", help="the checkout holding solutions/ and exercises/ (default: .)")
+    build.add_argument("--check", action="store_true",
+                       help="write nothing; exit 1 if a build would change a notebook")
+    build.set_defaults(handler=run_exercises_build)
+
+
+def run_exercises_build(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from omnilab.grading.build import BuildError, build, sources
+
+    root = Path(args.root).resolve()
+    if not sources(root):
+        print(f"no solution sources in {root / 'solutions'} (expected files such as solutions/01-quorums.py)")
+        return 2
+    try:
+        changed = build(root, check=args.check)
+    except BuildError as err:
+        print(f"exercises build: {err}")
+        return 2
+    names = ", ".join(str(p.relative_to(root)) for p in changed)
+    if args.check:
+        print(f"out of date: {names}; run omnilab exercises build" if changed else "every notebook is up to date")
+        return 1 if changed else 0
+    print(f"wrote {names}" if changed else "every notebook was up to date")
+    return 0
 
 
 def add_grade_command(subparsers: Subparsers) -> None:
@@ -121,7 +201,8 @@ def run_grade(args: argparse.Namespace) -> int:
 
 
 # The subcommands, in the order ``--help`` lists them. Later issues append to this tuple.
-COMMANDS: tuple[AddCommand, ...] = (add_fuzz_command, add_grade_command)
+COMMANDS: tuple[AddCommand, ...] = (add_fuzz_command, add_mutants_command, add_exercises_command,
+                                     add_grade_command)
 
 
 def build_parser(commands: Sequence[AddCommand] = COMMANDS) -> argparse.ArgumentParser:

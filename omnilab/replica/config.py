@@ -89,9 +89,11 @@ class ClusterConfig:
                 raise _invalid("Read quorum size must be >= the write quorum size.",
                                "Swap the two sizes or raise read_quorum_size")
 
-    def build_for_server(self, server_config: "ServerConfig", storage: Any):
-        """Build this configuration's replica for one server (validates first)."""
-        return OmniPaxosConfig(cluster_config=self, server_config=server_config).build(storage)
+    def build_for_server(self, server_config: "ServerConfig", storage: Any, components: Any = None):
+        """Build this configuration's replica for one server (validates first). `components`
+        (`omnilab.replica.components.Components`, default the reference) says which classes it is
+        built from."""
+        return OmniPaxosConfig(cluster_config=self, server_config=server_config).build(storage, components)
 
 
 @dataclass(frozen=True)
@@ -142,12 +144,13 @@ class OmniPaxosConfig:
             raise _invalid("Nodes must include own server pid",
                            f"Add {self.server_config.pid} to nodes or build for one of {self.cluster_config.nodes}")
 
-    def build(self, storage: Any):
-        """Validate, then build an `OmniPaxos` replica over `storage` (recovering if it holds state)."""
+    def build(self, storage: Any, components: Any = None):
+        """Validate, then build an `OmniPaxos` replica over `storage` (recovering if it holds state)
+        from `components` (`omnilab.replica.components.Components`; None: the reference OmniPaxos)."""
         from .omnipaxos import OmniPaxos  # the facade imports this module; import late
 
         self.validate()
-        return OmniPaxos(self, storage)
+        return OmniPaxos(self, storage, components)
 
     @classmethod
     def with_toml(cls, path: str) -> "OmniPaxosConfig":

@@ -11,11 +11,10 @@ from dataclasses import replace
 from typing import Any, Optional
 
 from .ballot import Ballot
-from .ballot_leader_election import BallotLeaderElection
+from .components import REFERENCE_COMPONENTS, Components
 from .config import ClusterConfig, OmniPaxosConfig
 from .entries import LogEntry, StopSign
 from .messages import BLEMessage, Message, PaxosMessage
-from .sequence_paxos import SequencePaxos
 from .state import ClusterState, OmniPaxosStates, Phase, ReplicaState, Role
 
 
@@ -38,19 +37,23 @@ class LogicalClock:
 class OmniPaxos:
     """A replica of the OmniPaxos replicated log. Build it with `OmniPaxosConfig.build(storage)` or
     `ClusterConfig.build_for_server(server_config, storage)`; a storage that holds state makes the
-    replica recover (it starts in the Recover phase and asks its peers to prepare it)."""
+    replica recover (it starts in the Recover phase and asks its peers to prepare it).
 
-    def __init__(self, config: OmniPaxosConfig, storage: Any) -> None:
+    `components` (`omnilab.replica.components.Components`; None: the reference) names the classes of
+    the quorum rule, Ballot Leader Election and Sequence Paxos this replica is built from."""
+
+    def __init__(self, config: OmniPaxosConfig, storage: Any, components: Optional[Components] = None) -> None:
         self.config = config
         self.storage = storage
+        self.components = parts = REFERENCE_COMPONENTS if components is None else components
         self.pid: int = config.server_config.pid
         recovered = storage.get_promise()
-        self.ble = BallotLeaderElection(config, recovered)
+        self.ble = parts.ballot_leader_election(config, recovered, quorum_rule=parts.quorum)
         server = config.server_config
         self.election_clock = LogicalClock(server.election_tick_timeout)
         self.resend_clock = LogicalClock(server.resend_message_tick_timeout)
         self.flush_clock = LogicalClock(server.flush_batch_tick_timeout)
-        self.seq_paxos = SequencePaxos(config, storage, recovered)
+        self.seq_paxos = parts.sequence_paxos(config, storage, recovered, quorum_rule=parts.quorum)
         # Written back even when fresh: a later rebuild from this storage then recovers (§1.6).
         self.seq_paxos.log.set_promise(recovered or Ballot())
 

@@ -51,11 +51,13 @@ from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeade
 from .ledger import ClientOp, InstanceStart, Ledger, Verdict
 from .network import Envelope, Network, new_envelope
 from .server import Server, ServerStatus
+from .instances import start_instance
 from .service import SERVICE_MESSAGE_TYPES, ReconfigurationService
 from .trace import (Append, ClusterCreated, CompactionRefused, Crash, Crashed, Cut, Delivered, DeliverAll, Drop,
                     Dropped, Duplicate, Duplicated, Get, Heal, InstanceStarted, Operation, Partition, ProposalLost,
                     Proposed, Put, ReadDone, Recover, Reconfigure, Refused, Run, ServerCreated, SetPriority, Sent,
                     Snapshot, Step, StepRandom, Tick, Ticked, Trace, Trim, TryBecomeLeader)
+from .variant import REFERENCE, Variant, importable_name, resolve
 
 #: ``resend_message_tick_timeout`` of a Cluster unless given: resends after two ticks.
 DEFAULT_RESEND_TICKS = 2
@@ -73,7 +75,12 @@ def _describe_error(err: Exception) -> str:
 
 class Cluster(ReconfigurationService):
     """Servers 1..n running OmniPaxos in configuration 1, a key-value store on top, and a network
-    you control. ``Cluster(nodes=[1, 2, 3], seed=0, check_every_step=False, **server_config_fields)``.
+    you control. ``Cluster(nodes=[1, 2, 3], seed=0, *, variant=REFERENCE, check_every_step=False,
+    **server_config_fields)``.
+
+    ``variant`` (an `omnilab.sim.variant.Variant`, or a name `omnilab.sim.variant.resolve` accepts:
+    ``"reference"``, a mutant of `omnilab.sim.mutants`, ``"package.module:ATTRIBUTE"``) names the
+    classes every server is built from; ``cluster.variant`` is it, and the trace records it.
 
     Read the state through ``servers`` / `server(pid)`, ``network`` (``in_flight``, ``cut_links``),
     ``clock``, ``trace`` and ``ledger`` (with the client ``history``); `pending`, `logs` and `history`
@@ -86,9 +93,11 @@ class Cluster(ReconfigurationService):
     the module docstring).
     """
 
-    def __init__(self, nodes: Iterable[int] | int = (1, 2, 3), seed: int = 0, *, check_every_step: bool = False,
-                 **server_config_fields: Any) -> None:
+    def __init__(self, nodes: Iterable[int] | int = (1, 2, 3), seed: int = 0, *, variant: Any = REFERENCE,
+                 check_every_step: bool = False, **server_config_fields: Any) -> None:
         pids = _validate_pids(list(range(1, nodes + 1)) if isinstance(nodes, int) else nodes, "Cluster(nodes=...)")
+        #: the classes every server is built from (`omnilab.sim.variant`).
+        self.variant: Variant = resolve(variant)
         unknown = sorted(set(server_config_fields) - set(_SERVER_FIELDS))
         if unknown:
             raise InvalidConfiguration(f"unknown ServerConfig field(s) {unknown}; the fields are {list(_SERVER_FIELDS)}")
@@ -110,7 +119,7 @@ class Cluster(ReconfigurationService):
         #: one paragraph explaining the situation (set by `omnilab.sim.scenarios`).
         self.description = ""
         self.trace.append(ClusterCreated(tuple(pids), seed, tuple(sorted(server_config_fields.items())),
-                                         check_every_step))
+                                         check_every_step, *_recorded_variant(self.variant)))
         first = ClusterConfig(configuration_id=1, nodes=list(pids))
         for pid in pids:
             self.servers[pid] = Server(pid, server_configs[pid])
@@ -119,7 +128,7 @@ class Cluster(ReconfigurationService):
             storage = MemoryStorage()
             server.durable.configs[1] = first
             server.durable.storages[1] = storage
-            omni = first.build_for_server(server.server_config, storage)
+            omni = start_instance(self.variant, first, server.server_config, storage)
             server.instances[1] = omni
             server.applied[1] = 0
             server.start_state[1] = {}
@@ -145,15 +154,21 @@ class Cluster(ReconfigurationService):
         return config
 
     @classmethod
-    def replay(cls, trace: Iterable[Any]) -> "Cluster":
+    def replay(cls, trace: Iterable[Any], variant: Any = None) -> "Cluster":
         """Build the cluster `trace` describes: create it as its first item says, then perform every
         operation in order (a refused proposal or compaction is refused again and recorded the same
-        way)."""
+        way). The cluster runs the variant the trace recorded, or `variant` when given (needed for a
+        variant that cannot be imported, e.g. one defined in a notebook)."""
         items = list(trace)
         if not items or not isinstance(items[0], ClusterCreated):
             raise BadInput("a trace to replay starts with ClusterCreated; pass cluster.trace (or a prefix of it)")
         first = items[0]
-        cluster = cls(list(first.nodes), seed=first.seed, check_every_step=first.check_every_step,
+        if variant is None:
+            if first.variant_name is not None:
+                raise BadInput(f"this trace ran the variant {first.variant_name!r}, which cannot be imported (defined "
+                               f"in a notebook?): pass it, Cluster.replay(trace, variant=...)")
+            variant = first.variant
+        cluster = cls(list(first.nodes), seed=first.seed, variant=variant, check_every_step=first.check_every_step,
                       **dict(first.server_config))
         cluster.check_every_step = False  # a trace that ended in a violation must replay up to it
         for item in items[1:]:
@@ -171,7 +186,7 @@ class Cluster(ReconfigurationService):
         positions = [i for i, item in enumerate(self.trace) if isinstance(item, Operation)]
         if len(positions) < 2:
             raise NothingToUndo("nothing to undo: no operation since the cluster was created")
-        rebuilt = Cluster.replay(self.trace[:positions[-1]])
+        rebuilt = Cluster.replay(self.trace[:positions[-1]], variant=self.variant)
         rebuilt.description = self.description
         version = self.version
         self.__dict__.clear()
@@ -180,9 +195,10 @@ class Cluster(ReconfigurationService):
 
     def __repr__(self) -> str:
         crashed = [p for p, s in self.servers.items() if not s.up]
+        variant = "" if self.variant == REFERENCE else f" variant={self.variant.name!r}"
         return (f"<Cluster nodes={list(self.servers)} config={self.config_id} leader={self.leader()} "
                 f"clock={self.clock} in_flight={len(self.network)}"
-                + (f" crashed={crashed}" if crashed else "") + ">")
+                + (f" crashed={crashed}" if crashed else "") + variant + ">")
 
     # --- looking -------------------------------------------------------------------------------------
 
@@ -651,7 +667,7 @@ class Cluster(ReconfigurationService):
         message for a configuration the receiver does not run is dropped."""
         if type(env.message) in SERVICE_MESSAGE_TYPES:
             self.trace.append(Delivered(env))
-            self._handle_service(server, env)
+            self.variant.service._handle_service(self, server, env)  # the variant's service-message handler
             return
         why = (f"node {env.receiver} runs no instance of configuration {env.config_id}"
                + (" (it retired)" if env.config_id in server.durable.configs else " yet"))
@@ -700,6 +716,15 @@ class _Operation:
             if failed:
                 raise InvariantViolation(failed, cluster.trace)
         return False
+
+
+def _recorded_variant(variant: Variant) -> tuple[Optional[str], Optional[str]]:
+    """``(variant, variant_name)`` as `ClusterCreated` records them: the importable name (None for
+    the reference), or None and the name of a variant that cannot be imported back."""
+    if variant == REFERENCE:
+        return None, None
+    name = importable_name(variant)
+    return (name, None) if name is not None else (None, variant.name)
 
 
 def _as_int(value: Any, what: Optional[str], error: Optional[type]) -> Optional[int]:

@@ -32,6 +32,7 @@ from omnilab.replica.config import ClusterConfig
 from omnilab.replica.entries import LogEntry, StopSign
 from omnilab.replica.storage import MemoryStorage
 
+from .instances import start_instance
 from .ledger import InstanceStart
 from .network import Envelope
 from .server import Server, ServerStatus, TransferredState
@@ -86,7 +87,8 @@ def kv_store_from(state: dict) -> KVStore:
 class ReconfigurationService:
     """Mixed into `Cluster`: what each server does with decided entries and service messages.
 
-    Relies on the cluster's ``servers``, ``trace``, ``ledger``, ``_send`` and ``_after_replica_call``.
+    Relies on the cluster's ``servers``, ``trace``, ``ledger``, ``variant``, ``_send`` and
+    ``_after_replica_call``.
     """
 
     # --- applying decided entries --------------------------------------------------------------------
@@ -151,7 +153,7 @@ class ReconfigurationService:
                 storage = MemoryStorage()
                 server.durable.configs[next_id] = next_config
                 server.durable.storages[next_id] = storage
-                omni = next_config.build_for_server(server.server_config, storage)
+                omni = start_instance(self.variant, next_config, server.server_config, storage)
                 self._install_instance(server, next_id, omni, state, config_id, ss)
         elif server.status is not ServerStatus.RETIRED:
             server.status = ServerStatus.RETIRED
@@ -221,7 +223,7 @@ class ReconfigurationService:
         server.kvstore = kv_store_from(state)
         self.trace.append(StateInstalled(server.pid, transfer.from_config_id, sender, len(state)))
         self._send(server.pid, sender, config_id, TransferAck(config_id))
-        omni = config.build_for_server(server.server_config, storage)
+        omni = start_instance(self.variant, config, server.server_config, storage)
         server.status = ServerStatus.ACTIVE
         self._install_instance(server, config_id, omni, state, transfer.from_config_id, transfer.stopsign)
 
@@ -245,8 +247,8 @@ class ReconfigurationService:
         durable = server.durable
         config_ids = sorted(durable.storages)
         for config_id in config_ids:
-            server.instances[config_id] = durable.configs[config_id].build_for_server(
-                server.server_config, durable.storages[config_id])
+            server.instances[config_id] = start_instance(self.variant, durable.configs[config_id],
+                                                         server.server_config, durable.storages[config_id])
             server.applied[config_id] = 0
         self.trace.append(Recovered(server.pid, tuple(config_ids)))
         transferred = durable.transferred

@@ -54,17 +54,28 @@ class Operation(TraceItem):
 
 @dataclass(frozen=True, slots=True)
 class ClusterCreated(Operation):
-    """``Cluster(nodes, seed, check_every_step, **server_config)``: always the first item."""
+    """``Cluster(nodes, seed, variant, check_every_step, **server_config)``: always the first item.
+
+    ``variant`` is the importable name of the variant the cluster runs (``omnilab.sim.variant``),
+    None for the reference; ``variant_name`` is the name of a variant that cannot be imported back
+    (defined in a notebook), which replay must be handed (None otherwise)."""
 
     nodes: tuple
     seed: int = 0
     server_config: tuple = ()  # (field, value) pairs passed through to ServerConfig
     check_every_step: bool = False
+    variant: Optional[str] = None
+    variant_name: Optional[str] = None
 
     def call(self, name: str = "cluster") -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.server_config)
         check = ", check_every_step=True" if self.check_every_step else ""
-        return f"{name} = Cluster({list(self.nodes)!r}, seed={self.seed}{extra}{check})"
+        variant = f", variant={self.variant!r}" if self.variant is not None else ""
+        note = ""
+        if self.variant_name is not None:
+            variant = ", variant=VARIANT"
+            note = f"  # VARIANT: the variant {self.variant_name!r} this trace ran (it cannot be imported)"
+        return f"{name} = Cluster({list(self.nodes)!r}, seed={self.seed}{variant}{extra}{check}){note}"
 
     def apply(self, cluster: Any) -> Any:  # pragma: no cover - replay builds the cluster itself
         raise TypeError("ClusterCreated starts a trace; use Cluster.replay(trace)")

@@ -1,0 +1,62 @@
+"""Every solution scores full marks; every untouched exercise scores 0, only through NotImplementedError.
+
+Both run the notebooks' answer cells the way the batch grader does: found by tag
+(`answer_sources`), executed in a fresh namespace (`load_answers`).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from omnilab.grading import bank
+from omnilab.grading.report import NOT_IMPLEMENTED, check
+
+ROOT = Path(__file__).resolve().parents[2]
+EXERCISES = list(bank.EXERCISES.values())
+
+
+def answers(folder: str, exercise):
+    notebook = json.loads((ROOT / folder / f"{exercise.slug}.ipynb").read_text())
+    sources = bank.answer_sources(notebook)
+    assert set(sources) == set(exercise.surface)
+    return sources, bank.load_answers(exercise, sources)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_solution_scores_full_marks(exercise):
+    sources, namespace = answers("solutions", exercise)
+    assert bank.static_guard(exercise, sources) is None
+    report = check(exercise.id, namespace, progress=False, sources=sources)
+    assert [(r.check, r.reason) for r in report.rows if not r.passed] == []
+    assert report.score == report.max_score == exercise.max_points > 0
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_untouched_exercise_scores_zero_through_not_implemented(exercise):
+    sources, namespace = answers("exercises", exercise)
+    assert bank.static_guard(exercise, sources) is None
+    for c in exercise.checks:
+        with pytest.raises(NotImplementedError):
+            c.produce(namespace, 0)
+    report = check(exercise.id, namespace, progress=False, sources=sources)
+    assert report.score == 0
+    assert {(r.reason, r.error) for r in report.rows} == {(NOT_IMPLEMENTED, "NotImplementedError")}
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_solution_notebook_ends_by_asserting_full_marks(exercise):
+    notebook = json.loads((ROOT / "solutions" / f"{exercise.slug}.ipynb").read_text())
+    last = "".join(notebook["cells"][-1]["source"])
+    assert "report.score == report.max_score" in last and "assert" in last
+    assert f'omnilab.grading.check("{exercise.id}")' in "".join(
+        "".join(c["source"]) for c in notebook["cells"])
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_the_preamble_is_what_the_notebook_imports(exercise):
+    notebook = json.loads((ROOT / "exercises" / f"{exercise.slug}.ipynb").read_text())
+    first_answer = next(i for i, c in enumerate(notebook["cells"]) if "answer" in c["metadata"].get("tags", []))
+    before = "\n".join("".join(c["source"]) for c in notebook["cells"][:first_answer] if c["cell_type"] == "code")
+    for line in exercise.preamble.splitlines():
+        assert line in before
