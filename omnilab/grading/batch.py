@@ -23,8 +23,8 @@ exercise bank). From the store the grader writes, in ``DIR``:
 
 - ``results.csv``: one row per learner, exercise and check (points, max, status, reason, seed, ...);
 - ``grades.csv``: one row per learner, one column per exercise and a total (for an LMS gradebook);
-- ``timings.csv``: seconds per check (kept apart so that the two CSVs above are the same, byte for
-  byte, every time the same submissions are graded);
+- ``timings.csv``: seconds per check, producing in the sandbox plus judging here (kept apart so
+  that the two CSVs above are the same, byte for byte, every time the same submissions are graded);
 - ``gradescope/LEARNER/results.json``: the Gradescope autograder format, hidden checks
   ``after_published``;
 - ``feedback/LEARNER.md``: what failed and why, with the failing schedules.
@@ -46,6 +46,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -260,17 +261,19 @@ def _judged(row, check, run: sandbox.CheckRun) -> dict:
                    duration=run.duration)
     if run.state == "error":
         return row(check.name, "error", run.reason, _seed(run.seed), duration=run.duration)
+    started = time.perf_counter()
     for seed, artefact in run.artefacts:
         try:
             outcome = check.judge(artefact, seed)
         except Exception as error:  # noqa: BLE001 - an artefact the judge cannot read is a failed answer
             return row(check.name, "error", f"the answer produced something the check cannot read "
                                             f"({type(error).__name__}: {str(error)[:300]})", _seed(seed),
-                       duration=run.duration)
+                       duration=run.duration + time.perf_counter() - started)
         if not outcome.passed:
             return row(check.name, "fail", outcome.reason, _seed(seed), tuple(outcome.schedule),
-                       duration=run.duration)
-    return row(check.name, "pass", "", " ".join(str(seed) for seed, _ in run.artefacts), duration=run.duration)
+                       duration=run.duration + time.perf_counter() - started)
+    return row(check.name, "pass", "", " ".join(str(seed) for seed, _ in run.artefacts),
+               duration=run.duration + time.perf_counter() - started)
 
 
 def _seed(seed) -> str:

@@ -478,10 +478,12 @@ def _grader_failure(child, message: dict, during: str) -> str:
 
 def _child_env(pythonpath: list[str]) -> dict[str, str]:
     """A small, fixed environment: the same hash seed every run (so set iteration order in an
-    answer is the same on every regrade), no user site, no bytecode files in the submission."""
+    answer is the same on every regrade), no user site packages."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONIOENCODING": "utf-8",
-           "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "LANG": "C.UTF-8"}
+           "PYTHONNOUSERSITE": "1", "PYTHONIOENCODING": "utf-8", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+           "LANG": "C.UTF-8"}
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        env["PYTHONDONTWRITEBYTECODE"] = os.environ["PYTHONDONTWRITEBYTECODE"]
     paths = [p for p in pythonpath if p]
     if paths:
         env["PYTHONPATH"] = os.pathsep.join(paths)
