@@ -171,6 +171,8 @@ def add_grade_command(subparsers: Subparsers) -> None:
     parser.add_argument("--memory-mb", type=int, default=1024, help="memory cap per answer, MiB (default 1024)")
     parser.add_argument("--load-timeout", type=float, default=20.0,
                         help="seconds allowed for an answer's cells to run (default 20)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds allowed per check, for every check (default: each check's own)")
     parser.add_argument("--no-prefork", action="store_true",
                         help="start Python afresh for every answer instead of forking it from a process that "
                              "has the exercise bank imported (slower; the same grades)")
@@ -184,7 +186,8 @@ def run_grade(args: argparse.Namespace) -> int:
 
     from omnilab.grading import batch
 
-    limits = batch.Limits(load_timeout=args.load_timeout, memory_mb=args.memory_mb, prefork=not args.no_prefork)
+    limits = batch.Limits(load_timeout=args.load_timeout, memory_mb=args.memory_mb, prefork=not args.no_prefork,
+                          timeout=args.timeout)
     if os.getcwd() not in sys.path:
         sys.path.append(os.getcwd())  # a bank module of the instructor's own, beside the submissions
     try:

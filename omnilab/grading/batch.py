@@ -166,6 +166,7 @@ class Limits:
     memory_mb: int = sandbox.MEMORY_MB
     output_cap: int = sandbox.OUTPUT_CAP
     prefork: bool = True             # fork each sandbox from a zygote with the bank imported (POSIX)
+    timeout: float | None = None     # seconds per check for every check, instead of each check's own
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ def grade_job(job: Job) -> dict:
             else:
                 result = sandbox.run(
                     job.bank, exercise.id, sources, [(name, list(s)) for name, s in job.plan],
-                    timeouts={name: float(checks[name].timeout) for name in seeds},
+                    timeouts={name: float(job.limits.timeout or checks[name].timeout) for name in seeds},
                     load_timeout=job.limits.load_timeout, memory_mb=job.limits.memory_mb,
                     output_cap=job.limits.output_cap, pythonpath=list(job.pythonpath),
                     prefork=job.limits.prefork)

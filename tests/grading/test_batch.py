@@ -288,5 +288,9 @@ def test_the_command_line(graded, tmp_path, capsys):
     assert code == 0
     assert "graded 4 notebook(s)" in printed and "pass rate per check" in printed
     assert (tmp_path / "out" / "grades.csv").read_text() == "learner,tq01,tq02,total\nalice,4,2,6\nbob,0,0,0\n"
+    args = ["grade", str(submissions), "--out", str(tmp_path / "out"), "--secret", SECRET, "--bank", BANK,
+            "--no-progress"]
+    assert cli.main(args) == 0 and "graded 0 notebook(s), skipped 4" in capsys.readouterr().out
+    assert cli.main(args + ["--regrade"]) == 0 and "graded 4 notebook(s), skipped 0" in capsys.readouterr().out
     code = cli.main(["grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), "--bank", BANK])
     assert code == 2 and "is not a folder" in capsys.readouterr().err
