@@ -293,7 +293,9 @@ def first_violation(artefact: Mapping) -> Optional[Violation]:
       skipping only a prefix that arrived compacted) and none is decided twice;
     * Validity: every decided entry was proposed by then;
     * StopSignSeal: nothing is decided after a configuration's StopSign;
-    * OneLeaderPerBallot: no two nodes lead the same ballot.
+    * OneLeaderPerBallot: no two nodes lead the same ballot;
+    * ConfigurationTransition, when the run recorded ``starts`` (`record_starts`): see
+      `transition_violation`.
     """
     found: list[Violation] = []
     chosen: dict = {}
@@ -339,8 +341,12 @@ def first_violation(artefact: Mapping) -> Optional[Violation]:
                                    f"(n={ballot[1]}, pid={ballot[3]}) of configuration {config_id}", k))
         elif ballot[3] != pid:
             found.append(Violation("OneLeaderPerBallot", f"node {pid} leads a ballot of node {ballot[3]}", k))
+    transition = transition_violation(artefact)
+    if transition is not None:
+        found.append(transition)
     # At the same call, the most telling first: two different entries at one slot.
-    order = ("UniformAgreement", "Integrity", "Validity", "StopSignSeal", "OneLeaderPerBallot")
+    order = ("UniformAgreement", "Integrity", "Validity", "StopSignSeal", "OneLeaderPerBallot",
+             "ConfigurationTransition")
     return min(found, key=lambda v: (v.at_call, order.index(v.invariant))) if found else None
 
 
@@ -493,3 +499,78 @@ def random_schedule(seed: int, nodes: Sequence[int] = (1, 2, 3, 4, 5), steps: in
     lines.append(f"cluster.put('final', {seed % 1000}, at={pids[0]})")
     lines.append("cluster.run(ticks=4)")
     return lines
+
+
+# --- configuration transitions -------------------------------------------------------------------------
+
+def record_starts(cluster: Any, items: list, k: int, artefact: dict) -> None:
+    """Extra record: ``starts`` = [k, pid, config_id, state] for every instance a server starts
+    (``state``: its key-value state then, as sorted [repr(key), repr(value)] pairs)."""
+    from omnilab.sim.trace import InstanceStarted
+
+    rows = artefact.setdefault("starts", [])
+    for item in items:
+        if type(item) is InstanceStarted:
+            state = cluster.servers[item.pid].start_state.get(item.config_id, {})
+            rows.append([k, item.pid, item.config_id, sorted([repr(a), repr(b)] for a, b in state.items())])
+
+
+def _key_value(text: str) -> Optional[tuple[str, str]]:
+    """``"KeyValue(key='a', value=1)"`` -> ``("'a'", "1")`` (read with ast, never evaluated)."""
+    try:
+        call = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "KeyValue"):
+        return None
+    fields = {k.arg: k.value for k in call.keywords}
+    if set(fields) != {"key", "value"}:
+        return None
+    return ast.unparse(fields["key"]), ast.unparse(fields["value"])
+
+
+def state_before_stopsign(artefact: Mapping, config_id: int) -> Optional[list]:
+    """The key-value state every write decided in `config_id` before its StopSign builds (on top of
+    the state configuration `config_id` started from), as sorted pairs; None if no StopSign was
+    decided there."""
+    slots = {}
+    for row in artefact.get("decided", []):
+        if row[2] == config_id:
+            slots.setdefault(row[3], row[4])
+    ss_idx = next((i for i, text in sorted(slots.items()) if text.startswith("StopSign(")), None)
+    if ss_idx is None:
+        return None
+    starts = [r for r in artefact.get("starts", []) if r[2] == config_id]
+    state = dict((a, b) for a, b in starts[0][3]) if starts and config_id > 1 else {}
+    for idx in range(ss_idx):
+        kv = _key_value(slots.get(idx, ""))
+        if kv is not None:
+            state[kv[0]] = kv[1]
+    return sorted([a, b] for a, b in state.items())
+
+
+def transition_violation(artefact: Mapping) -> Optional[Violation]:
+    """ConfigurationTransition from the artefact: each server starts a configuration once, and starts
+    configuration k+1 with exactly the state decided in configuration k before its StopSign."""
+    seen = set()
+    for k, pid, config_id, state in artefact.get("starts", []):
+        if (pid, config_id) in seen:
+            return Violation("ConfigurationTransition", f"node {pid} started configuration {config_id} twice", k)
+        seen.add((pid, config_id))
+        if config_id == 1:
+            continue
+        expected = state_before_stopsign(artefact, config_id - 1)
+        if expected is None:
+            return Violation("ConfigurationTransition", f"node {pid} started configuration {config_id} before "
+                             f"configuration {config_id - 1} decided its StopSign", k)
+        if state != expected:
+            missing = [f"{a}: {b}" for a, b in expected if [a, b] not in state]
+            return Violation("ConfigurationTransition", f"node {pid} started configuration {config_id} with the state "
+                             f"{_pairs(state)}, not the state decided before the StopSign {_pairs(expected)}"
+                             + (f" (it lacks {', '.join(missing)})" if missing else ""), k)
+    return None
+
+
+def _pairs(pairs: list) -> str:
+    return "{" + ", ".join(f"{a}: {b}" for a, b in pairs) + "}"
+

@@ -60,3 +60,17 @@ def test_the_preamble_is_what_the_notebook_imports(exercise):
     before = "\n".join("".join(c["source"]) for c in notebook["cells"][:first_answer] if c["cell_type"] == "code")
     for line in exercise.preamble.splitlines():
         assert line in before
+
+
+@pytest.mark.parametrize("exercise", [e for e in EXERCISES if any(c.hidden for c in e.checks)], ids=lambda e: e.id)
+def test_solution_passes_the_hidden_checks_on_secret_seeds(exercise):
+    from omnilab.grading.report import run_check
+
+    _, namespace = answers("solutions", exercise)
+    for c in exercise.checks:
+        if c.hidden:
+            seeds = exercise.seeds(c, "an instructor's secret")
+            assert seeds
+            for seed in seeds:
+                outcome, error = run_check(exercise, c, namespace, seed)
+                assert outcome.passed and error is None, (c.name, seed, outcome.reason)

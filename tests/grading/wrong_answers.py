@@ -87,6 +87,36 @@ def schedule():
     return ["__import__('os').system('true')"]
 '''
 
+ST_BASE = '''
+class MyStateTransfer(BlankStateTransfer):
+    def _handle_service(self, server, env):
+        msg = env.message
+        if isinstance(msg, TransferAck):
+            server.unacked.pop(env.sender, None)
+            return
+        if isinstance(msg, StartInstance):
+            config_id = msg.config.configuration_id
+            if RUNNING:
+                return
+            server.told[config_id] = msg.config
+        else:
+            config_id = msg.config_id
+            if EARLY:
+                return
+            if RUNNING:
+                ACK
+                return
+            server.transfers[config_id] = (env.sender, msg)
+        if config_id in server.told and config_id in server.transfers:
+            self._join(server, config_id)
+'''
+_ACK = "self._send(server.pid, env.sender, config_id, TransferAck(config_id))"
+ST_NEEDS_ORDER = ST_BASE.replace("RUNNING", "config_id in server.instances").replace("ACK", _ACK).replace(
+    "EARLY", "config_id not in server.told and config_id not in server.instances")
+ST_NO_ACK_WHEN_RUNNING = ST_BASE.replace("RUNNING", "config_id in server.instances").replace("ACK", "pass").replace(
+    "EARLY", "False")
+ST_JOINS_TWICE = ST_BASE.replace("RUNNING", "False").replace("ACK", _ACK).replace("EARLY", "False")
+
 #: exercise id -> name -> (answer sources, the checks that must fail)
 WRONG = {
     "ex01": {
@@ -106,6 +136,12 @@ WRONG = {
                           {"most-up-to-date", "constrained-election", "missing-decided-entry", "round-beats-length"}),
         "sync-too-high": ({"MySequencePaxos": SP_SYNC_TOO_HIGH}, {"sync-point", "round-beats-length"}),
         "sync-too-low": ({"MySequencePaxos": SP_SYNC_TOO_LOW}, {"sync-point", "efficient-sync"}),
+    },
+    "ex05": {
+        "needs-order": ({"MyStateTransfer": ST_NEEDS_ORDER}, {"reordered"}),
+        "no-ack-when-running": ({"MyStateTransfer": ST_NO_ACK_WHEN_RUNNING},
+                                {"in-order", "reordered", "dropped", "duplicated"}),
+        "joins-twice": ({"MyStateTransfer": ST_JOINS_TWICE}, {"in-order", "reordered", "dropped", "duplicated"}),
     },
     "ex06": {
         "breaks-nothing": ({"schedule": BREAK_NOTHING}, {"breaks-the-mutant"}),

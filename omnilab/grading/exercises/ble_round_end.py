@@ -25,7 +25,7 @@ from omnilab.sim import scenarios
 
 from ..bank import Exercise
 from ..runs import ballots_stable, decided_by, leader_is
-from .common import answer, cluster_check, lazy_lines, make_variant, replayer, scenario_lines
+from .common import answer, campaign_check, cluster_check, lazy_lines, make_variant, replayer, scenario_lines
 
 SURFACE = "MyBallotLeaderElection"
 PREAMBLE = ("from omnilab.grading.exercises.ble_round_end import BlankBallotLeaderElection\n"
@@ -164,6 +164,7 @@ CHECKS = (
     cluster_check("chained", 2, CHAINED, variant, LABEL,
                   [_stable_after_setup, leader_is(3), decided_by(_kv("p", 1), [2, 3])],
                   description="scenarios.chained(): 1 - 2 - 3; node 1 must not take over, leader 3 keeps deciding"),
+    campaign_check("fault-campaign-secret", 2, variant, LABEL, hidden=True),
 )
 
 EXERCISE = Exercise(

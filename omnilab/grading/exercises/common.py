@@ -14,7 +14,7 @@ import re
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from ..bank import Check, CheckOutcome
-from ..runs import Schedule, parse_schedule, replay_schedule, run_schedule, verdict
+from ..runs import Schedule, decided_by, parse_schedule, random_schedule, replay_schedule, run_schedule, verdict
 
 VariantMaker = Callable[[Mapping[str, Any]], Any]
 Condition = Callable[[Mapping], Optional[str]]
@@ -84,3 +84,21 @@ def replayer(variants: Mapping[str, VariantMaker]) -> Callable[[Mapping[str, Any
         lines[0] = lines[0].replace(found.group(0), "")
         return replay_schedule(parse_schedule(lines), variants[found.group(1)](namespace))
     return replay
+
+
+def campaign_check(name: str, points: float, variant: VariantMaker, label: str, hidden: bool = False) -> Check:
+    """A seeded fault campaign on the learner's variant: the seed chooses the schedule
+    (`omnilab.grading.runs.random_schedule`), so hidden seeds mean schedules nobody saw. Safety
+    throughout, and the final put decided on every node."""
+
+    def produce(namespace: Mapping[str, Any], seed: int) -> dict:
+        return run_schedule(parse_schedule(random_schedule(seed)), variant(namespace), variant_name=label)
+
+    def judge(artefact: Any, seed: int) -> CheckOutcome:
+        lines = parse_schedule(random_schedule(seed)).lines(label)
+        final = f"KeyValue(key='final', value={seed % 1000})"
+        return verdict(artefact, lines, [decided_by(final, [1, 2, 3, 4, 5])])
+
+    return Check(name, points, produce, judge, hidden=hidden,
+                 description="a seeded random schedule of crashes, partitions, leader changes and puts; then "
+                             "heal: safety throughout, and a final put decided everywhere")

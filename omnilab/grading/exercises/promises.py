@@ -35,8 +35,8 @@ from omnilab.replica.storage import MemoryStorage
 from omnilab.sim import scenarios
 
 from ..bank import Check, CheckOutcome, Exercise
-from ..runs import decided_by, leader_is, random_schedule, run_schedule, parse_schedule, verdict
-from .common import answer, cluster_check, lazy_lines, make_variant, replayer, scenario_lines
+from ..runs import decided_by, leader_is
+from .common import answer, campaign_check, cluster_check, lazy_lines, make_variant, replayer, scenario_lines
 
 SURFACE = "MySequencePaxos"
 PREAMBLE = ("from omnilab.grading.exercises.promises import BlankSequencePaxos, PromiseMeta\n"
@@ -308,21 +308,6 @@ def _sync_sends_nothing(artefact: Mapping) -> Optional[str]:
     return None
 
 
-def campaign_check(name: str, points: float, hidden: bool) -> Check:
-    """A seeded fault campaign on the learner's class: the seed chooses the schedule."""
-
-    def produce(namespace: Mapping[str, Any], seed: int) -> dict:
-        return run_schedule(parse_schedule(random_schedule(seed)), variant(namespace), variant_name=LABEL)
-
-    def judge(artefact: Any, seed: int) -> CheckOutcome:
-        lines = parse_schedule(random_schedule(seed)).lines(LABEL)
-        return verdict(artefact, lines, [decided_by(_kv("final", seed % 1000), [1, 2, 3, 4, 5])])
-
-    return Check(name, points, produce, judge, hidden=hidden,
-                 description="a seeded random schedule of crashes, partitions, leader changes and puts; then "
-                             "heal: safety throughout, and a final put decided everywhere")
-
-
 CHECKS = (
     Check("most-up-to-date", 2, produce_up_to_date, judge_up_to_date,
           description="is_more_up_to_date over promises from rounds 0-2 with logs of 0-3 entries"),
@@ -341,8 +326,8 @@ CHECKS = (
     cluster_check("efficient-sync", 1, SHORT_SYNC, variant, LABEL,
                   [_sync_sends_nothing, decided_by(_kv("d", 3), [1, 2])], extra=record_accept_syncs,
                   description="the new leader's AcceptSync sends a follower only what it lacks"),
-    campaign_check("fault-campaign", 2, hidden=False),
-    campaign_check("fault-campaign-secret", 2, hidden=True),
+    campaign_check("fault-campaign", 2, variant, LABEL),
+    campaign_check("fault-campaign-secret", 2, variant, LABEL, hidden=True),
 )
 
 EXERCISE = Exercise(

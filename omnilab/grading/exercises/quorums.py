@@ -22,7 +22,7 @@ from omnilab.replica.config import FlexibleQuorum, Quorum
 
 from ..bank import Check, CheckOutcome, Exercise
 from ..runs import decided_by
-from .common import answer, cluster_check, make_variant, replayer
+from .common import answer, campaign_check, cluster_check, make_variant, replayer
 
 SURFACE = "is_quorum"
 PREAMBLE = "from omnilab import FlexibleQuorum\n"
@@ -243,6 +243,7 @@ CHECKS = (
     cluster_check("two-crashes", 1, CRASHES, VARIANTS["your_quorum"], "your_quorum",
                   [decided_by("KeyValue(key='b', value=2)", [1, 2, 3])],
                   description="five nodes, leader 5 and node 4 crash: the three left still decide"),
+    campaign_check("fault-campaign-secret", 2, VARIANTS["your_quorum"], "your_quorum", hidden=True),
 )
 
 EXERCISE = Exercise(
