@@ -75,7 +75,7 @@ TOO_SMALL = wrong_answers.WRONG["ex01"]["too-small"][1]
 #   Unnamed exercises get the solution; unlisted checks must pass.
 CLASS: dict[str, tuple[dict, dict]] = {
     "ada": ({}, {}),
-    "ben": ({"ex01": blank("ex01"), "ex02": blank("ex02"), "ex03": blank("ex03"), "ex06": blank("ex06")}, "blank"),
+    "ben": ({exercise_id: blank(exercise_id) for exercise_id in bank.EXERCISES}, "blank"),
     "cleo": ({"ex02": with_answers("ex02", wrong_answers.WRONG["ex02"]["never-takes-over"][0])},
              {("ex02", name): ("fail", "") for name in wrong_answers.WRONG["ex02"]["never-takes-over"][1]}),
     "dmitri": ({"ex01": with_answers("ex01", {"is_quorum": "def is_quorum(count, num_nodes, flexible_quorum, phase):\n"
