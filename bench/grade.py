@@ -60,6 +60,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--learners", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--no-prefork", action="store_true", help="start Python afresh for every sandbox")
     parser.add_argument("--bank", default=None, help="exercise bank module (default: the course's, else the toy)")
     args = parser.parse_args()
 
@@ -89,9 +90,12 @@ def main() -> int:
                 (folder / f"{exercise.slug}.ipynb").write_text(notebooks[exercise.id][blank])
         jobs = args.jobs or os.cpu_count() or 1
         print(f"{args.learners} learners x {len(exercises)} exercises ({bank}), {len(blanks)} notebooks left blank; "
-              f"{jobs} at a time on {os.cpu_count()} cores")
+              f"{jobs} at a time on {os.cpu_count()} cores; sandboxes "
+              f"{'started afresh' if args.no_prefork else 'forked from a zygote'}; load average {os.getloadavg()[0]:.1f}")
         started = time.perf_counter()
-        run = batch.grade(submissions, scratch / "out", secret="bench-secret", bank=bank, jobs=jobs, progress=True)
+        limits = batch.Limits(prefork=not args.no_prefork)
+        run = batch.grade(submissions, scratch / "out", secret="bench-secret", bank=bank, jobs=jobs, limits=limits,
+                          progress=True)
         wall = time.perf_counter() - started
         notebooks_graded = args.learners * len(exercises)
         print(f"\nwall time {wall:.1f} s: {args.learners / wall * 60:.1f} submissions/min, "

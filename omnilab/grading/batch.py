@@ -49,7 +49,7 @@ import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -481,10 +481,29 @@ def _execute(todo: list[Job], *, jobs: int | None, dask: Any, progress: bool):
             futures = {pool.submit(grade_job, job): job for job in todo}
             for future in as_completed(futures):
                 bar.update(1)
-                yield futures[future], future.result()
+                yield futures[future], _result(future, futures[future])
     finally:
         bar.close()
         sandbox.shutdown_zygotes()
+
+
+def _result(future, job: Job) -> dict:
+    """The future's result; a failure of the grader itself (never of the submission: `grade_job`
+    turns those into rows) becomes an ``error`` row per check, so the rest of the batch goes on,
+    and is reported on stderr."""
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001
+        reason = f"the grader itself failed on this notebook ({type(error).__name__}: {str(error)[:300]})"
+        print(f"omnilab grade: {job.learner} {job.exercise}: {reason}", file=sys.stderr)
+        module = importlib.import_module(job.bank)
+        checks = {c.name: c for c in module.EXERCISES[job.exercise].checks}
+        positions = [c.name for c in module.EXERCISES[job.exercise].checks]
+        return {"learner": job.learner, "exercise": job.exercise, "submission_hash": "", "output": "",
+                "rows": [{"check": name, "position": positions.index(name), "points": 0.0,
+                          "max": float(checks[name].points), "status": "error", "reason": reason, "seed": "",
+                          "hidden": bool(checks[name].hidden), "schedule": [], "duration": 0.0}
+                         for name, _ in job.plan]}
 
 
 def _execute_dask(todo: list[Job], dask: Any, bar):
@@ -498,7 +517,7 @@ def _execute_dask(todo: list[Job], dask: Any, bar):
         jobs = {future.key: job for future, job in zip(futures, todo)}
         for future in dask_completed(futures):
             bar.update(1)
-            yield jobs[future.key], future.result()
+            yield jobs[future.key], _result(future, jobs[future.key])
     finally:
         if client is not dask:
             client.close()

@@ -1,36 +1,39 @@
-"""Run a learner's answer to one exercise in a fresh subprocess, and bring back only artefacts.
+"""Run a learner's answer to one exercise in a fresh process, and bring back only artefacts.
 
-The batch grader calls `run` once per (submission, exercise). `run` starts
-``python -m omnilab.grading.sandbox`` as a new process group, hands it the job over stdin (the
-exercise bank's module name, the exercise id, the answer cells' sources, and which checks to run on
-which seeds), and the child:
+The batch grader calls `run` once per (submission, exercise). The child process is either forked
+from a *zygote* (``python -m omnilab.grading.sandbox --zygote``, one per grader thread, which has
+imported the exercise bank once and never runs learner code) or, with ``prefork=False``, started
+afresh as ``python -m omnilab.grading.sandbox`` with its job over stdin. Either way it leads a
+process group of its own, gets the job (the bank's module name, the exercise id, the answer cells'
+sources, and which checks to run on which seeds), and:
 
-1. imports the bank and caps its own resources (address space, CPU seconds, open files), before any
-   learner code exists in the process;
+1. caps its own resources (address space, CPU seconds, file sizes) before any learner code exists
+   in the process;
 2. loads the answers (``bank.load_answers``: the answer cells executed in a fresh namespace);
 3. for each check, calls only its ``produce(namespace, seed)`` for each seed and sends back the
    JSON artefact. It never calls ``judge``: pass or fail is decided by the parent, in its own
    process, from the artefact alone, so monkeypatching the grader, the invariants or the simulator
    inside an answer changes nothing that the verdict depends on.
 
-The results travel on a pipe of their own (not stdout), whose descriptor number and a random
-per-run token arrive over stdin; every message carries the token, and the parent accepts only the
-messages it expects, in order (``ready``, ``loaded``, then ``start`` and one ``artefact`` or
-``error`` per seed of each check, then ``done``). Anything else on that pipe is reported as
-tampering. The learner's own output (stdout and stderr) goes to a second pipe that the parent
-drains with a cap, keeping the first bytes and discarding the rest, so a megabyte printer neither
-fills the parent's memory nor blocks.
+The results travel on a pipe of their own (not stdout), moved to a descriptor number the job does
+not name, with a random per-run token that the parent made; every message carries the token, and
+the parent accepts only the messages it expects, in order (``ready``, ``loaded``, then ``start``
+and one ``artefact`` or ``produce-error`` per seed of each check, then ``done``). Anything else on
+that pipe is reported as tampering. The learner's own output (stdout and stderr) goes to a second
+pipe that the parent drains with a cap, keeping the first bytes and discarding the rest, so a
+megabyte printer neither fills the parent's memory nor blocks.
 
 Limits, enforced by the parent: a per-check wall-clock timeout (and one for loading the answers);
 on expiry the whole process group is killed, the check is ``timeout``, and a fresh child carries
 on with the remaining checks, so one endless loop costs one check. A child that dies (a signal,
-``os._exit``, the memory cap) costs the check it was running, the same way. The address-space cap
-is ``RLIMIT_AS``, so an allocation loop ends in ``MemoryError`` inside the child.
+``os._exit``, the CPU cap) costs the check it was running, the same way. The address-space cap is
+``RLIMIT_AS``, so an allocation loop ends in ``MemoryError`` inside the child.
 
 What this does not defend against: the child runs as the same user as the grader. Code in an answer
-can read files the grader can read, and a process running as root could raise its own limits. For
-untrusted classes at scale, run the grader itself as an unprivileged user or in a container; the
-verdicts stay sound either way, because they are computed outside the child.
+can read files the grader can read and signal its processes, and a process running as root could
+raise its own limits. For untrusted classes at scale, run the grader itself as an unprivileged
+user or in a container; the verdicts stay sound either way, because they are computed outside the
+child.
 """
 
 from __future__ import annotations
@@ -47,7 +50,6 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 # Defaults for the limits (the batch grader exposes them as options).
@@ -55,7 +57,7 @@ MEMORY_MB = 1024                 # RLIMIT_AS of the child, in MiB
 OUTPUT_CAP = 64 * 1024           # bytes of the learner's output kept; the rest is read and discarded
 ARTEFACT_CAP = 32 * 1024 * 1024  # bytes of one message on the result pipe
 LOAD_TIMEOUT = 20.0              # seconds for the answer cells to finish executing
-FILE_CAP = 64 * 1024 * 1024    # bytes of any file the child writes
+FILE_CAP = 64 * 1024 * 1024      # bytes of any file the child writes
 STARTUP_TIMEOUT = 120.0          # seconds for the child to import the bank (trusted code; a loaded machine is slow)
 
 
@@ -132,7 +134,10 @@ def _run_child(bank, exercise_id, sources, plan, runs, output, *, timeouts, load
         try:
             child = None
             if prefork:
-                child = _zygote(bank, pythonpath).fork(job, result_w, workdir)
+                try:
+                    child = _zygote(bank, pythonpath).fork(job, result_w, workdir)
+                except OSError:
+                    child = None  # no zygote to be had: start this child afresh
             if child is None:
                 child = _Spawned(job, result_w, workdir, pythonpath)
         finally:

@@ -294,3 +294,27 @@ def test_the_command_line(graded, tmp_path, capsys):
     assert cli.main(args + ["--regrade"]) == 0 and "graded 4 notebook(s), skipped 0" in capsys.readouterr().out
     code = cli.main(["grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), "--bank", BANK])
     assert code == 2 and "is not a folder" in capsys.readouterr().err
+
+
+def test_a_failure_of_the_grader_on_one_notebook_does_not_stop_the_batch(tmp_path, monkeypatch, capsys):
+    submissions = build_class(tmp_path / "subs", {"alice": CLASS["alice"], "bob": CLASS["bob"]})
+    real = batch.grade_job
+
+    def flaky(job):
+        if (job.learner, job.exercise) == ("alice", "tq01"):
+            raise RuntimeError("the disk is on fire")
+        return real(job)
+
+    monkeypatch.setattr(batch, "grade_job", flaky)
+    batch.grade(submissions, tmp_path / "out", bank=BANK, limits=LIMITS, progress=False)
+    assert "alice tq01: the grader itself failed" in capsys.readouterr().err
+    rows = {(r["learner"], r["exercise"], r["check"]): r for r in read_rows(tmp_path / "out")}
+    assert rows[("alice", "tq01", "small-clusters")]["status"] == "error"
+    assert "the disk is on fire" in rows[("alice", "tq01", "small-clusters")]["reason"]
+    assert rows[("alice", "tq02", "loses-an-add")]["status"] == "pass"
+    assert rows[("bob", "tq01", "small-clusters")]["reason"] == "not implemented yet (NotImplementedError)"
+    # Fixed: the next run grades again what the grader failed on, and only that.
+    monkeypatch.setattr(batch, "grade_job", real)
+    again = batch.grade(submissions, tmp_path / "out", bank=BANK, limits=LIMITS, progress=False)
+    assert (again.graded, again.skipped) == (1, 3)
+    assert {r["status"] for r in read_rows(tmp_path / "out") if r["learner"] == "alice"} == {"pass"}

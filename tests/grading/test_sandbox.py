@@ -86,3 +86,14 @@ def test_every_run_is_a_fresh_process_that_nothing_earlier_touched(run):
                  "assert not hasattr(toybank, 'LEAK'), 'an earlier answer leaked in'\n" + SOLUTION)
     assert second.runs["small-clusters"].state == "produced", second.runs["small-clusters"].reason
     assert first.output.split()[0] != second.output.split()[0]
+
+
+def test_an_answer_that_kills_its_zygote_costs_nothing_but_a_new_zygote():
+    killer = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n" + SOLUTION
+    try:
+        for source in (SOLUTION, killer, SOLUTION):
+            result = sandbox.run(BANK, "tq01", {"is_quorum": source}, PLAN, timeouts=TIMEOUTS, pythonpath=[ROOT],
+                                 load_timeout=3.0, prefork=True)
+            assert [run.state for run in result.runs.values()] == ["produced", "produced"]
+    finally:
+        sandbox.shutdown_zygotes()
