@@ -166,6 +166,8 @@ def add_grade_command(subparsers: Subparsers) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="answers graded at once (default: the cores)")
     parser.add_argument("--dask", metavar="ADDRESS", default=None,
                         help="run on a Dask cluster at this scheduler address (pip install 'omnilab[dask]')")
+    parser.add_argument("--exercises", default=None, metavar="IDS",
+                        help="comma-separated exercise ids to grade, e.g. ex01,ex02 (default: every exercise)")
     parser.add_argument("--bank", default="omnilab.grading.bank", metavar="MODULE",
                         help="the exercise bank module (default: the course's exercises)")
     parser.add_argument("--memory-mb", type=int, default=1024, help="memory cap per answer, MiB (default 1024)")
@@ -192,7 +194,9 @@ def run_grade(args: argparse.Namespace) -> int:
         sys.path.append(os.getcwd())  # a bank module of the instructor's own, beside the submissions
     try:
         run = batch.grade(args.submissions, args.out, secret=args.secret, regrade=args.regrade, jobs=args.jobs,
-                          dask=args.dask, bank=args.bank, limits=limits, progress=not args.no_progress)
+                          dask=args.dask, bank=args.bank, limits=limits, progress=not args.no_progress,
+                          exercises=None if args.exercises is None else
+                          [e.strip() for e in args.exercises.split(",") if e.strip()])
     except ValueError as error:
         print(f"omnilab grade: {error}", file=sys.stderr)
         return 2

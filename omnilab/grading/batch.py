@@ -423,14 +423,17 @@ class GradeRun:
 
 def grade(submissions: str | os.PathLike, out: str | os.PathLike, *, secret: str | None = None,
           regrade: str | None = None, jobs: int | None = None, dask: Any = None, bank: str = DEFAULT_BANK,
-          limits: Limits = Limits(), progress: bool = True) -> GradeRun:
+          limits: Limits = Limits(), progress: bool = True, exercises: Iterable[str] | None = None) -> GradeRun:
     """Grade every learner in `submissions` into `out` (see the module docstring).
 
     `regrade` is None (skip what is graded), `ALL`, or one learner's name; `jobs` the number of
     sandboxes at once (default: the number of cores); `dask` a Dask scheduler address or a
-    ``distributed.Client``; `bank` the exercise bank's module name (tests pass a small one).
+    ``distributed.Client``; `bank` the exercise bank's module name (tests pass a small one);
+    `exercises` the ids of the exercises to grade and report (default: all of the bank's), as for
+    a Gradescope assignment of one exercise.
     """
     module = load_bank(bank)
+    chosen = _chosen(module, exercises)
     learners = discover(submissions)
     if regrade not in (None, ALL) and regrade not in {s.learner for s in learners}:
         raise ValueError(f"--regrade {regrade}: no such learner in {submissions}")
@@ -443,7 +446,7 @@ def grade(submissions: str | os.PathLike, out: str | os.PathLike, *, secret: str
         pythonpath = (_import_root(module),)
         todo, skipped, stale = [], 0, 0
         for submission in learners:
-            for exercise in module.EXERCISES.values():
+            for exercise in chosen:
                 name, data, reason = find_notebook(submission, exercise)
                 job = Job(submission.learner, exercise.id, bank, pythonpath, plan_for(exercise, secret),
                           name, data, reason, identity, sid, limits)
@@ -456,13 +459,24 @@ def grade(submissions: str | os.PathLike, out: str | os.PathLike, *, secret: str
                 todo.append(job)
         for job, result in _execute(todo, jobs=jobs, dask=dask, progress=progress):
             store.save(result, job)
-        order = list(module.EXERCISES)
-        rows = store.rows([s.learner for s in learners], order)
-        write_outputs(out, rows, module, {s.learner: s for s in learners},
+        order = [exercise.id for exercise in chosen]
+        rows = [r for r in store.rows([s.learner for s in learners], order) if r["exercise"] in order]
+        write_outputs(out, rows, chosen, {s.learner: s for s in learners},
                       {s.learner: store.outputs(s.learner) for s in learners})
     finally:
         store.close()
     return GradeRun(out, len(todo), skipped, stale, summary(out))
+
+
+def _chosen(module, ids: Iterable[str] | None) -> list:
+    """The bank's exercises named by `ids` (all when None), in the bank's order."""
+    if ids is None:
+        return list(module.EXERCISES.values())
+    ids = list(ids)
+    unknown = [i for i in ids if i not in module.EXERCISES]
+    if unknown:
+        raise ValueError(f"no exercise {', '.join(unknown)} in the bank; its exercises are {', '.join(module.EXERCISES)}")
+    return [exercise for exercise in module.EXERCISES.values() if exercise.id in ids]
 
 
 def _execute(todo: list[Job], *, jobs: int | None, dask: Any, progress: bool):
@@ -541,10 +555,10 @@ def _csv(path: Path, header, rows) -> None:
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
-def write_outputs(out: Path, rows: list[dict], module, submissions: dict[str, Submission],
+def write_outputs(out: Path, rows: list[dict], exercises: list, submissions: dict[str, Submission],
                   outputs: dict[str, dict[str, str]]) -> None:
-    """results.csv, grades.csv, timings.csv, gradescope/*/results.json and feedback/*.md from `rows`."""
-    exercises = list(module.EXERCISES.values())
+    """results.csv, grades.csv, timings.csv, gradescope/*/results.json and feedback/*.md from `rows`
+    (the rows of `exercises`, in order)."""
     _csv(out / "results.csv", LONG_COLUMNS,
          [(r["learner"], r["exercise"], r["check_name"], _number(r["points"]), _number(r["max_points"]),
            r["status"], r["reason"], r["seed"], "yes" if r["hidden"] else "no", r["omnilab_version"],

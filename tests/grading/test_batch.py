@@ -318,3 +318,14 @@ def test_a_failure_of_the_grader_on_one_notebook_does_not_stop_the_batch(tmp_pat
     again = batch.grade(submissions, tmp_path / "out", bank=BANK, limits=LIMITS, progress=False)
     assert (again.graded, again.skipped) == (1, 3)
     assert {r["status"] for r in read_rows(tmp_path / "out") if r["learner"] == "alice"} == {"pass"}
+
+
+def test_grading_one_exercise_as_for_a_gradescope_assignment(tmp_path, capsys):
+    submissions = build_class(tmp_path / "subs", {"alice": CLASS["alice"], "mallory": CLASS["mallory"]})
+    args = ["grade", str(submissions), "--out", str(tmp_path / "out"), "--bank", BANK, "--exercises", "tq02",
+            "--no-progress"]
+    assert cli.main(args) == 0
+    assert (tmp_path / "out" / "grades.csv").read_text() == "learner,tq02,total\nalice,2,2\nmallory,0,0\n"
+    results = json.loads((tmp_path / "out" / "gradescope" / "mallory" / "results.json").read_text())
+    assert [t["name"] for t in results["tests"]] == ["tq02 loses-an-add"] and results["score"] == 0
+    assert cli.main(args[:-2] + ["tq09"]) == 2 and "no exercise tq09" in capsys.readouterr().err
