@@ -264,6 +264,7 @@ class _Zygote:
 
         self.sock, theirs = socket.socketpair()
         env = _child_env(pythonpath)
+        env["HOME"] = tempfile.gettempdir()  # each child gets its own scratch HOME when forked
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "omnilab.grading.sandbox", "--zygote", bank, str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -592,7 +593,9 @@ def _describe(error: BaseException) -> str:
     text = f"{type(error).__name__}: {error}".rstrip(": ").strip()
     if isinstance(error, MemoryError):
         text = "MemoryError (the answer ran out of memory)"
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<answer")]
+    # The bank compiles each answer cell under a name such as "<ex01 answer is_quorum>".
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if f.filename.startswith("<") and "answer" in f.filename]
     if frames:
         text += f" (at line {frames[-1].lineno} of the answer cell)"
     return text[:2000]

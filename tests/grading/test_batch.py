@@ -93,7 +93,7 @@ CLASS = {
     "frank": (ANSWERS_Q["hog"], SOLUTION_S, q("error", "MemoryError"), 2),
     "grace": (ANSWERS_Q["printer"], SOLUTION_S, {}, 6),
     "heidi": (ANSWERS_Q["monkeypatch"], SOLUTION_S, q("fail", "returned True"), 2),
-    "ivan": (ANSWERS_Q["reference"], SOLUTION_S, q("fail", "reference_is_quorum, the reference implementation"), 2),
+    "ivan": (ANSWERS_Q["reference"], SOLUTION_S, q("fail", "uses 'reference_is_quorum', which reaches omnilab's reference"), 2),
     "judy": ("deleted", SOLUTION_S, q("missing", "no answer cell for is_quorum"), 2),
     "mallory": (SOLUTION_Q, ANSWERS_S["violates-nothing"],
                 {"loses-an-add": ("fail", "violates nothing on the buggy counter")}, 4),
@@ -279,8 +279,7 @@ def test_dask_local_cluster_gives_the_same_rows(graded, tmp_path):
     assert read_rows(tmp_path / "out") == local
 
 
-def test_the_command_line(graded, tmp_path, capsys):
-    base, _, _, _ = graded
+def test_the_command_line(tmp_path, capsys):
     submissions = build_class(tmp_path / "subs", {"alice": CLASS["alice"], "bob": CLASS["bob"]})
     code = cli.main(["grade", str(submissions), "--out", str(tmp_path / "out"), "--secret", SECRET, "--bank", BANK,
                      "--jobs", "2", "--load-timeout", "3", "--no-progress"])

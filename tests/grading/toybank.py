@@ -1,7 +1,8 @@
 """A tiny exercise bank for testing the batch grader's machinery, independent of the real exercises.
 
-It has the shape of ``omnilab.grading.bank`` (``EXERCISES``, ``answer_sources``, ``load_answers``,
-``static_guard``, exercises of checks that are a ``produce`` / ``judge`` pair) and two exercises:
+It is a bank as ``omnilab.grading.bank`` is (``EXERCISES``, and that module's ``answer_sources``,
+``load_answers``, ``static_guard`` and types), with two exercises whose checks cost nothing, so that
+the tests can spend their time on misbehaving submissions:
 
 - ``tq01`` (slug ``01-toy-quorums``): the learner writes ``is_quorum(count, n)``, a majority test.
   Two public checks on fixed cluster sizes and one hidden check on sizes drawn from the seed.
@@ -15,51 +16,14 @@ Every check's judge works from the artefact alone, as the real bank's do.
 
 from __future__ import annotations
 
-import ast
-import hashlib
-import hmac
 import random
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
 
-ANSWER_TAG = "answer"
+# The course bank's types and helpers: answer cells by tag, loading, the static guard.
+from omnilab.grading.bank import (  # noqa: F401 - re-exported: the grader reads them from this module
+    ANSWER_TAG, Check, CheckOutcome, Exercise, answer_sources, load_answers, static_guard,
+)
+
 TIMEOUT = 3.0  # short, so that the endless-loop submissions cost the test little
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    passed: bool
-    reason: str = ""
-    schedule: tuple[str, ...] = ()
-    trace: Any = None
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    points: float
-    produce: Callable[[Mapping[str, Any], int], Any]
-    judge: Callable[[Any, int], CheckOutcome]
-    hidden: bool = False
-    timeout: float = 20.0
-
-
-@dataclass(frozen=True)
-class Exercise:
-    id: str
-    title: str
-    slug: str
-    surface: tuple[str, ...]
-    forbidden: tuple[str, ...]
-    checks: tuple[Check, ...]
-
-    def seeds(self, check: Check, secret: str | None) -> list[int]:
-        if not check.hidden:
-            return [0]
-        if secret is None:
-            return []
-        return [int.from_bytes(hmac.new(secret.encode(), f"{self.id}/{check.name}/{i}".encode(),
-                                        hashlib.sha256).digest()[:4], "big") for i in range(2)]
 
 
 # --- tq01: quorums -------------------------------------------------------------------------------
@@ -160,37 +124,3 @@ BREAK_IT = Exercise(
     checks=(Check("loses-an-add", 2.0, _produce_schedule, _judge_schedule, timeout=TIMEOUT),))
 
 EXERCISES = {exercise.id: exercise for exercise in (QUORUMS, BREAK_IT)}
-
-
-# --- the bank's helpers ----------------------------------------------------------------------------
-
-def answer_sources(notebook) -> dict[str, str]:
-    sources = {}
-    for cell in notebook["cells"]:
-        if cell.get("cell_type") == "code" and ANSWER_TAG in cell.get("metadata", {}).get("tags", []):
-            surface = cell["metadata"].get("omnilab", {}).get("surface")
-            if surface:
-                source = cell["source"]
-                sources[surface] = "".join(source) if isinstance(source, list) else source
-    return sources
-
-
-def load_answers(exercise, sources) -> dict:
-    namespace: dict = {"__name__": "__answer__"}
-    for surface in exercise.surface:
-        exec(compile(sources[surface], f"<answer {surface}>", "exec"), namespace)
-    return namespace
-
-
-def static_guard(exercise, sources) -> str | None:
-    for surface, source in sources.items():
-        try:
-            tree = ast.parse(source)
-        except SyntaxError as error:
-            return None  # loading the answer reports the syntax error, with its line
-        for node in ast.walk(tree):
-            name = (node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute)
-                    else node.name.rsplit(".", 1)[-1] if isinstance(node, ast.alias) else None)
-            if name in exercise.forbidden:
-                return f"the answer for {surface} uses {name}, the reference implementation"
-    return None
