@@ -32,8 +32,11 @@ from typing import Any, Callable, Mapping, Optional
 ANSWER_TAG = "answer"
 
 #: Names no answer may use, whatever the exercise: they lead around a blanked method to the
-#: reference (``super(Blank, self)`` skips the blank; ``__mro__`` / ``__bases__`` reach the parent).
-ALWAYS_FORBIDDEN = ("__mro__", "__bases__", "__base__", "__subclasses__", "__import__", "importlib")
+#: reference (``__mro__`` / ``__bases__`` reach the parent; ``super(Blank, self)`` is refused
+#: separately), import behind the guard's back, or reach the grading and the simulator's reference
+#: variant (an answer has no business patching its own grader).
+ALWAYS_FORBIDDEN = ("__mro__", "__bases__", "__base__", "__subclasses__", "__import__", "importlib", "modules",
+                    "builtins", "__builtins__", "grading", "REFERENCE")
 
 #: How many secret-derived seeds a hidden check runs in batch grading.
 SECRET_SEEDS = 3

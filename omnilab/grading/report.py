@@ -82,6 +82,10 @@ class Report:
             raise ValueError(f"{self.exercise.id}'s checks run no cluster")
         return self.exercise.replay(self.namespace, row.schedule)
 
+    def trace(self, check_name: str) -> Any:
+        """The trace of that rebuilt run (``Cluster.replay(trace, variant=...)`` rebuilds it again)."""
+        return self.cluster(check_name).trace
+
     def lab(self, check_name: str) -> Any:
         """Open ``omnilab.lab`` on the failing run of `check_name`, at the call that revealed the
         failure (the lab shows the cluster as it stood then; Step, Run, ... continue from there).
@@ -186,7 +190,7 @@ def check(exercise_id: str, namespace: Optional[Mapping[str, Any]] = None, *, pr
                 outcome, error = run_check(exercise, c, namespace, seed)
                 if not outcome.passed:
                     break
-        rows.append(Row(c.name, c.points if outcome.passed else 0.0, c.points, outcome.passed, outcome.reason,
+        rows.append(Row(c.name, float(c.points) if outcome.passed else 0.0, float(c.points), outcome.passed, outcome.reason,
                         tuple(outcome.schedule), time.perf_counter() - started, error))
         if bar is not None:
             bar.update(1)

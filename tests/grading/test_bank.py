@@ -57,6 +57,9 @@ def test_answers_load_in_a_fresh_namespace_with_the_preamble():
     ("import omnilab.replica.config as c\ndef is_quorum(count, n, f, p):\n    return c.Quorum(1, 1)", "Quorum"),
     ("def is_quorum(count, n, f, p):\n    return getattr(f, 'is_prepare_quorum')(count)", "is_prepare_quorum"),
     ("def is_quorum(count, n, f, p):\n    return type(f).__mro__", "__mro__"),
+    ("import omnilab.grading.runs as r\nr.verdict = lambda *a, **k: None\ndef is_quorum(c, n, f, p):\n    return True",
+     "grading"),
+    ("from omnilab.sim.variant import REFERENCE\ndef is_quorum(c, n, f, p):\n    return True", "REFERENCE"),
 ])
 def test_the_static_guard_names_what_reaches_the_reference(source, used):
     reason = bank.static_guard(EX01, {"is_quorum": source})

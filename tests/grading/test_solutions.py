@@ -74,3 +74,41 @@ def test_solution_passes_the_hidden_checks_on_secret_seeds(exercise):
             for seed in seeds:
                 outcome, error = run_check(exercise, c, namespace, seed)
                 assert outcome.passed and error is None, (c.name, seed, outcome.reason)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_artefacts_survive_json_and_judge_the_same(exercise):
+    """Batch grading ships each artefact out of the learner's process as JSON, and must give the same
+    result on every run."""
+    import json as _json
+
+    _, namespace = answers("solutions", exercise)
+    for c in exercise.checks:
+        if c.hidden:
+            continue
+        artefact = c.produce(namespace, 0)
+        assert c.produce(namespace, 0) == artefact  # deterministic: the same run every time
+        shipped = _json.loads(_json.dumps(artefact))
+        assert c.judge(shipped, 0) == c.judge(artefact, 0)
+        assert c.judge(shipped, 0).passed
+
+
+def test_artefacts_do_not_depend_on_the_process():
+    """The same answers give byte-identical artefacts in two processes with different hash seeds."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from omnilab.grading import bank\n"
+        "out = {}\n"
+        "for ex in bank.EXERCISES.values():\n"
+        "    nb = json.loads((Path(sys.argv[1]) / 'solutions' / f'{ex.slug}.ipynb').read_text())\n"
+        "    ns = bank.load_answers(ex, bank.answer_sources(nb))\n"
+        "    out[ex.id] = {c.name: c.produce(ns, 0) for c in ex.checks if not c.hidden}\n"
+        "print(json.dumps(out, sort_keys=True))\n")
+    runs = [subprocess.run([sys.executable, "-c", script, str(ROOT)], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
+    assert runs[0] == runs[1] and len(runs[0]) > 1000

@@ -55,3 +55,15 @@ def test_a_passing_check_has_nothing_to_open():
     report = check("ex01", bank.load_answers(exercise, sources), progress=False, sources=sources)
     with pytest.raises(ValueError, match="passed"):
         report.lab("split-brain")
+
+
+def test_an_answer_that_raises_gets_the_error_as_its_reason():
+    exercise = bank.EXERCISES["ex01"]
+    sources = {"is_quorum": "def is_quorum(count, num_nodes, flexible_quorum, phase):\n    return count / 0 > 1\n"}
+    report = check("ex01", bank.load_answers(exercise, sources), progress=False, sources=sources)
+    assert report.score == 0
+    table = report.row("majority")
+    assert (table.reason, table.error) == ("ZeroDivisionError: division by zero", "ZeroDivisionError")
+    run = report.row("split-brain")
+    assert run.reason == "cluster.run(ticks=3) raised ZeroDivisionError: division by zero"
+    assert run.schedule == ("cluster = Cluster([1, 2, 3, 4], seed=0, variant=your_quorum)", "cluster.run(ticks=3)")

@@ -30,7 +30,6 @@ from omnilab.replica.config import ClusterConfig, OmniPaxosConfig, ServerConfig
 from omnilab.replica.messages import AcceptSync
 from omnilab.replica.sequence_paxos import SequencePaxos
 from omnilab.replica.sequence_paxos.leader_state import NO_PROMISE, LeaderState, PromiseMeta
-from omnilab.replica.state import Phase, Role
 from omnilab.replica.storage import MemoryStorage
 from omnilab.sim import scenarios
 

@@ -22,7 +22,6 @@ from dataclasses import replace
 from typing import Any, Mapping
 
 from omnilab.replica.entries import StopSign
-from omnilab.replica.storage import MemoryStorage
 from omnilab.sim import scenarios
 from omnilab.sim.server import Server, ServerStatus
 from omnilab.sim.service import ReconfigurationService, StartInstance, StateTransfer
