@@ -205,8 +205,67 @@ def run_exercises_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_grade_command(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "grade", help="grade a class's exercise notebooks (CSV, Gradescope results.json, feedback)",
+        description="Grade SUBMISSIONS (one folder or .zip per learner, named for the learner, holding that "
+                    "learner's exercise notebooks) into DIR: results.csv (one row per check), grades.csv (one "
+                    "row per learner), gradescope/LEARNER/results.json, feedback/LEARNER.md, and grades.sqlite, "
+                    "which makes a re-run skip what is already graded. Each answer runs in a fresh subprocess "
+                    "with a per-check timeout and memory and output caps; the verdicts are decided outside it.")
+    parser.add_argument("submissions", metavar="SUBMISSIONS", help="folder of learner folders or zips")
+    parser.add_argument("--out", metavar="DIR", required=True, help="where the grades and feedback go")
+    parser.add_argument("--secret", default=None,
+                        help="instructor's secret: adds the hidden checks, with seeds derived from it")
+    parser.add_argument("--regrade", nargs="?", const="*", default=None, metavar="LEARNER",
+                        help="grade again what is already graded: one learner, or everyone if no name is given")
+    parser.add_argument("--jobs", type=int, default=None, help="answers graded at once (default: the cores)")
+    parser.add_argument("--dask", metavar="ADDRESS", default=None,
+                        help="run on a Dask cluster at this scheduler address (pip install 'omnilab[dask]')")
+    parser.add_argument("--exercises", default=None, metavar="IDS",
+                        help="comma-separated exercise ids to grade, e.g. ex01,ex02 (default: every exercise)")
+    parser.add_argument("--bank", default="omnilab.grading.bank", metavar="MODULE",
+                        help="the exercise bank module (default: the course's exercises)")
+    parser.add_argument("--memory-mb", type=int, default=1024, help="memory cap per answer, MiB (default 1024)")
+    parser.add_argument("--load-timeout", type=float, default=20.0,
+                        help="seconds allowed for an answer's cells to run (default 20)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds allowed per check, for every check (default: each check's own)")
+    parser.add_argument("--no-prefork", action="store_true",
+                        help="start Python afresh for every answer instead of forking it from a process that "
+                             "has the exercise bank imported (slower; the same grades)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run_grade)
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
+    from omnilab.grading import batch
+
+    limits = batch.Limits(load_timeout=args.load_timeout, memory_mb=args.memory_mb, prefork=not args.no_prefork,
+                          timeout=args.timeout)
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())  # a bank module of the instructor's own, beside the submissions
+    try:
+        run = batch.grade(args.submissions, args.out, secret=args.secret, regrade=args.regrade, jobs=args.jobs,
+                          dask=args.dask, bank=args.bank, limits=limits, progress=not args.no_progress,
+                          exercises=None if args.exercises is None else
+                          [e.strip() for e in args.exercises.split(",") if e.strip()])
+    except ValueError as error:
+        print(f"omnilab grade: {error}", file=sys.stderr)
+        return 2
+    print(f"graded {run.graded} notebook(s), skipped {run.skipped} already graded"
+          + (f" ({run.stale} by an older exercise bank: --regrade to refresh them)" if run.stale else ""))
+    print(run.summary)
+    print(f"\nwritten to {run.out}: results.csv, grades.csv, gradescope/, feedback/")
+    return 0
+
+
 # The subcommands, in the order ``--help`` lists them. Later issues append to this tuple.
-COMMANDS: tuple[AddCommand, ...] = (add_fuzz_command, add_mutants_command, add_exercises_command)
+COMMANDS: tuple[AddCommand, ...] = (add_fuzz_command, add_mutants_command, add_exercises_command,
+                                     add_grade_command)
 
 
 def build_parser(commands: Sequence[AddCommand] = COMMANDS) -> argparse.ArgumentParser:
