@@ -58,6 +58,9 @@ worth exploring from there. ``explore("steady", variant="accept-lower-ballot")``
 from __future__ import annotations
 
 import copy
+import copyreg
+import io
+import pickle
 from enum import Enum
 import html
 import time
@@ -81,7 +84,7 @@ from .trace import Operation, Trace
 
 _NETWORK = ("step", "drop")
 #: budget slots, in the order the state key records how much of each was used.
-_BUDGETS = ("appends", "crashes", "reconfigurations", "elections", "ticks", "drops", "duplicates")
+BUDGETS = _BUDGETS = ("appends", "crashes", "reconfigurations", "elections", "ticks", "drops", "duplicates")
 _SLOT = {"put": 0, "crash": 1, "reconfigure": 2, "elect": 3, "tick": 4, "drop": 5, "duplicate": 6}
 
 
@@ -168,6 +171,9 @@ class Bounds:
     ticks: int = 0
     drops: int = 0
     duplicates: int = 0
+    #: the nodes client writes, reconfigurations and leader changes are made at (None: every live,
+    #: started node).
+    at: Optional[tuple] = None
 
     def budget(self) -> tuple:
         return tuple(getattr(self, name) for name in _BUDGETS)
@@ -192,7 +198,7 @@ def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple) -> li
     if used[4] < budget[4]:
         choices.append(("tick",))
     servers = cluster.servers
-    started = [pid for pid, s in servers.items() if s.up and s.instances]
+    started = [pid for pid, s in servers.items() if s.up and s.instances and (bounds.at is None or pid in bounds.at)]
     if used[0] < budget[0]:
         i = used[0] + 1
         choices.extend(("put", pid, f"k{i}", i) for pid in started)
@@ -208,87 +214,253 @@ def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple) -> li
 
 
 # --- fork and fingerprint -------------------------------------------------------------------------
+#
+# The search forks a cluster once per choice, so the fork is the cost that matters. `_Forker` shares
+# what a choice cannot change (Stateright's "share unchanged actor states"): a child starts as a
+# shallow copy of its parent, with its own servers dict, network and trace (a new list of the same items), and deep copies of only
+# the servers the choice touches (the receiver of a delivery; the node a crash, recovery, write or
+# election is made at; every server for a tick) and of the ledger (not for a drop or duplicate,
+# which only touch the network). A cluster in the frontier is never changed again (its children
+# copy before they change anything), so a server object shared by many clusters is immutable from
+# then on, and its canonical form is computed once and cached by identity. The tests check both
+# against full copies (`Cluster.fork`) and full fingerprints along every explored path of a bound.
+
+
+def _touched(cluster: Cluster, choice: tuple) -> Optional[tuple]:
+    """The pids of the servers `choice` may change (None: every server)."""
+    kind = choice[0]
+    if kind == "step":
+        return (choice[1][1],)
+    if kind in ("drop", "duplicate"):
+        return ()
+    if kind == "tick":
+        return None
+    return (choice[1],)
+
+
+class _Forker:
+    """Forks and fingerprints clusters for one search (see above)."""
+
+    def __init__(self) -> None:
+        import weakref
+
+        self._canon: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+        self._blobs: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+    def copy_server(self, server: Any, shared: dict, memo: dict) -> Any:
+        """A deep copy of `server` (never changed again once in the frontier): unpickled from its
+        pickle, made once per server object, with the client's proposals kept as the same objects;
+        a server that does not pickle (a learner's variant holding a lambda) is deep-copied."""
+        blob = self._blobs.get(server)
+        if blob is None:
+            try:
+                blob = _dumps(server, shared)
+            except Exception:
+                blob = b""
+            self._blobs[server] = blob
+        if blob:
+            try:
+                return _Unpickler(io.BytesIO(blob), shared).load()
+            except KeyError:  # a proposal it holds is no longer in the ledger (cannot happen; be safe)
+                pass
+        return _copy_server(server, memo)
+
+    def copy_ledger(self, ledger: Any, shared: dict, memo: dict) -> Any:
+        """A deep copy of `ledger` the same way (its pickle made once per ledger object)."""
+        blob = self._blobs.get(ledger)
+        if blob is None:
+            try:
+                blob = _dumps(ledger, shared)
+            except Exception:
+                blob = b""
+            self._blobs[ledger] = blob
+        if blob:
+            try:
+                return _Unpickler(io.BytesIO(blob), shared).load()
+            except KeyError:
+                pass
+        return copy.deepcopy(ledger, memo)
+
+    def fork(self, cluster: Cluster, choice: tuple) -> Cluster:
+        kind = choice[0]
+        touched = _touched(cluster, choice)
+        memo = _shared_memo(cluster)
+        shared = {key: value for key, value in memo.items()}
+        child = object.__new__(type(cluster))
+        state = child.__dict__
+        state.update(cluster.__dict__)
+        servers = state["servers"] = dict(cluster.servers)
+        for pid in (servers if touched is None else touched):
+            if pid in servers:
+                servers[pid] = self.copy_server(servers[pid], shared, memo)
+        network = cluster.network
+        copied = state["network"] = object.__new__(type(network))
+        copied.__dict__.update(network.__dict__)
+        copied.in_flight = dict(network.in_flight)
+        copied.cut_links = set(network.cut_links)
+        if kind not in ("drop", "duplicate"):
+            state["ledger"] = self.copy_ledger(cluster.ledger, shared, memo)
+        state["trace"] = Trace(cluster.trace)  # the items are immutable; positions stay monotonic (the ledger's clock)
+        return child
+
+    def state_key(self, cluster: Cluster, used: tuple) -> int:
+        """A 64-bit hash of the cluster's canonical state and the budgets used: the servers (each
+        walked attribute by attribute, cached per server object), the multiset of messages in flight
+        without their ids, and the cut links. The clock, trace, ledger and random generator are left
+        out (they record how the state was reached, not what it does next)."""
+        cache = self._canon
+        servers = []
+        for pid, server in cluster.servers.items():
+            canon = cache.get(server)
+            if canon is None:
+                canon = cache[server] = _canon_server(server)
+            servers.append((pid, canon))
+        counts: dict = {}
+        for env in cluster.network.in_flight.values():
+            key = _message_key(env)
+            counts[key] = counts.get(key, 0) + 1
+        return hash((tuple(sorted(servers)), frozenset(counts.items()), frozenset(cluster.network.cut_links), used))
+
+
+def _kv_store(data: dict, applied: int) -> Any:
+    from omnilab.kv import KVStore
+
+    store = KVStore()
+    store._data.update(data)
+    store.applied = applied
+    return store
+
+
+def _reduce_kv_store(store: Any) -> tuple:
+    return _kv_store, (dict(store._data), store.applied)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a server: its key-value store through `_kv_store` (it holds a read-only view that
+    does not pickle), the client's proposals by reference (`shared`: id -> object)."""
+
+    def __init__(self, file: Any, shared: dict) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        from omnilab.kv import KVStore
+
+        self.dispatch_table = {**copyreg.dispatch_table, KVStore: _reduce_kv_store}
+        self.shared = shared
+
+    def persistent_id(self, obj: Any) -> Optional[int]:
+        key = id(obj)
+        return key if key in self.shared else None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: Any, shared: dict) -> None:
+        super().__init__(file)
+        self.shared = shared
+
+    def persistent_load(self, key: Any) -> Any:
+        return self.shared[key]
+
+
+def _dumps(obj: Any, shared: dict) -> bytes:
+    out = io.BytesIO()
+    _Pickler(out, shared).dump(obj)
+    return out.getvalue()
+
+
+def _shared_memo(cluster: Cluster) -> dict:
+    """A deepcopy memo that keeps the client's proposals as the very same objects (the ledger
+    matches decided values to proposals by identity first)."""
+    memo: dict = {}
+    for op in cluster.ledger.history:
+        memo[id(op.proposal)] = op.proposal
+    for proposal in cluster.ledger.proposed:
+        memo[id(proposal)] = proposal
+    return memo
+
+
+def _copy_server(server: Any, memo: dict) -> Any:
+    from omnilab.kv import KVStore
+
+    store = KVStore()
+    store._data.update(server.kvstore._data)
+    store.applied = server.kvstore.applied
+    memo[id(server.kvstore)] = store
+    return copy.deepcopy(server, memo)
+
+
+def _canon_server(server: Any) -> Any:
+    state = vars(server)
+    return tuple(sorted((k, _canon(v)) for k, v in state.items() if k != "server_config")) + (server.server_config,)
+
 
 def _fork(cluster: Cluster) -> Cluster:
     fork = getattr(cluster, "fork", None)
     if fork is not None:
         return fork()
-    return _fallback_fork(cluster)
-
-
-def _fingerprint(cluster: Cluster) -> Any:
-    fingerprint = getattr(cluster, "fingerprint", None)
-    if fingerprint is not None:
-        return fingerprint()
-    return _fallback_fingerprint(cluster)
-
-
-def _fallback_fork(cluster: Cluster) -> Cluster:
-    """A deep copy with an empty trace (TEMPORARY, until `Cluster.fork` lands)."""
-    from omnilab.kv import KVStore
-
-    memo: dict = {id(cluster.trace): Trace()}
+    memo: dict = _shared_memo(cluster)
     for server in cluster.servers.values():
-        store = KVStore()
-        store._data.update(server.kvstore._data)
-        store.applied = server.kvstore.applied
-        memo[id(server.kvstore)] = store
+        _copy_server(server, memo)  # registers the server's key-value store copy in memo
     return copy.deepcopy(cluster, memo)
 
 
-_SKIP_CLUSTER = {"trace", "version", "random", "description", "seed", "clock", "check_every_step", "network",
-                 "ledger"}
+_ATOM, _SEQ, _MAP, _SET, _FROZEN, _OBJECT, _OTHER = range(7)
+_KINDS: dict = {type(None): _ATOM, bool: _ATOM, int: _ATOM, float: _ATOM, str: _ATOM, bytes: _ATOM, type: _ATOM,
+                tuple: _SEQ, list: _SEQ, dict: _MAP, set: _SET, frozenset: _SET}
 
 
-def _fallback_fingerprint(cluster: Cluster) -> Any:
-    """A canonical picture of `cluster` (TEMPORARY, until `Cluster.fingerprint` lands): servers,
-    in-flight messages as a multiset without ids, cut links, and the ledger's evidence without
-    trace positions."""
-    from collections import Counter
+def _kind(cls: type) -> int:
+    if issubclass(cls, Enum):
+        kind = _ATOM
+    elif issubclass(cls, dict):
+        kind = _MAP
+    elif hasattr(cls, "__dataclass_fields__") and cls.__dataclass_params__.frozen:
+        kind = _FROZEN
+    elif hasattr(cls, "__dict__") or hasattr(cls, "__slots__"):
+        kind = _OBJECT
+    else:
+        kind = _OTHER
+    _KINDS[cls] = kind
+    return kind
 
-    net = cluster.network
-    messages = frozenset(Counter(_message_key(env) for env in net.in_flight.values()).items())
-    servers = tuple((pid, _canon(vars(s))) for pid, s in cluster.servers.items())
-    return (servers, messages, frozenset(net.cut_links))
 
-
-def _canon(value: Any, _active: Optional[set] = None) -> Any:
-    kind = type(value)
-    if value is None or kind in (bool, int, float, str, bytes, type) or isinstance(value, Enum):
+def _canon(value: Any, depth: int = 0) -> Any:
+    """`value` as nested tuples and frozensets of immutable values (dicts and sets unordered;
+    objects walked attribute by attribute, methods left out; frozen dataclasses that hash stand for
+    themselves)."""
+    cls = type(value)
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = _kind(cls)
+    if kind == _ATOM:
         return value
-    if _active is None:
-        _active = set()
-    if id(value) in _active:
-        return ("<cycle>",)
-    _active.add(id(value))
-    try:
-        if kind in (tuple, list):
-            return tuple(_canon(v, _active) for v in value)
-        if isinstance(value, dict):
-            return frozenset((_canon(k, _active), _canon(v, _active)) for k, v in value.items())
-        if isinstance(value, (set, frozenset)):
-            return frozenset(_canon(v, _active) for v in value)
-        if hasattr(value, "__dataclass_fields__") and getattr(value, "__dataclass_params__").frozen:
-            try:
-                hash(value)
-                return value
-            except TypeError:
-                pass
-        if hasattr(value, "__dict__") or hasattr(value, "__slots__"):
-            state = dict(getattr(value, "__dict__", {}))
-            state.pop("data", None)  # KVStore's read-only view of its _data
-            for name in getattr(type(value), "__slots__", ()):
-                if hasattr(value, name):
-                    state[name] = getattr(value, name)
-            return (kind.__qualname__, frozenset((k, _canon(v, _active)) for k, v in state.items()
-                                                  if not callable(v) or isinstance(v, type)))
+    if depth > 60:  # a reference cycle: stop walking (no server state is this deep)
+        return repr(value)
+    depth += 1
+    if kind == _SEQ:
+        return tuple([_canon(v, depth) for v in value])
+    if kind == _MAP:
+        return frozenset([(_canon(k, depth), _canon(v, depth)) for k, v in value.items()])
+    if kind == _SET:
+        return frozenset([_canon(v, depth) for v in value])
+    if kind == _FROZEN:
+        try:
+            hash(value)
+            return value
+        except TypeError:
+            pass
+    if kind == _OTHER:
         try:
             hash(value)
             return value
         except TypeError:
             return repr(value)
-    finally:
-        _active.discard(id(value))
+    state = getattr(value, "__dict__", None)
+    state = dict(state) if state is not None else {}
+    state.pop("data", None)  # KVStore's read-only view of its _data
+    for name in getattr(cls, "__slots__", ()):
+        if hasattr(value, name):
+            state[name] = getattr(value, name)
+    return (cls.__qualname__, frozenset([(k, _canon(v, depth)) for k, v in state.items()
+                                         if not callable(v) or isinstance(v, type)]))
 
 
 # --- the result -----------------------------------------------------------------------------------
@@ -421,6 +593,18 @@ def _steady(variant: Any) -> Cluster:
     return cluster
 
 
+def _contested(variant: Any) -> Cluster:
+    cluster = _steady(variant)
+    cluster.try_become_leader(2)  # node 2 starts a Prepare phase; its Prepares are in flight
+    return cluster
+
+
+def _stopsign_proposed(variant: Any) -> Cluster:
+    cluster = _decided_write(variant)
+    cluster.reconfigure([1, 2, 3])  # the leader, node 3, proposes a StopSign to the same members
+    return cluster
+
+
 def _decided_write(variant: Any) -> Cluster:
     cluster = _steady(variant)
     cluster.put("a", 0)
@@ -431,13 +615,67 @@ def _decided_write(variant: Any) -> Cluster:
 STARTS: dict[str, Start] = {s.name: s for s in (
     Start("steady", _steady, Bounds(appends=1, elections=1),
           "three nodes, node 3 elected and idle; one client write and one leader change to explore"),
-    Start("steady-crash", _steady, Bounds(appends=1, crashes=1),
-          "three nodes, node 3 elected and idle; one client write and one crash (and recovery)"),
-    Start("reconfigure", _decided_write, Bounds(appends=1, reconfigurations=1, reconfigure_to=((1, 2, 3),)),
-          "three nodes with one decided write; a StopSign to the same members and one more write"),
-    Start("replace", _decided_write, Bounds(reconfigurations=1, reconfigure_to=((1, 2, 4),), ticks=2),
-          "three nodes with one decided write; a reconfiguration replacing node 3 by a new node 4"),
+    Start("replace", _decided_write, Bounds(reconfigurations=1, reconfigure_to=((1, 2, 4),), ticks=2, at=(3,)),
+          "three nodes with one decided write; at the leader (3) a reconfiguration replacing node 3 by a new node "
+          "4, and two ticks"),
+    Start("replace-write", _decided_write,
+          Bounds(appends=1, reconfigurations=1, reconfigure_to=((1, 2, 4),), at=(3,)),
+          "three nodes with one decided write; at the leader (3) a reconfiguration replacing node 3 by a new node "
+          "4, and one more write"),
+    Start("contested", _contested, Bounds(appends=1, at=(3,)),
+          "three nodes, node 3 elected, then node 2 starts a Prepare phase (its Prepares in flight); one client "
+          "write at the old leader, node 3"),
+    Start("stopsign-proposed", _stopsign_proposed, Bounds(elections=1, at=(2,)),
+          "three nodes with one decided write, then the leader (3) proposes a StopSign to the same members; one "
+          "leader change, to node 2"),
 )}
+
+
+#: Each mutant of `omnilab.sim.mutants` and the named start `explore` catches it from, within the
+#: start's bounds and the default depth, state and time bounds (`catalogue` runs them; the tests pin
+#: each catch, the invariant and the counterexample's length, and the reference's silence).
+CATALOGUE: dict[str, str] = {
+    "decide-without-write-quorum": "steady",
+    "ignore-most-up-to-date-promise": "steady",
+    "accept-lower-ballot": "contested",
+    "append-after-stopsign": "replace-write",
+    "stopsign-decided-when-accepted": "stopsign-proposed",
+    "start-without-state-transfer": "replace",
+}
+
+
+@dataclass(frozen=True)
+class Catch:
+    """One row of the catalogue: `mutant` explored from `start`; the invariant it broke ("" if none),
+    the counterexample's length (choices after the start) and the search's seconds and size."""
+
+    mutant: str
+    start: str
+    invariant: str
+    length: Optional[int]
+    seconds: float
+    distinct: int
+    result: Any = field(default=None, repr=False, compare=False)
+
+
+def catalogue(names: Optional[Iterable[str]] = None, progress: bool = False, **bounds: Any) -> list[Catch]:
+    """Explore each mutant of `CATALOGUE` (or of `names`) from its start; one `Catch` each."""
+    rows = []
+    for name in (names or list(CATALOGUE)):
+        start = CATALOGUE[name]
+        result = explore(start, variant=name, progress=progress, **bounds)
+        rows.append(Catch(name, start, result.violation.name if result.violation else "", result.length,
+                          result.seconds, result.distinct, result))
+    return rows
+
+
+def format_catalogue(rows: Sequence[Catch]) -> str:
+    """The catalogue as a plain-text table (mutant, start, invariant, length, seconds, states)."""
+    table = [("mutant", "start", "invariant", "length", "seconds", "states")]
+    table += [(r.mutant, r.start, r.invariant or "-", "-" if r.length is None else str(r.length),
+               f"{r.seconds:.1f}", str(r.distinct)) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
 
 
 def _build_start(start: Any, variant: Any, bounds: Optional[Bounds]) -> tuple[str, Cluster, Bounds]:
@@ -477,7 +715,7 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     ``reconfigure_to``, node lists), ``elections``, ``ticks``, ``drops``, ``duplicates`` (each given
     one replaces the start's). `invariants`: names of the `Cluster.check` verdicts to check (default:
     all). `progress`: show a tqdm progress bar (distinct states, depth, states/s)."""
-    unknown = sorted(set(budgets) - set(_BUDGETS) - {"reconfigure_to"})
+    unknown = sorted(set(budgets) - set(_BUDGETS) - {"reconfigure_to", "at"})
     if unknown:
         raise BadInput(f"explore: unknown bound(s) {unknown}; the budgets are {list(_BUDGETS) + ['reconfigure_to']}")
     name, root, bounds = _build_start(start, variant, None)
@@ -485,6 +723,8 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     given.update(budgets)
     if "reconfigure_to" in given:
         given["reconfigure_to"] = tuple(tuple(nodes) for nodes in given["reconfigure_to"])
+    if given.get("at") is not None:
+        given["at"] = tuple(given["at"])
     if given:
         from dataclasses import replace
 
@@ -523,9 +763,11 @@ class _Search:
         result = ExploreResult(self.name, variant.name, bounds, prefix_ops=self.prefix_ops, _variant_object=variant)
         began = time.perf_counter()
         deadline = began + bounds.seconds
+        forker = _Forker()
+        fork, state_key = forker.fork, forker.state_key
         start = _fork(self.root)
         used0 = (0,) * len(_BUDGETS)
-        key0 = hash((_fingerprint(start), used0))
+        key0 = state_key(start, used0)
         # key -> [parent key, choice, depth, sleep set, expanded?]
         seen: dict[int, list] = {key0: [None, None, 0, _EMPTY, False]}
         # frontier by depth: (cluster, key, used, only): `only` restricts a re-expansion to the
@@ -569,7 +811,7 @@ class _Search:
                         continue
                     slot = _SLOT.get(choice[0])
                     child_used = used if slot is None else used[:slot] + (used[slot] + 1,) + used[slot + 1:]
-                    child = _fork(cluster)
+                    child = fork(cluster, choice)
                     try:
                         _apply(child, choice)
                     except BadInput:
@@ -580,7 +822,7 @@ class _Search:
                         done.append(choice)
                     else:
                         child_sleep = _EMPTY
-                    child_key = hash((_fingerprint(child), child_used))
+                    child_key = state_key(child, child_used)
                     child_record = seen.get(child_key)
                     if child_record is None:
                         seen[child_key] = [key, choice, d + 1, child_sleep, False]
