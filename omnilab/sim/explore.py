@@ -512,6 +512,15 @@ class ExploreResult:
         ops = self.counterexample.operations()
         return [op.call(name) for op in ops[1 + self.prefix_ops:]]
 
+    def after_start(self) -> Trace:
+        """The counterexample's trace items after the start's set-up: each choice (an operation) and
+        the events it caused; ``.format()`` prints them."""
+        if self.counterexample is None:
+            return Trace()
+        positions = [i for i, item in enumerate(self.counterexample) if isinstance(item, Operation)]
+        first = positions[1 + self.prefix_ops] if len(positions) > 1 + self.prefix_ops else len(self.counterexample)
+        return Trace(self.counterexample[first:])
+
     def script(self, name: str = "cluster") -> str:
         """The whole counterexample (the start's set-up, then the schedule) as Python calls."""
         if self.counterexample is None:
@@ -599,9 +608,10 @@ def _contested(variant: Any) -> Cluster:
     return cluster
 
 
-def _stopsign_proposed(variant: Any) -> Cluster:
+def _stopsign_contested(variant: Any) -> Cluster:
     cluster = _decided_write(variant)
     cluster.reconfigure([1, 2, 3])  # the leader, node 3, proposes a StopSign to the same members
+    cluster.try_become_leader(2)  # and node 2 starts a Prepare phase
     return cluster
 
 
@@ -625,9 +635,9 @@ STARTS: dict[str, Start] = {s.name: s for s in (
     Start("contested", _contested, Bounds(appends=1, at=(3,)),
           "three nodes, node 3 elected, then node 2 starts a Prepare phase (its Prepares in flight); one client "
           "write at the old leader, node 3"),
-    Start("stopsign-proposed", _stopsign_proposed, Bounds(elections=1, at=(2,)),
-          "three nodes with one decided write, then the leader (3) proposes a StopSign to the same members; one "
-          "leader change, to node 2"),
+    Start("stopsign-contested", _stopsign_contested, Bounds(),
+          "three nodes with one decided write, then the leader (3) proposes a StopSign to the same members and "
+          "node 2 starts a Prepare phase; only the network moves"),
 )}
 
 
@@ -639,7 +649,7 @@ CATALOGUE: dict[str, str] = {
     "ignore-most-up-to-date-promise": "steady",
     "accept-lower-ballot": "contested",
     "append-after-stopsign": "replace-write",
-    "stopsign-decided-when-accepted": "stopsign-proposed",
+    "stopsign-decided-when-accepted": "stopsign-contested",
     "start-without-state-transfer": "replace",
 }
 

@@ -126,7 +126,7 @@ CAUGHT = {
     "ignore-most-up-to-date-promise": ("Integrity", 7),
     "accept-lower-ballot": ("Integrity", 8),
     "append-after-stopsign": ("Integrity", 4),
-    "stopsign-decided-when-accepted": ("Integrity", 6),
+    "stopsign-decided-when-accepted": ("Integrity", 5),
     "start-without-state-transfer": ("ConfigurationTransition", 4),
 }
 
