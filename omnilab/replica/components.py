@@ -47,6 +47,9 @@ class Components:
     def is_reference(self) -> bool:
         return self == REFERENCE_COMPONENTS
 
+    def __deepcopy__(self, memo: dict) -> "Components":
+        return self  # immutable: a copied replica is built from the very same classes
+
 
 #: The reference OmniPaxos: what every builder uses when given no ``components``.
 REFERENCE_COMPONENTS = Components()

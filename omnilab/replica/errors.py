@@ -66,7 +66,9 @@ for _cls, _name in ((_PendingReconfigEntry, "PendingReconfigEntry"),
 
 
 class CompactionErr(Exception):
-    """A trim or snapshot request that cannot be carried out (yet)."""
+    """A trim or snapshot request that cannot be carried out (yet). A request at or below the index
+    already compacted is not an error: it does nothing (OmniPaxos declares a ``TrimmedIndex`` error
+    for it but never returns it, so omnilab has none)."""
 
 
 class _NotCurrentLeader(CompactionErr):
@@ -92,18 +94,11 @@ class _UndecidedIndex(CompactionErr):
             f"Use an index <= {idx}, or wait until more is decided")
 
 
-class _TrimmedIndex(CompactionErr):
-    def __init__(self, idx: int) -> None:
-        self.idx = idx
-        super().__init__(f"compaction refused: already compacted up to {idx}")
-
-
 CompactionErr.NotCurrentLeader = _NotCurrentLeader
 CompactionErr.NotAllDecided = _NotAllDecided
 CompactionErr.UndecidedIndex = _UndecidedIndex
-CompactionErr.TrimmedIndex = _TrimmedIndex
 for _cls, _name in ((_NotCurrentLeader, "NotCurrentLeader"), (_NotAllDecided, "NotAllDecided"),
-                    (_UndecidedIndex, "UndecidedIndex"), (_TrimmedIndex, "TrimmedIndex")):
+                    (_UndecidedIndex, "UndecidedIndex")):
     _cls.__name__ = _cls.__qualname__ = f"CompactionErr.{_name}"
 
 

@@ -33,6 +33,7 @@ passed through: ``Cluster([1, 2, 3], batch_size=5)``.
 
 from __future__ import annotations
 
+import copy
 import operator
 import random
 from dataclasses import fields as dataclass_fields
@@ -45,6 +46,8 @@ from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, Snaps
 from omnilab.replica.messages import Snapshot as CompactionSnapshot, Trim as CompactionTrim
 from omnilab.replica.storage import MemoryStorage
 
+from . import fingerprint as _fingerprint
+from .copying import deep_copy
 from . import frames
 from . import invariants as _invariants
 from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp,
@@ -57,7 +60,7 @@ from .service import SERVICE_MESSAGE_TYPES, ReconfigurationService
 from .trace import (Append, ClusterCreated, CompactionRefused, Crash, Crashed, Cut, Delivered, DeliverAll, Drop,
                     Dropped, Duplicate, Duplicated, Get, Heal, InstanceStarted, Operation, Partition, ProposalLost,
                     Proposed, Put, ReadDone, Recover, Reconfigure, Refused, Run, ServerCreated, SetPriority, Sent,
-                    Snapshot, Step, StepRandom, Tick, Ticked, Trace, Trim, TryBecomeLeader)
+                    SnapshotLog, Step, StepRandom, Tick, Ticked, Trace, TrimLog, TryBecomeLeader)
 from .variant import REFERENCE, Variant, importable_name, resolve
 
 #: ``resend_message_tick_timeout`` of a Cluster unless given: resends after two ticks.
@@ -182,6 +185,35 @@ class Cluster(ReconfigurationService):
                     pass
         cluster.check_every_step = first.check_every_step
         return cluster
+
+    # --- copying and comparing ----------------------------------------------------------------------
+
+    def fork(self) -> "Cluster":
+        """An independent cluster in the same state: same servers, network, clock, trace, ledger and
+        random generator (``copy.deepcopy(cluster)`` does the same). What one does afterwards does not
+        change the other; both go on as this one would."""
+        return copy.deepcopy(self)
+
+    def __deepcopy__(self, memo: dict) -> "Cluster":
+        # Two kinds of object are shared rather than copied: the trace's items (immutable; the trace
+        # itself is a new list, see `Trace.__deepcopy__`) and the client's proposals, which the
+        # ledger tracks by identity (``id(proposal)``), so a copy must hold the very same objects.
+        ledger = self.ledger
+        for op in getattr(ledger, "history", ()):
+            memo.setdefault(id(op.proposal), op.proposal)
+        for proposal in getattr(ledger, "proposed", ()):
+            memo.setdefault(id(proposal), proposal)
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            clone.__dict__[name] = deep_copy(value, memo)  # copy.deepcopy, sharing immutable values
+        return clone
+
+    def fingerprint(self) -> int:
+        """A hash of the state that decides what this cluster does next: equal for clusters in equal
+        states (message ids, the clock, the trace and the ledger left out;
+        `omnilab.sim.fingerprint` says exactly what is in it)."""
+        return _fingerprint.fingerprint(self)
 
     def undo(self) -> None:
         """Go back one operation: rebuild this cluster (in place) from the trace without its last
@@ -512,7 +544,7 @@ class Cluster(ReconfigurationService):
         at = self._optional_pid(at)
         server = self._client_server(at)
         request = "trim()" if idx is None else f"trim({idx})"
-        with self._operation(Trim(idx, at)):
+        with self._operation(TrimLog(idx, at)):
             self._compact(server, request, lambda omni: omni.trim(idx))
 
     def snapshot(self, idx: Optional[int] = None, at: Optional[int] = None, local_only: bool = False) -> None:
@@ -527,7 +559,7 @@ class Cluster(ReconfigurationService):
         server = self._client_server(at)
         args = ([] if idx is None else [str(idx)]) + (["local_only=True"] if local_only else [])
         request = f"snapshot({', '.join(args)})"
-        with self._operation(Snapshot(idx, at, local_only)):
+        with self._operation(SnapshotLog(idx, at, local_only)):
             self._compact(server, request, lambda omni: omni.snapshot(idx, local_only=local_only))
 
     def _compact(self, server: Server, request: str, call: Callable[[Any], None]) -> None:

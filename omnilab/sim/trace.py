@@ -310,9 +310,10 @@ class TryBecomeLeader(Operation):
 
 
 @dataclass(frozen=True, slots=True)
-class Trim(Operation):
-    """Trim the decided log below ``idx`` (None: as far as every node accepted) at the leader, or
-    at node ``at``; the replica tells its peers."""
+class TrimLog(Operation):
+    """``cluster.trim(idx, at)``: trim the decided log below ``idx`` (None: as far as every node
+    accepted) at the leader, or at node ``at``; the replica tells its peers. (Not the replica's
+    ``Trim`` message, which this call puts on the wire.)"""
 
     idx: Optional[int] = None
     at: Optional[int] = None
@@ -326,9 +327,10 @@ class Trim(Operation):
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot(Operation):
-    """Fold the decided log below ``idx`` (None: all of it) into a snapshot at the leader, or at node
-    ``at``; unless ``local_only``, its peers do the same."""
+class SnapshotLog(Operation):
+    """``cluster.snapshot(idx, at, local_only)``: fold the decided log below ``idx`` (None: all of
+    it) into a snapshot at the leader, or at node ``at``; unless ``local_only``, its peers do the
+    same. (Not the replica's ``Snapshot`` message, which this call puts on the wire.)"""
 
     idx: Optional[int] = None
     at: Optional[int] = None
@@ -573,13 +575,19 @@ class Trace(list):
     def __repr__(self) -> str:
         return f"<Trace: {len(self)} items, {len(self.operations())} operations>\n" + self.format(limit=60)
 
+    def __deepcopy__(self, memo: dict) -> "Trace":
+        # Operations and events are immutable: a copy of the trace (e.g. in `Cluster.fork`) is a new
+        # list holding the same items.
+        return Trace(self)
+
     def __getitem__(self, index):
         got = super().__getitem__(index)
         return Trace(got) if isinstance(index, slice) else got
 
 
 OPERATION_TYPES = (ClusterCreated, Step, StepRandom, DeliverAll, Drop, Duplicate, Tick, Run, Crash, Recover,
-                   Cut, Partition, Heal, Put, Append, Get, Reconfigure, SetPriority, TryBecomeLeader, Trim, Snapshot)
+                   Cut, Partition, Heal, Put, Append, Get, Reconfigure, SetPriority, TryBecomeLeader, TrimLog,
+                   SnapshotLog)
 EVENT_TYPES = (Sent, Delivered, Dropped, Duplicated, Ticked, Crashed, Recovered, Proposed, Refused,
                CompactionRefused, ProposalLost, Decided, SnapshotInstalled, Responded, ReadDone, ServerCreated,
                InstanceStarted, StateInstalled, Retired)

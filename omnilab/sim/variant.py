@@ -24,8 +24,8 @@ What each field reaches, today:
   still a mixin of `Cluster`, so only that handler is swappable; the rest of the class is the
   reference's.)
 * ``state_machine``: the class of each server's key-value state machine (`omnilab.kv.KVStore`
-  interface: ``apply``, ``apply_snapshot``, ``data``). Recorded and validated; servers still build
-  the reference `KVStore` (the server module owns that).
+  interface: ``apply``, ``apply_snapshot``, ``data``). Named here so that a variant can carry one;
+  the servers do not read it yet and build the reference `KVStore`.
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ class Variant:
     @property
     def is_reference(self) -> bool:
         return self == REFERENCE
+
+    def __deepcopy__(self, memo: dict) -> "Variant":
+        return self  # immutable: a forked cluster runs the very same variant
 
 
 #: The reference behaviour: what every `Cluster` runs unless told otherwise.

@@ -10,7 +10,7 @@ import pytest
 from omnilab import CompactionErr
 from omnilab.replica.errors import SnapshotUnsupported
 from omnilab.sim import (BadInput, Cluster, CompactionRefused, InvalidConfiguration, NoLeader, NodeDown,
-                         SetPriority, SnapshotInstalled, Trace, Trim, TryBecomeLeader, UnknownNode,
+                         SetPriority, SnapshotInstalled, Trace, TrimLog, TryBecomeLeader, UnknownNode,
                          invariants)
 
 WRITES = [("a", 1), ("b", 2), ("a", 3), ("c", 4), ("b", 5), ("d", 6)]
@@ -163,7 +163,7 @@ def test_try_become_leader_sends_prepares_at_once_and_replays():
 def test_trim_at_the_leader_sends_trims_at_once_and_is_recorded():
     cluster = _six_writes()
     cluster.trim(4)
-    assert cluster.trace.operations()[-1] == Trim(4) and cluster.trace.operations()[-1].call() == "cluster.trim(4)"
+    assert cluster.trace.operations()[-1] == TrimLog(4) and cluster.trace.operations()[-1].call() == "cluster.trim(4)"
     assert [(env.sender, env.receiver, env.kind) for env in cluster.network] == [(3, 1, "Trim"), (3, 2, "Trim")]
     cluster.deliver_all()
     assert {p: s.omnipaxos.get_compacted_idx() for p, s in cluster.servers.items()} == {1: 4, 2: 4, 3: 4}

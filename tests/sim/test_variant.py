@@ -132,3 +132,20 @@ def test_fuzz_takes_a_variant(capsys):
     assert "variant every-node-decides" in capsys.readouterr().out
     assert cli.main(["fuzz", "--seeds", "1", "--variant", "nope"]) == 2
     assert "there is no variant 'nope'" in capsys.readouterr().out
+
+
+def test_the_lab_shows_the_variant_and_replays_it():
+    from omnilab.widgets import lab
+
+    class Lonely(Quorum):
+        def is_accept_quorum(self, count):
+            return count >= 1
+
+    local = REFERENCE.with_components("lonely-quorum", quorum=Lonely)
+    cluster = Cluster([1, 2, 3], variant=local)
+    cluster.run(3)
+    w = lab(cluster)
+    assert "variant lonely-quorum" in w.summary()
+    w.press("replay")  # a variant defined here cannot be imported: the lab hands it over
+    assert w.cluster is not cluster and w.cluster.variant is local and w.cluster.trace == cluster.trace
+    assert "variant" not in lab(Cluster([1, 2, 3])).summary()
