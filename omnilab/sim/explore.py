@@ -57,11 +57,6 @@ worth exploring from there. ``explore("steady", variant="accept-lower-ballot")``
 
 from __future__ import annotations
 
-import copy
-import copyreg
-import io
-import pickle
-from enum import Enum
 import html
 import time
 from collections import deque
@@ -71,7 +66,9 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 from omnilab.replica.errors import CompactionErr, ProposeErr
 
 from .cluster import Cluster
+from .copying import deep_copy
 from .errors import BadInput, SimulationError
+from .fingerprint import _Walker
 from .ledger import Verdict
 from .trace import Operation, Trace
 
@@ -98,12 +95,12 @@ def _independent(a: tuple, b: tuple) -> bool:
 
 def _message_key(env: Any) -> tuple:
     """``(sender, receiver, config_id, message)``, hashable: a message that holds an unhashable
-    value (a snapshot) is replaced by its canonical form."""
+    value (a snapshot) is replaced by its canonical form (walked field by field)."""
     message = env.message
     try:
         hash(message)
     except TypeError:
-        message = ("<canonical>", _canon(message))
+        message = ("<canonical>", _Walker(True).canon(message))
     return (env.sender, env.receiver, env.config_id, message)
 
 
@@ -217,13 +214,17 @@ def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple) -> li
 #
 # The search forks a cluster once per choice, so the fork is the cost that matters. `_Forker` shares
 # what a choice cannot change (Stateright's "share unchanged actor states"): a child starts as a
-# shallow copy of its parent, with its own servers dict, network and trace (a new list of the same items), and deep copies of only
-# the servers the choice touches (the receiver of a delivery; the node a crash, recovery, write or
-# election is made at; every server for a tick) and of the ledger (not for a drop or duplicate,
-# which only touch the network). A cluster in the frontier is never changed again (its children
-# copy before they change anything), so a server object shared by many clusters is immutable from
-# then on, and its canonical form is computed once and cached by identity. The tests check both
-# against full copies (`Cluster.fork`) and full fingerprints along every explored path of a bound.
+# shallow copy of its parent, with its own servers dict, network and trace (a new list of the same
+# immutable items), and copies (`Cluster.fork`'s copy, `omnilab.sim.copying.deep_copy`) of only the
+# servers the choice touches (the receiver of a delivery; the node a crash, recovery, write,
+# reconfiguration or election is made at; every server for a tick) and of the ledger (not for a
+# drop or a duplicate, which touch only the network). A cluster in the frontier is never changed
+# again (its children copy before they change anything), so a server object shared by many
+# clusters is immutable from then on, and its canonical form (`omnilab.sim.fingerprint`'s walk) is
+# computed once and cached by identity. The state key is then `Cluster.fingerprint`'s canonical
+# state (servers, the multiset of messages in flight without ids, cut links) with the budgets used.
+# The tests check the sharing fork against `Cluster.fork` and the key against
+# `fingerprint.canonical_state` along random walks.
 
 
 def _touched(cluster: Cluster, choice: tuple) -> Optional[tuple]:
@@ -245,222 +246,66 @@ class _Forker:
         import weakref
 
         self._canon: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-        self._blobs: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-    def copy_server(self, server: Any, shared: dict, memo: dict) -> Any:
-        """A deep copy of `server` (never changed again once in the frontier): unpickled from its
-        pickle, made once per server object, with the client's proposals kept as the same objects;
-        a server that does not pickle (a learner's variant holding a lambda) is deep-copied."""
-        blob = self._blobs.get(server)
-        if blob is None:
-            try:
-                blob = _dumps(server, shared)
-            except Exception:
-                blob = b""
-            self._blobs[server] = blob
-        if blob:
-            try:
-                return _Unpickler(io.BytesIO(blob), shared).load()
-            except KeyError:  # a proposal it holds is no longer in the ledger (cannot happen; be safe)
-                pass
-        return _copy_server(server, memo)
-
-    def copy_ledger(self, ledger: Any, shared: dict, memo: dict) -> Any:
-        """A deep copy of `ledger` the same way (its pickle made once per ledger object)."""
-        blob = self._blobs.get(ledger)
-        if blob is None:
-            try:
-                blob = _dumps(ledger, shared)
-            except Exception:
-                blob = b""
-            self._blobs[ledger] = blob
-        if blob:
-            try:
-                return _Unpickler(io.BytesIO(blob), shared).load()
-            except KeyError:
-                pass
-        return copy.deepcopy(ledger, memo)
 
     def fork(self, cluster: Cluster, choice: tuple) -> Cluster:
         kind = choice[0]
         touched = _touched(cluster, choice)
         memo = _shared_memo(cluster)
-        shared = {key: value for key, value in memo.items()}
         child = object.__new__(type(cluster))
         state = child.__dict__
         state.update(cluster.__dict__)
         servers = state["servers"] = dict(cluster.servers)
         for pid in (servers if touched is None else touched):
             if pid in servers:
-                servers[pid] = self.copy_server(servers[pid], shared, memo)
+                servers[pid] = deep_copy(servers[pid], memo)
         network = cluster.network
         copied = state["network"] = object.__new__(type(network))
         copied.__dict__.update(network.__dict__)
         copied.in_flight = dict(network.in_flight)
         copied.cut_links = set(network.cut_links)
         if kind not in ("drop", "duplicate"):
-            state["ledger"] = self.copy_ledger(cluster.ledger, shared, memo)
-        state["trace"] = Trace(cluster.trace)  # the items are immutable; positions stay monotonic (the ledger's clock)
+            state["ledger"] = deep_copy(cluster.ledger, memo)
+        state["trace"] = Trace(cluster.trace)  # positions stay monotonic: the ledger's clock
         return child
 
-    def state_key(self, cluster: Cluster, used: tuple) -> int:
-        """A 64-bit hash of the cluster's canonical state and the budgets used: the servers (each
-        walked attribute by attribute, cached per server object), the multiset of messages in flight
-        without their ids, and the cut links. The clock, trace, ledger and random generator are left
-        out (they record how the state was reached, not what it does next)."""
+    def canonical(self, cluster: Cluster, strict: bool = False) -> tuple:
+        """`omnilab.sim.fingerprint.canonical_state(cluster)`, with each server's part cached."""
         cache = self._canon
         servers = []
-        for pid, server in cluster.servers.items():
-            canon = cache.get(server)
+        for pid in sorted(cluster.servers):
+            server = cluster.servers[pid]
+            canon = None if strict else cache.get(server)
             if canon is None:
-                canon = cache[server] = _canon_server(server)
+                canon = _Walker(strict).canon(server)
+                if not strict:
+                    cache[server] = canon
             servers.append((pid, canon))
         counts: dict = {}
         for env in cluster.network.in_flight.values():
             key = _message_key(env)
             counts[key] = counts.get(key, 0) + 1
-        return hash((tuple(sorted(servers)), frozenset(counts.items()), frozenset(cluster.network.cut_links), used))
+        return tuple(servers), frozenset(counts.items()), frozenset(cluster.network.cut_links)
 
-
-def _kv_store(data: dict, applied: int) -> Any:
-    from omnilab.kv import KVStore
-
-    store = KVStore()
-    store._data.update(data)
-    store.applied = applied
-    return store
-
-
-def _reduce_kv_store(store: Any) -> tuple:
-    return _kv_store, (dict(store._data), store.applied)
-
-
-class _Pickler(pickle.Pickler):
-    """Pickles a server: its key-value store through `_kv_store` (it holds a read-only view that
-    does not pickle), the client's proposals by reference (`shared`: id -> object)."""
-
-    def __init__(self, file: Any, shared: dict) -> None:
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        from omnilab.kv import KVStore
-
-        self.dispatch_table = {**copyreg.dispatch_table, KVStore: _reduce_kv_store}
-        self.shared = shared
-
-    def persistent_id(self, obj: Any) -> Optional[int]:
-        key = id(obj)
-        return key if key in self.shared else None
-
-
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: Any, shared: dict) -> None:
-        super().__init__(file)
-        self.shared = shared
-
-    def persistent_load(self, key: Any) -> Any:
-        return self.shared[key]
-
-
-def _dumps(obj: Any, shared: dict) -> bytes:
-    out = io.BytesIO()
-    _Pickler(out, shared).dump(obj)
-    return out.getvalue()
+    def state_key(self, cluster: Cluster, used: tuple) -> int:
+        """A 64-bit hash of the cluster's canonical state and the budgets used."""
+        try:
+            return hash((self.canonical(cluster), used))
+        except TypeError:  # a frozen value holds something unhashable: walk into values too
+            strict = self.canonical(cluster, strict=True)
+            for pid, canon in strict[0]:
+                self._canon[cluster.servers[pid]] = canon
+            return hash((strict, used))
 
 
 def _shared_memo(cluster: Cluster) -> dict:
-    """A deepcopy memo that keeps the client's proposals as the very same objects (the ledger
-    matches decided values to proposals by identity first)."""
+    """A copy memo that keeps the client's proposals as the very same objects (the ledger matches
+    decided values to proposals by identity first), as `Cluster.fork` does."""
     memo: dict = {}
     for op in cluster.ledger.history:
         memo[id(op.proposal)] = op.proposal
     for proposal in cluster.ledger.proposed:
         memo[id(proposal)] = proposal
     return memo
-
-
-def _copy_server(server: Any, memo: dict) -> Any:
-    from omnilab.kv import KVStore
-
-    store = KVStore()
-    store._data.update(server.kvstore._data)
-    store.applied = server.kvstore.applied
-    memo[id(server.kvstore)] = store
-    return copy.deepcopy(server, memo)
-
-
-def _canon_server(server: Any) -> Any:
-    state = vars(server)
-    return tuple(sorted((k, _canon(v)) for k, v in state.items() if k != "server_config")) + (server.server_config,)
-
-
-def _fork(cluster: Cluster) -> Cluster:
-    fork = getattr(cluster, "fork", None)
-    if fork is not None:
-        return fork()
-    memo: dict = _shared_memo(cluster)
-    for server in cluster.servers.values():
-        _copy_server(server, memo)  # registers the server's key-value store copy in memo
-    return copy.deepcopy(cluster, memo)
-
-
-_ATOM, _SEQ, _MAP, _SET, _FROZEN, _OBJECT, _OTHER = range(7)
-_KINDS: dict = {type(None): _ATOM, bool: _ATOM, int: _ATOM, float: _ATOM, str: _ATOM, bytes: _ATOM, type: _ATOM,
-                tuple: _SEQ, list: _SEQ, dict: _MAP, set: _SET, frozenset: _SET}
-
-
-def _kind(cls: type) -> int:
-    if issubclass(cls, Enum):
-        kind = _ATOM
-    elif issubclass(cls, dict):
-        kind = _MAP
-    elif hasattr(cls, "__dataclass_fields__") and cls.__dataclass_params__.frozen:
-        kind = _FROZEN
-    elif hasattr(cls, "__dict__") or hasattr(cls, "__slots__"):
-        kind = _OBJECT
-    else:
-        kind = _OTHER
-    _KINDS[cls] = kind
-    return kind
-
-
-def _canon(value: Any, depth: int = 0) -> Any:
-    """`value` as nested tuples and frozensets of immutable values (dicts and sets unordered;
-    objects walked attribute by attribute, methods left out; frozen dataclasses that hash stand for
-    themselves)."""
-    cls = type(value)
-    kind = _KINDS.get(cls)
-    if kind is None:
-        kind = _kind(cls)
-    if kind == _ATOM:
-        return value
-    if depth > 60:  # a reference cycle: stop walking (no server state is this deep)
-        return repr(value)
-    depth += 1
-    if kind == _SEQ:
-        return tuple([_canon(v, depth) for v in value])
-    if kind == _MAP:
-        return frozenset([(_canon(k, depth), _canon(v, depth)) for k, v in value.items()])
-    if kind == _SET:
-        return frozenset([_canon(v, depth) for v in value])
-    if kind == _FROZEN:
-        try:
-            hash(value)
-            return value
-        except TypeError:
-            pass
-    if kind == _OTHER:
-        try:
-            hash(value)
-            return value
-        except TypeError:
-            return repr(value)
-    state = getattr(value, "__dict__", None)
-    state = dict(state) if state is not None else {}
-    state.pop("data", None)  # KVStore's read-only view of its _data
-    for name in getattr(cls, "__slots__", ()):
-        if hasattr(value, name):
-            state[name] = getattr(value, name)
-    return (cls.__qualname__, frozenset([(k, _canon(v, depth)) for k, v in state.items()
-                                         if not callable(v) or isinstance(v, type)]))
 
 
 # --- the result -----------------------------------------------------------------------------------
@@ -775,7 +620,7 @@ class _Search:
         deadline = began + bounds.seconds
         forker = _Forker()
         fork, state_key = forker.fork, forker.state_key
-        start = _fork(self.root)
+        start = self.root.fork()
         used0 = (0,) * len(_BUDGETS)
         key0 = state_key(start, used0)
         # key -> [parent key, choice, depth, sleep set, expanded?]

@@ -13,8 +13,9 @@ import pytest
 
 from omnilab import cli
 from omnilab.sim import BadInput, Cluster
-from omnilab.sim.explore import (BUDGETS, CATALOGUE, STARTS, Bounds, _apply, _choices, _Forker, _fork,
-                                 _independent, explore)
+from omnilab.sim.explore import (BUDGETS, CATALOGUE, STARTS, Bounds, _apply, _choices, _Forker, _independent,
+                                 explore)
+from omnilab.sim.fingerprint import canonical_state
 from omnilab.sim.mutants import EXPECTED, MUTANTS
 
 def test_the_reference_survives_a_small_bound_and_its_state_count_is_pinned():
@@ -69,11 +70,12 @@ def test_the_sharing_fork_equals_a_full_copy_and_leaves_its_parent_unchanged(see
     bounds = Bounds(appends=2, crashes=1, elections=1, ticks=3, drops=2, duplicates=1,
                     reconfigurations=1, reconfigure_to=((1, 2, 4),))
     forker = _Forker()
-    cluster = _fork(STARTS["steady"].build(None))
+    cluster = STARTS["steady"].build(None)
     for parent, used, choice in _walk(cluster, bounds, 40, seed):
         before = forker.state_key(parent, used)
+        assert forker.canonical(parent) == canonical_state(parent)  # Cluster.fingerprint's state, cached
         shared = forker.fork(parent, choice)
-        full = _fork(parent)
+        full = parent.fork()
         for copy_ in (shared, full):
             try:
                 _apply(copy_, choice)
@@ -92,7 +94,7 @@ def test_equal_states_reached_in_different_orders_are_one_state():
     start.put("x", 1, at=3)
     ids = [env.id for env in start.network if env.sender == 3]
     assert len(ids) == 2
-    a, b = _fork(start), _fork(start)
+    a, b = start.fork(), start.fork()
     a.step(ids[0])
     a.step(ids[1])
     b.step(ids[1])
@@ -185,27 +187,28 @@ def test_the_state_and_time_bounds_stop_the_search():
 
 
 def test_the_result_shows_itself_and_opens_the_lab_at_the_violation():
-    result = explore("replace", variant="start-without-state-transfer")
+    result = explore("replace-write", variant="append-after-stopsign")
     text = repr(result)
-    assert "VIOLATED ConfigurationTransition after 4 choices" in text and " s," not in text
+    assert "VIOLATED Integrity after 4 choices" in text and " s," not in text
     assert "distinct states/s" in result.summary(timing=True)
     html = result._repr_html_()
-    assert "ConfigurationTransition" in html and "<ol>" in html
+    assert "Integrity" in html and "<ol>" in html
     script = result.script()
-    assert script.startswith("# the start: replace\ncluster = Cluster([1, 2, 3], seed=0, variant=")
+    assert script.startswith("# the start: replace-write\ncluster = Cluster([1, 2, 3], seed=0, variant=")
     assert all(call.startswith("cluster.") for call in result.schedule())
+    assert [op.call() for op in result.after_start().operations()] == result.schedule()
     lab = result.lab()
-    assert "ConfigurationTransition" in lab.status_text
-    assert "✗ ConfigurationTransition" in lab.summary()
-    lab.press("undo")
+    assert "violates Integrity" in lab.status_text
+    assert "✗ Integrity" in lab.summary()
+    lab.press("undo")  # one step back: the write not yet made, every invariant holds
     assert "✗" not in lab.summary()
 
 
 def test_the_explore_command_prints_the_summary_and_the_schedule(capsys):
-    assert cli.main(["explore", "replace", "--variant", "start-without-state-transfer", "--no-progress"]) == 1
+    assert cli.main(["explore", "replace-write", "--variant", "append-after-stopsign", "--no-progress"]) == 1
     out = capsys.readouterr().out
-    assert "VIOLATED ConfigurationTransition after 4 choices" in out
-    assert "cluster.reconfigure([1, 2, 4]" in out and "distinct states/s" in out
+    assert "VIOLATED Integrity after 4 choices" in out
+    assert "cluster.reconfigure([1, 2, 4], at=3)" in out and "distinct states/s" in out
     assert cli.main(["explore", "steady", "--depth", "2", "--no-progress"]) == 0
     assert "no invariant violated" in capsys.readouterr().out
     assert cli.main(["explore", "steady", "--variant", "no-such-variant", "--no-progress"]) == 2
