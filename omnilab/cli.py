@@ -264,8 +264,63 @@ def run_grade(args: argparse.Namespace) -> int:
 
 
 # The subcommands, in the order ``--help`` lists them. Later issues append to this tuple.
+def add_explore_command(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "explore", help="search every schedule within small bounds for the shortest one that breaks an invariant",
+        description="Breadth-first over every choice (deliver, drop or duplicate a message, tick, crash/recover, a "
+                    "client write, a reconfiguration, a leader change, each within its budget) from a named start "
+                    "or scenario; each distinct state once. Prints the summary and the shortest counterexample as "
+                    "Cluster calls. Exits 1 if an invariant is violated.")
+    parser.add_argument("start", nargs="?", default="steady",
+                        help="a named start of omnilab.sim.explore.STARTS (default 'steady') or a scenario name; "
+                             "'list' lists them")
+    parser.add_argument("--variant", default="reference",
+                        help="'reference' (default), a mutant's name or an importable 'package.module:ATTRIBUTE'")
+    parser.add_argument("--depth", type=int, default=None, help="choices after the start (default 14)")
+    parser.add_argument("--states", type=int, default=None, help="distinct states at most (default 200000)")
+    parser.add_argument("--seconds", type=float, default=None, help="wall-time bound (default 60)")
+    for budget in ("appends", "crashes", "reconfigurations", "elections", "ticks", "drops", "duplicates"):
+        parser.add_argument(f"--{budget}", type=int, default=None, help=f"budget of {budget} (default: the start's)")
+    parser.add_argument("--reconfigure-to", action="append", default=None, metavar="NODES",
+                        help="a node list to reconfigure to, e.g. 1,2,4 (repeatable)")
+    parser.add_argument("--invariants", default=None, help="comma-separated invariant names to check (default all)")
+    parser.add_argument("--no-reduction", action="store_true", help="turn the sleep-set reduction off")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run_explore)
+
+
+def run_explore(args: argparse.Namespace) -> int:
+    from omnilab.sim import explore as exploring
+    from omnilab.sim.errors import BadInput
+    from omnilab.sim.scenarios import SCENARIOS
+
+    if args.start == "list":
+        for name, start in exploring.STARTS.items():
+            print(f"{name}: {start.description}")
+        print("scenarios: " + ", ".join(SCENARIOS))
+        return 0
+    budgets = {name: getattr(args, name) for name in exploring.BUDGETS if getattr(args, name) is not None}
+    try:
+        if args.reconfigure_to:
+            budgets["reconfigure_to"] = [tuple(int(p) for p in nodes.split(",")) for nodes in args.reconfigure_to]
+        result = exploring.explore(
+            args.start, variant=args.variant, depth=args.depth, max_states=args.states, seconds=args.seconds,
+            invariants=None if args.invariants is None else [n.strip() for n in args.invariants.split(",") if n.strip()],
+            reduction=not args.no_reduction, progress=not args.no_progress, **budgets)
+    except (BadInput, ValueError) as err:
+        print(f"omnilab explore: {err}")
+        return 2
+    print(result.summary(timing=True))
+    if result.violation is None:
+        return 0
+    print("\nthe counterexample as Cluster calls (Cluster.replay(result.counterexample) or omnilab.lab(...) plays it):\n")
+    print(result.script())
+    return 1
+
+
+# The subcommands, in the order ``--help`` lists them. Later issues append to this tuple.
 COMMANDS: tuple[AddCommand, ...] = (add_fuzz_command, add_mutants_command, add_exercises_command,
-                                     add_grade_command)
+                                     add_grade_command, add_explore_command)
 
 
 def build_parser(commands: Sequence[AddCommand] = COMMANDS) -> argparse.ArgumentParser:
