@@ -73,8 +73,9 @@ print("same logs:", snapped.logs().equals(cluster.logs()))
 #
 # `trim(idx)` removes slots `[0, idx)` on **every** server, so it is the leader's call: only the
 # leader knows how far each follower has accepted (from their `Accepted` replies), and it refuses to
-# trim past what *all* of them accepted. Trimmed entries are gone for good; a server that still lacked
-# one could never get it back. `cluster.trim` asks the leader unless you name a node with `at=`. A
+# trim past what *all* of them accepted. Trimmed entries are gone from every log for good; a server
+# that still lacked one could never get it back from the log. `cluster.trim` asks the leader unless
+# you name a node with `at=`. A
 # follower answers `CompactionErr.NotCurrentLeader`, naming the leader it promised (`.pid`). The
 # cluster raises the replica's error to you and records the refusal in the trace, as it does for a
 # refused proposal.
@@ -164,8 +165,11 @@ print(snapped.server(2).omnipaxos.read(0))
 #
 # A server's key-value state lives in memory. After a crash it rebuilds it by reading its decided log
 # again (its storage survived). With a snapshot, the compacted part comes back as the snapshot's
-# contents. With a trim there is nothing to read: the OmniPaxos documentation asks an application
-# that trims to save its state elsewhere first, and omnilab's servers don't. Crash and recover node 1
+# contents. With a trim there is nothing left in the log to read, so the OmniPaxos documentation asks
+# an application that trims to save its state machine first. omnilab's servers do exactly that: before
+# a server lets its log be compacted (its own `trim`/`snapshot` call, or a peer's `Trim`/`Snapshot`
+# message), it writes its key-value state at that point to its durable storage, and a recovering
+# server starts from that saved state and re-applies only the log after it. Crash and recover node 1
 # in both clusters, then read key `a` there (`get` reads the key-value state of the node you name):
 
 # %% tags=["nbval-check-output"]
@@ -176,10 +180,13 @@ for name, world in [("trimmed", cluster), ("snapshotted", snapped)]:
     print(name, "- node 1 after recovering:", dict(world.server(1).kv), "| get('a', at=1):", world.get("a", at=1))
 
 # %% [markdown]
-# The trimmed node lost `a` and `c`, written only in slots 0 to 3; `b` and `d` came back from slots 4
-# and 5. Its read of `a` returns None, although `put('a', 3)` completed long before. The invariants
-# notice: node 1 applied all six slots, yet its state misses a write among them, so the read breaks
-# **KVLinearizability** (a read must see every write that completed before it began).
+# Both nodes came back whole. The trimmed node's `a` and `c` were written only in slots 0 to 3, which
+# its log no longer holds: they came back from the state it saved at the trim point, and `b` and `d`
+# from slots 4 and 5. The invariants agree: **Integrity** (every entry a node once showed decided is
+# still in its log, or in a compacted prefix whose saved state holds its effect) and
+# **KVLinearizability** (a read must see every write that completed before it began) both hold.
+# Had the server not saved its state before the trim, the read of `a` would return None and both
+# invariants would name the lost write.
 
 # %% tags=["nbval-check-output"]
 for name, world in [("trimmed", cluster), ("snapshotted", snapped)]:
@@ -187,9 +194,10 @@ for name, world in [("trimmed", cluster), ("snapshotted", snapped)]:
     print(f"{name}: {verdict.name} {'ok' if verdict.ok else 'VIOLATED: ' + verdict.message}")
 
 # %% [markdown]
-# The protocol did nothing wrong here: the application broke trim's contract. Trim is the right tool
-# when the state is saved elsewhere (in a database, say) and the log only has to get new writes to
-# every server. Snapshot is the right tool when the log itself is the record.
+# Trim's contract is the application's: it may trim only what it has saved elsewhere (here, the
+# server's saved state; in practice a database, say), and the log then only has to get new writes to
+# every server. Snapshot keeps the state in the log itself, which is why a lagging peer can be synced
+# from it.
 
 # %% [markdown]
 # ## A lagging node gets a snapshot, not the entries
