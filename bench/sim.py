@@ -15,7 +15,10 @@ appends at the leader, one by one, delivering the network to quiescence after ea
   young. The simulator leaves the collector alone (no gc.disable() or gc.freeze() of its own: those
   are process-wide choices for the caller to make);
 
-and fault-campaign seeds per second at 400 steps (3 nodes, every fault, invariants after every step).
+and fault-campaign seeds per second at 400 steps (3 nodes, every fault, invariants after every step);
+and, for 3 and 5 nodes, how many times per second a cluster can be forked (`Cluster.fork`, a deep
+copy) and fingerprinted (`Cluster.fingerprint`), in a state an explorer would meet: elected, FORK_PUTS
+puts decided, the next put's messages in flight.
 
 Run from the repository root: ``python bench/sim.py`` (or ``make bench``). Wall clock only here;
 it asserts nothing about time.
@@ -40,6 +43,8 @@ TICK_EVERY = 128
 REPEAT = 3  # best of, interleaved (the machine may be busy)
 FUZZ_SEEDS = 20
 FUZZ_STEPS = 400
+FORK_PUTS = 20
+FORK_SECONDS = 1.0  # time each of fork and fingerprint this long
 
 
 class CollectorClock:
@@ -101,6 +106,25 @@ def best(num_nodes: int) -> tuple[float, int, float, float]:
     return sim_time, delivered, collector, min(bare for _, bare in runs)
 
 
+def explorer_state(num_nodes: int) -> Cluster:
+    cluster = Cluster(num_nodes)
+    cluster.run(ticks=3)
+    for i in range(FORK_PUTS):
+        cluster.put(f"k{i}", i)
+        cluster.deliver_all()
+    cluster.put("next", 0)
+    cluster.tick()
+    return cluster
+
+
+def per_second(call) -> float:
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < FORK_SECONDS:
+        call()
+        done += 1
+    return done / (time.perf_counter() - start)
+
+
 def main() -> None:
     print(f"omnilab.sim vs tests/replica/driver.py: {ENTRIES} puts at the leader, quiescence after each, "
           f"a tick every {TICK_EVERY}; best of {REPEAT}")
@@ -122,6 +146,10 @@ def main() -> None:
     failures = sum(not r.ok for r in results)
     print(f"fuzz: {FUZZ_SEEDS} seeds x {FUZZ_STEPS} steps (3 nodes, all faults): "
           f"{FUZZ_SEEDS / elapsed:.1f} seeds/s, {failures} violations")
+    for num_nodes in (3, 5):
+        cluster = explorer_state(num_nodes)
+        print(f"{num_nodes} nodes, {FORK_PUTS} puts decided, {len(cluster.network)} messages in flight: "
+              f"{per_second(cluster.fork):,.0f} forks/s, {per_second(cluster.fingerprint):,.0f} fingerprints/s")
 
 
 if __name__ == "__main__":

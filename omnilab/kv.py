@@ -61,7 +61,11 @@ class KVStore:
     def __init__(self) -> None:
         self._data: dict = {}
         self.applied = 0
-        self.data: Mapping[str, Any] = MappingProxyType(self._data)
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        """The current contents, read-only."""
+        return MappingProxyType(self._data)
 
     def apply(self, value: Any) -> None:
         if isinstance(value, KeyValue):

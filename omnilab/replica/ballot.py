@@ -27,6 +27,11 @@ class Ballot:
     def _order_key(self) -> tuple[int, int, int]:
         return (self.n, self.priority, self.pid)
 
+    def same_round(self, other: "Ballot") -> bool:
+        """True when `other` is the same round of leadership: equal ``(n, priority, pid)``, whatever
+        the configuration. (``==`` also compares ``config_id``.)"""
+        return self._order_key() == other._order_key()
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Ballot):
             return NotImplemented

@@ -25,12 +25,13 @@ from .state import Phase, Role
 class BallotLeaderElection:
     """One node's leader-election state machine. Sans-IO: messages in via `handle`, out via `outgoing`."""
 
-    def __init__(self, config: OmniPaxosConfig, recovered_promise: Optional[Ballot]) -> None:
+    def __init__(self, config: OmniPaxosConfig, recovered_promise: Optional[Ballot],
+                 quorum_rule: type = Quorum) -> None:
         cluster, server = config.cluster_config, config.server_config
         self.pid = server.pid
         self.configuration_id = cluster.configuration_id
         self.peers = [p for p in cluster.nodes if p != self.pid]
-        self.quorum = Quorum.of(len(cluster.nodes), cluster.flexible_quorum)
+        self.quorum = quorum_rule.of(len(cluster.nodes), cluster.flexible_quorum)
         self.current_ballot = Ballot(self.configuration_id, 1, server.leader_priority, self.pid)
         if recovered_promise is not None and recovered_promise != Ballot():
             # I restarted: follow what I promised, and drop my own n to 0 so I cannot keep an old

@@ -18,7 +18,7 @@ from .trace import (EVENT_TYPES, OPERATION_TYPES, Append, ClusterCreated, Compac
                     Crashed, Cut, Decided, Delivered, DeliverAll, Drop, Dropped, Duplicate, Duplicated, Event, Get,
                     Heal, InstanceStarted, Operation, Partition, ProposalLost, Proposed, Put, ReadDone, Recover,
                     Reconfigure, Recovered, Refused, Responded, Retired, Run, Sent, ServerCreated, SetPriority,
-                    Snapshot, SnapshotInstalled, StateInstalled, Step, StepRandom, Tick, Ticked, Trace, Trim,
+                    SnapshotInstalled, SnapshotLog, StateInstalled, Step, StepRandom, Tick, Ticked, Trace, TrimLog,
                     TryBecomeLeader)
 
 __all__ = [

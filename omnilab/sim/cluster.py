@@ -33,6 +33,7 @@ passed through: ``Cluster([1, 2, 3], batch_size=5)``.
 
 from __future__ import annotations
 
+import copy
 import operator
 import random
 from dataclasses import fields as dataclass_fields
@@ -42,8 +43,11 @@ from omnilab.kv import KeyValue
 from omnilab.replica.config import ClusterConfig, ServerConfig
 from omnilab.replica.entries import StopSign
 from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
+from omnilab.replica.messages import AcceptSync, Snapshot as CompactionSnapshot, Trim as CompactionTrim
 from omnilab.replica.storage import MemoryStorage
 
+from . import fingerprint as _fingerprint
+from .copying import deep_copy
 from . import frames
 from . import invariants as _invariants
 from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp,
@@ -51,11 +55,13 @@ from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeade
 from .ledger import ClientOp, InstanceStart, Ledger, Verdict
 from .network import Envelope, Network, new_envelope
 from .server import Server, ServerStatus
+from .instances import start_instance
 from .service import SERVICE_MESSAGE_TYPES, ReconfigurationService
 from .trace import (Append, ClusterCreated, CompactionRefused, Crash, Crashed, Cut, Delivered, DeliverAll, Drop,
                     Dropped, Duplicate, Duplicated, Get, Heal, InstanceStarted, Operation, Partition, ProposalLost,
                     Proposed, Put, ReadDone, Recover, Reconfigure, Refused, Run, ServerCreated, SetPriority, Sent,
-                    Snapshot, Step, StepRandom, Tick, Ticked, Trace, Trim, TryBecomeLeader)
+                    SnapshotLog, Step, StepRandom, Tick, Ticked, Trace, TrimLog, TryBecomeLeader)
+from .variant import REFERENCE, Variant, importable_name, resolve
 
 #: ``resend_message_tick_timeout`` of a Cluster unless given: resends after two ticks.
 DEFAULT_RESEND_TICKS = 2
@@ -63,6 +69,10 @@ DEFAULT_RESEND_TICKS = 2
 MAX_DELIVERIES = 200_000
 
 _SERVER_FIELDS = tuple(f.name for f in dataclass_fields(ServerConfig) if f.name != "pid")
+#: The messages that may compact a replica's log: a peer's Trim or Snapshot, and an AcceptSync,
+#: which may replace the receiver's decided prefix with the leader's snapshot. Its server saves its
+#: state before handing one to the replica.
+_COMPACTION_MESSAGES = (CompactionTrim, CompactionSnapshot, AcceptSync)
 #: What the replica raises when it refuses a `trim` or a `snapshot`.
 _COMPACTION_REFUSALS = (CompactionErr, SnapshotUnsupported)
 
@@ -73,7 +83,12 @@ def _describe_error(err: Exception) -> str:
 
 class Cluster(ReconfigurationService):
     """Servers 1..n running OmniPaxos in configuration 1, a key-value store on top, and a network
-    you control. ``Cluster(nodes=[1, 2, 3], seed=0, check_every_step=False, **server_config_fields)``.
+    you control. ``Cluster(nodes=[1, 2, 3], seed=0, *, variant=REFERENCE, check_every_step=False,
+    **server_config_fields)``.
+
+    ``variant`` (an `omnilab.sim.variant.Variant`, or a name `omnilab.sim.variant.resolve` accepts:
+    ``"reference"``, a mutant of `omnilab.sim.mutants`, ``"package.module:ATTRIBUTE"``) names the
+    classes every server is built from; ``cluster.variant`` is it, and the trace records it.
 
     Read the state through ``servers`` / `server(pid)`, ``network`` (``in_flight``, ``cut_links``),
     ``clock``, ``trace`` and ``ledger`` (with the client ``history``); `pending`, `logs` and `history`
@@ -86,9 +101,11 @@ class Cluster(ReconfigurationService):
     the module docstring).
     """
 
-    def __init__(self, nodes: Iterable[int] | int = (1, 2, 3), seed: int = 0, *, check_every_step: bool = False,
-                 **server_config_fields: Any) -> None:
+    def __init__(self, nodes: Iterable[int] | int = (1, 2, 3), seed: int = 0, *, variant: Any = REFERENCE,
+                 check_every_step: bool = False, **server_config_fields: Any) -> None:
         pids = _validate_pids(list(range(1, nodes + 1)) if isinstance(nodes, int) else nodes, "Cluster(nodes=...)")
+        #: the classes every server is built from (`omnilab.sim.variant`).
+        self.variant: Variant = resolve(variant)
         unknown = sorted(set(server_config_fields) - set(_SERVER_FIELDS))
         if unknown:
             raise InvalidConfiguration(f"unknown ServerConfig field(s) {unknown}; the fields are {list(_SERVER_FIELDS)}")
@@ -110,7 +127,7 @@ class Cluster(ReconfigurationService):
         #: one paragraph explaining the situation (set by `omnilab.sim.scenarios`).
         self.description = ""
         self.trace.append(ClusterCreated(tuple(pids), seed, tuple(sorted(server_config_fields.items())),
-                                         check_every_step))
+                                         check_every_step, *_recorded_variant(self.variant)))
         first = ClusterConfig(configuration_id=1, nodes=list(pids))
         for pid in pids:
             self.servers[pid] = Server(pid, server_configs[pid])
@@ -119,7 +136,7 @@ class Cluster(ReconfigurationService):
             storage = MemoryStorage()
             server.durable.configs[1] = first
             server.durable.storages[1] = storage
-            omni = first.build_for_server(server.server_config, storage)
+            omni = start_instance(self.variant, first, server.server_config, storage)
             server.instances[1] = omni
             server.applied[1] = 0
             server.start_state[1] = {}
@@ -145,15 +162,21 @@ class Cluster(ReconfigurationService):
         return config
 
     @classmethod
-    def replay(cls, trace: Iterable[Any]) -> "Cluster":
+    def replay(cls, trace: Iterable[Any], variant: Any = None) -> "Cluster":
         """Build the cluster `trace` describes: create it as its first item says, then perform every
         operation in order (a refused proposal or compaction is refused again and recorded the same
-        way)."""
+        way). The cluster runs the variant the trace recorded, or `variant` when given (needed for a
+        variant that cannot be imported, e.g. one defined in a notebook)."""
         items = list(trace)
         if not items or not isinstance(items[0], ClusterCreated):
             raise BadInput("a trace to replay starts with ClusterCreated; pass cluster.trace (or a prefix of it)")
         first = items[0]
-        cluster = cls(list(first.nodes), seed=first.seed, check_every_step=first.check_every_step,
+        if variant is None:
+            if first.variant_name is not None:
+                raise BadInput(f"this trace ran the variant {first.variant_name!r}, which cannot be imported (defined "
+                               f"in a notebook?): pass it, Cluster.replay(trace, variant=...)")
+            variant = first.variant
+        cluster = cls(list(first.nodes), seed=first.seed, variant=variant, check_every_step=first.check_every_step,
                       **dict(first.server_config))
         cluster.check_every_step = False  # a trace that ended in a violation must replay up to it
         for item in items[1:]:
@@ -165,13 +188,42 @@ class Cluster(ReconfigurationService):
         cluster.check_every_step = first.check_every_step
         return cluster
 
+    # --- copying and comparing ----------------------------------------------------------------------
+
+    def fork(self) -> "Cluster":
+        """An independent cluster in the same state: same servers, network, clock, trace, ledger and
+        random generator (``copy.deepcopy(cluster)`` does the same). What one does afterwards does not
+        change the other; both go on as this one would."""
+        return copy.deepcopy(self)
+
+    def __deepcopy__(self, memo: dict) -> "Cluster":
+        # Two kinds of object are shared rather than copied: the trace's items (immutable; the trace
+        # itself is a new list, see `Trace.__deepcopy__`) and the client's proposals, which the
+        # ledger tracks by identity (``id(proposal)``), so a copy must hold the very same objects.
+        ledger = self.ledger
+        for op in getattr(ledger, "history", ()):
+            memo.setdefault(id(op.proposal), op.proposal)
+        for proposal in getattr(ledger, "proposed", ()):
+            memo.setdefault(id(proposal), proposal)
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            clone.__dict__[name] = deep_copy(value, memo)  # copy.deepcopy, sharing immutable values
+        return clone
+
+    def fingerprint(self) -> int:
+        """A hash of the state that decides what this cluster does next: equal for clusters in equal
+        states (message ids, the clock, the trace and the ledger left out;
+        `omnilab.sim.fingerprint` says exactly what is in it)."""
+        return _fingerprint.fingerprint(self)
+
     def undo(self) -> None:
         """Go back one operation: rebuild this cluster (in place) from the trace without its last
         operation. ``version`` still grows."""
         positions = [i for i, item in enumerate(self.trace) if isinstance(item, Operation)]
         if len(positions) < 2:
             raise NothingToUndo("nothing to undo: no operation since the cluster was created")
-        rebuilt = Cluster.replay(self.trace[:positions[-1]])
+        rebuilt = Cluster.replay(self.trace[:positions[-1]], variant=self.variant)
         rebuilt.description = self.description
         version = self.version
         self.__dict__.clear()
@@ -180,9 +232,10 @@ class Cluster(ReconfigurationService):
 
     def __repr__(self) -> str:
         crashed = [p for p, s in self.servers.items() if not s.up]
+        variant = "" if self.variant == REFERENCE else f" variant={self.variant.name!r}"
         return (f"<Cluster nodes={list(self.servers)} config={self.config_id} leader={self.leader()} "
                 f"clock={self.clock} in_flight={len(self.network)}"
-                + (f" crashed={crashed}" if crashed else "") + ">")
+                + (f" crashed={crashed}" if crashed else "") + variant + ">")
 
     # --- looking -------------------------------------------------------------------------------------
 
@@ -236,6 +289,14 @@ class Cluster(ReconfigurationService):
     def check(self) -> list[Verdict]:
         """Every named invariant as a `Verdict` (``.ok``, ``.name``, ``.message``)."""
         return _invariants.check(self)
+
+    def check_progress(self, ticks: int = 60, in_place: bool = False) -> Verdict:
+        """Liveness as a check (`invariants.check_progress`): heal, recover every node, run up to
+        `ticks` ticks and require a leader in the newest configuration, no StopSign left undecided,
+        every new member started and a fresh put applied at every member. Runs on a replayed copy
+        unless ``in_place=True`` (then its calls are recorded in this trace). Returns a `Verdict`."""
+        ticks = _validate_count(ticks, "check_progress(ticks)")
+        return _invariants.check_progress(self, ticks, in_place=bool(in_place))
 
     def pending(self):
         """The in-flight messages as a DataFrame: id, from, to, config, type and their fields
@@ -484,20 +545,21 @@ class Cluster(ReconfigurationService):
 
     def trim(self, idx: Optional[int] = None, at: Optional[int] = None) -> None:
         """Trim the decided log below `idx` (None: as far as every node has accepted) at the leader,
-        or at node `at`: its instance's ``trim`` (PROTOCOL.md §3.15), which also sends every peer a
+        or at node `at`: its instance's ``trim``, which also sends every peer a
         ``Trim``. Only the leader may trim. A refusal (``CompactionErr``) is recorded
-        (`CompactionRefused`) and re-raised. The trimmed entries are gone: a node that crashes
-        afterwards cannot rebuild the key-value state they built."""
+        (`CompactionRefused`) and re-raised. The trimmed entries are gone from the log; every server
+        saves its key-value state before it lets its log be compacted, so one that crashes afterwards
+        recovers from that saved state."""
         idx = _optional_index(idx, "trim(idx)")
         at = self._optional_pid(at)
         server = self._client_server(at)
         request = "trim()" if idx is None else f"trim({idx})"
-        with self._operation(Trim(idx, at)):
+        with self._operation(TrimLog(idx, at)):
             self._compact(server, request, lambda omni: omni.trim(idx))
 
     def snapshot(self, idx: Optional[int] = None, at: Optional[int] = None, local_only: bool = False) -> None:
         """Fold the decided log below `idx` (None: all of it) into a snapshot at the leader, or at node
-        `at`: its instance's ``snapshot`` (PROTOCOL.md §3.15); unless `local_only`, every peer is sent
+        `at`: its instance's ``snapshot``; unless `local_only`, every peer is sent
         a ``Snapshot`` and snapshots its own log likewise. A refusal (``CompactionErr``, or
         ``SnapshotUnsupported`` for entries without a snapshot class) is recorded
         (`CompactionRefused`) and re-raised."""
@@ -507,11 +569,12 @@ class Cluster(ReconfigurationService):
         server = self._client_server(at)
         args = ([] if idx is None else [str(idx)]) + (["local_only=True"] if local_only else [])
         request = f"snapshot({', '.join(args)})"
-        with self._operation(Snapshot(idx, at, local_only)):
+        with self._operation(SnapshotLog(idx, at, local_only)):
             self._compact(server, request, lambda omni: omni.snapshot(idx, local_only=local_only))
 
     def _compact(self, server: Server, request: str, call: Callable[[Any], None]) -> None:
         omni, config_id = server.omnipaxos, server.config_id
+        self._save_state(server, config_id)  # a server persists its state before compacting its log
         try:
             call(omni)
         except _COMPACTION_REFUSALS as err:
@@ -592,7 +655,9 @@ class Cluster(ReconfigurationService):
     # --- internals: moving messages ------------------------------------------------------------------
 
     def _after_replica_call(self, server: Server, config_id: int, omni: Any) -> None:
-        """Send what `omni` queued, trace the proposals it discarded, and apply what it decided."""
+        """Record the replica's local state, send what `omni` queued, trace the proposals it
+        discarded, and apply what it decided."""
+        self._observe(server.pid, config_id, omni)
         messages = omni.take_outgoing_messages()
         if messages:
             self._send_all(server.pid, config_id, messages)
@@ -602,6 +667,23 @@ class Cluster(ReconfigurationService):
                 self.trace.append(ProposalLost(server.pid, config_id, proposal))
         if omni.get_decided_idx() > server.applied[config_id]:
             self._apply_decided(server, config_id, omni)
+
+    def _observe(self, pid: int, config_id: int, omni: Any) -> None:
+        """After every call into a replica: give the ledger its promise and whether its indexes are
+        well-formed (`invariants.local_state_problem`), and the ballot it leads if its promise rose (a
+        leader promises the ballot it leads: the evidence of `invariants.one_leader_per_ballot`)."""
+        compacted, decided, accepted, promise = _invariants.local_bounds(omni)
+        ledger = self.ledger
+        highest = ledger.promises.get((pid, config_id))
+        if promise is highest and compacted <= decided <= accepted:
+            return  # the common case: nothing moved that could break the rule or raise a leader
+        now = len(self.trace) - 1
+        problem = _invariants.local_state_problem(pid, config_id, compacted, decided, accepted, promise, highest)
+        ledger.on_local_state(pid, config_id, promise, problem, now)
+        if highest is None or promise > highest:
+            n_leader = _invariants.leading_ballot(omni)
+            if n_leader is not None:
+                ledger.on_leader(pid, n_leader, now)
 
     def _send(self, sender: int, receiver: int, config_id: int, message: Any) -> None:
         """Put `message` on the wire with the next id, or drop it at once if its link is cut."""
@@ -643,6 +725,8 @@ class Cluster(ReconfigurationService):
             self._deliver_elsewhere(server, env)
             return
         self.trace.append(Delivered(env))
+        if type(message.msg) in _COMPACTION_MESSAGES:
+            self._save_state(server, config_id)  # my log may be compacted: persist my state first
         omni.handle_incoming(message)
         self._after_replica_call(server, config_id, omni)
 
@@ -651,7 +735,7 @@ class Cluster(ReconfigurationService):
         message for a configuration the receiver does not run is dropped."""
         if type(env.message) in SERVICE_MESSAGE_TYPES:
             self.trace.append(Delivered(env))
-            self._handle_service(server, env)
+            self.variant.service._handle_service(self, server, env)  # the variant's service-message handler
             return
         why = (f"node {env.receiver} runs no instance of configuration {env.config_id}"
                + (" (it retired)" if env.config_id in server.durable.configs else " yet"))
@@ -700,6 +784,15 @@ class _Operation:
             if failed:
                 raise InvariantViolation(failed, cluster.trace)
         return False
+
+
+def _recorded_variant(variant: Variant) -> tuple[Optional[str], Optional[str]]:
+    """``(variant, variant_name)`` as `ClusterCreated` records them: the importable name (None for
+    the reference), or None and the name of a variant that cannot be imported back."""
+    if variant == REFERENCE:
+        return None, None
+    name = importable_name(variant)
+    return (name, None) if name is not None else (None, variant.name)
 
 
 def _as_int(value: Any, what: Optional[str], error: Optional[type]) -> Optional[int]:

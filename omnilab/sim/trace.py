@@ -54,17 +54,28 @@ class Operation(TraceItem):
 
 @dataclass(frozen=True, slots=True)
 class ClusterCreated(Operation):
-    """``Cluster(nodes, seed, check_every_step, **server_config)``: always the first item."""
+    """``Cluster(nodes, seed, variant, check_every_step, **server_config)``: always the first item.
+
+    ``variant`` is the importable name of the variant the cluster runs (``omnilab.sim.variant``),
+    None for the reference; ``variant_name`` is the name of a variant that cannot be imported back
+    (defined in a notebook), which replay must be handed (None otherwise)."""
 
     nodes: tuple
     seed: int = 0
     server_config: tuple = ()  # (field, value) pairs passed through to ServerConfig
     check_every_step: bool = False
+    variant: Optional[str] = None
+    variant_name: Optional[str] = None
 
     def call(self, name: str = "cluster") -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.server_config)
         check = ", check_every_step=True" if self.check_every_step else ""
-        return f"{name} = Cluster({list(self.nodes)!r}, seed={self.seed}{extra}{check})"
+        variant = f", variant={self.variant!r}" if self.variant is not None else ""
+        note = ""
+        if self.variant_name is not None:
+            variant = ", variant=VARIANT"
+            note = f"  # VARIANT: the variant {self.variant_name!r} this trace ran (it cannot be imported)"
+        return f"{name} = Cluster({list(self.nodes)!r}, seed={self.seed}{variant}{extra}{check}){note}"
 
     def apply(self, cluster: Any) -> Any:  # pragma: no cover - replay builds the cluster itself
         raise TypeError("ClusterCreated starts a trace; use Cluster.replay(trace)")
@@ -299,9 +310,10 @@ class TryBecomeLeader(Operation):
 
 
 @dataclass(frozen=True, slots=True)
-class Trim(Operation):
-    """Trim the decided log below ``idx`` (None: as far as every node accepted) at the leader, or
-    at node ``at``; the replica tells its peers."""
+class TrimLog(Operation):
+    """``cluster.trim(idx, at)``: trim the decided log below ``idx`` (None: as far as every node
+    accepted) at the leader, or at node ``at``; the replica tells its peers. (Not the replica's
+    ``Trim`` message, which this call puts on the wire.)"""
 
     idx: Optional[int] = None
     at: Optional[int] = None
@@ -315,9 +327,10 @@ class Trim(Operation):
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot(Operation):
-    """Fold the decided log below ``idx`` (None: all of it) into a snapshot at the leader, or at node
-    ``at``; unless ``local_only``, its peers do the same."""
+class SnapshotLog(Operation):
+    """``cluster.snapshot(idx, at, local_only)``: fold the decided log below ``idx`` (None: all of
+    it) into a snapshot at the leader, or at node ``at``; unless ``local_only``, its peers do the
+    same. (Not the replica's ``Snapshot`` message, which this call puts on the wire.)"""
 
     idx: Optional[int] = None
     at: Optional[int] = None
@@ -562,13 +575,19 @@ class Trace(list):
     def __repr__(self) -> str:
         return f"<Trace: {len(self)} items, {len(self.operations())} operations>\n" + self.format(limit=60)
 
+    def __deepcopy__(self, memo: dict) -> "Trace":
+        # Operations and events are immutable: a copy of the trace (e.g. in `Cluster.fork`) is a new
+        # list holding the same items.
+        return Trace(self)
+
     def __getitem__(self, index):
         got = super().__getitem__(index)
         return Trace(got) if isinstance(index, slice) else got
 
 
 OPERATION_TYPES = (ClusterCreated, Step, StepRandom, DeliverAll, Drop, Duplicate, Tick, Run, Crash, Recover,
-                   Cut, Partition, Heal, Put, Append, Get, Reconfigure, SetPriority, TryBecomeLeader, Trim, Snapshot)
+                   Cut, Partition, Heal, Put, Append, Get, Reconfigure, SetPriority, TryBecomeLeader, TrimLog,
+                   SnapshotLog)
 EVENT_TYPES = (Sent, Delivered, Dropped, Duplicated, Ticked, Crashed, Recovered, Proposed, Refused,
                CompactionRefused, ProposalLost, Decided, SnapshotInstalled, Responded, ReadDone, ServerCreated,
                InstanceStarted, StateInstalled, Retired)

@@ -362,6 +362,12 @@ class Lab(W.VBox):
         self.status.value = (f"<span class=\"omnilab-status error\" style=\"color:{P.CRASHED_STROKE}\">⚠ "
                              f"{html.escape(message)}</span>{recorded}")
 
+    def announce(self, message: str) -> None:
+        """Show `message` in the status line, highlighted, without calling the cluster (e.g. the
+        explorer naming the invariant a counterexample's last step violates)."""
+        self.status.value = (f"<span class=\"omnilab-status note\" style=\"color:{P.CRASHED_STROKE};"
+                             f"font-weight:bold\">⚑ {html.escape(message)}</span>")
+
     # --- the actions that need more than one call or some parsing ---------------------------------------
 
     def _do_step(self) -> Any:
@@ -422,7 +428,7 @@ class Lab(W.VBox):
         return f"cluster.undo()  # took back {ops[-1].call()}"
 
     def _do_replay(self) -> str:
-        self.cluster = Cluster.replay(self.cluster.trace)
+        self.cluster = Cluster.replay(self.cluster.trace, variant=self.cluster.variant)
         return "cluster = Cluster.replay(cluster.trace)  # the lab now shows this copy: lab.cluster"
 
     def _do_preset(self) -> Any:
@@ -531,6 +537,8 @@ class Lab(W.VBox):
                             f"{leader if leader is not None else '—'} · clock {cluster.clock} · "
                             f"{len(cluster.network)} in flight"
                             + (f" · crashed {crashed}" if crashed else "")
+                            + ("" if cluster.variant.is_reference else
+                               f" · variant <b>{html.escape(cluster.variant.name)}</b>")
                             + (f"<details style=\"color:#555;font-size:12px\"><summary>about this scenario"
                                f"</summary>{html.escape(cluster.description)}</details>" if cluster.description else ""))
         in_flight = list(cluster.network.in_flight.values())

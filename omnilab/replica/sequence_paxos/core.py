@@ -33,13 +33,14 @@ class UnknownMessage(TypeError):
 class SequencePaxos(LeaderHandlers, FollowerHandlers):
     """One replica's Sequence Paxos. Calls in, messages out through `take_outgoing`."""
 
-    def __init__(self, config: OmniPaxosConfig, storage: Any, recovered_promise: Optional[Ballot]) -> None:
+    def __init__(self, config: OmniPaxosConfig, storage: Any, recovered_promise: Optional[Ballot],
+                 quorum_rule: type = Quorum) -> None:
         cluster, server = config.cluster_config, config.server_config
         self.pid: int = server.pid
         self.configuration_id: int = cluster.configuration_id
         self.nodes: tuple = tuple(cluster.nodes)
         self.peers: list[int] = [p for p in cluster.nodes if p != self.pid]
-        self.quorum = Quorum.of(len(self.nodes), cluster.flexible_quorum)
+        self.quorum = quorum_rule.of(len(self.nodes), cluster.flexible_quorum)
         self.log = ReplicaLog(storage, server.batch_size)
         self.outbox = Outbox(self.pid)
         self.role = Role.FOLLOWER

@@ -164,7 +164,7 @@ class FollowerHandlers:
     def check_valid_ballot(self, n: Ballot) -> bool:
         """Is `n` the ballot I promised? Tell a stale leader; re-sync if the leader is ahead of me."""
         promise = self.log.promise
-        if promise._order_key() == n._order_key():
+        if promise.same_round(n):
             return True
         if promise > n:
             self.outbox.send(n.pid, NotAccepted(promise))

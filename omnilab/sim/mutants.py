@@ -1,0 +1,250 @@
+"""A catalogue of buggy variants ("mutants"): each is the reference with one rule broken.
+
+Every mutant is a few lines on top of the reference classes (`omnilab.sim.variant`), and its
+docstring says what is wrong and which invariant should catch it. They exist to show that the
+invariants and the fault campaigns can fail: ``omnilab fuzz --variant NAME`` runs a campaign
+against one, and ``omnilab mutants`` prints, for each, the invariant that caught it, after how many
+seeds, and how short the failing schedule shrank.
+
+``MUTANTS`` maps each short name to its `Variant`; each is also a module attribute (the trace
+records ``"omnilab.sim.mutants:ACCEPT_LOWER_BALLOT"``, so ``Cluster.replay`` rebuilds it).
+``EXPECTED`` maps each name to the invariant that should catch it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field, replace
+from typing import Any, Optional
+
+from omnilab.replica.ballot_leader_election import BallotLeaderElection
+from omnilab.replica.sequence_paxos import SequencePaxos
+from omnilab.replica.sequence_paxos.leader_state import PromiseMeta
+from omnilab.replica.state import Phase, Role
+from omnilab.replica.storage import MemoryStorage
+
+from .instances import start_instance
+from .service import ReconfigurationService, StartInstance, StateTransfer, TransferAck
+from .variant import REFERENCE, Variant
+
+# --- Ballot Leader Election -----------------------------------------------------------------------
+
+
+class TakeoverWithoutQuorumConnected(BallotLeaderElection):
+    """BUG: a node takes over (raises its ballot and elects itself) whenever it and every peer it
+    hears are unhappy, even when it hears less than a quorum. OmniPaxos requires a quorum of
+    replies: a node that cannot reach a quorum can never lead, so it must not bump its ballot and
+    disrupt the leader when its links come back. This is a liveness rule, not a safety one: no
+    safety invariant can catch it; the campaign's Progress check only would if the disruption
+    prevented progress after healing."""
+
+    def check_takeover(self) -> None:
+        replies = self.heartbeat_replies
+        if not self.happy and all(not r.happy for r in replies):  # the quorum condition is gone
+            self.current_ballot = replace(self.current_ballot, n=self.leader.n + 1)
+            self.leader = self.current_ballot
+            self.happy = True
+
+
+# --- Sequence Paxos: followers --------------------------------------------------------------------
+
+
+class AcceptLowerBallot(SequencePaxos):
+    """BUG: a follower accepts entries (AcceptDecide) from a leader whose ballot is lower than the one
+    it promised since, instead of answering NotAccepted. The old leader counts that acceptance
+    towards its write quorum and decides entries that the new leader, which read this follower's
+    promise before, does not know of and overwrites: UniformAgreement catches it (or Integrity,
+    when the overwritten slots were decided on a node that now holds the new leader's log)."""
+
+    def handle_acceptdecide(self, sender: int, acc: Any) -> None:
+        if acc.n < self.log.promise:  # the reference refuses a ballot below its promise here
+            self.log.append_without_batching(list(acc.entries))
+            self.reply_accepted(acc.n, self.log.accepted_idx)
+            return
+        super().handle_acceptdecide(sender, acc)
+
+
+# --- Sequence Paxos: leaders ----------------------------------------------------------------------
+
+
+class IgnoreMostUpToDatePromise(SequencePaxos):
+    """BUG: a new leader keeps its own log instead of adopting the most up-to-date log among the
+    promises (and ignores how far the promisers decided). Entries a previous leader got decided but
+    this one never accepted are then overwritten: UniformAgreement (or Integrity, when a follower's
+    own decided log is rewritten) catches it."""
+
+    def handle_promise_prepare(self, sender: int, prom: Any) -> None:
+        if prom.n != self.leader_state.n_leader:
+            return
+        decided = min(prom.decided_idx, self.log.decided_idx)
+        meta = PromiseMeta(prom.n_accepted, prom.accepted_idx, decided, sender)
+        if self.leader_state.set_promise(meta, None, track_max=False):  # never adopt a follower's log
+            self.handle_majority_promises()
+
+
+class StopSignDecidedWhenAccepted(SequencePaxos):
+    """BUG: a replica treats a StopSign as decided as soon as it has accepted it (the leader when it
+    proposes it, a follower when the AcceptStopSign arrives), without waiting for a write quorum.
+    The service then starts the next configuration from a StopSign that may never be chosen, while
+    a new leader of the old configuration overwrites its slot: Integrity (a node's decided StopSign
+    is gone from its log) catches it, or UniformAgreement, ConfigurationTransition or StopSignSeal
+    depending on who decides what next."""
+
+    def accept_stopsign_leader(self, ss: Any) -> None:
+        super().accept_stopsign_leader(ss)
+        self.log.set_decided_idx(self.log.accepted_idx)
+
+    def handle_accept_stopsign(self, sender: int, acc: Any) -> None:
+        super().handle_accept_stopsign(sender, acc)
+        if self.log.stopsign == acc.ss:
+            self.log.set_decided_idx(self.log.accepted_idx)
+
+
+class AppendAfterStopSign(SequencePaxos):
+    """BUG: a replica that holds a StopSign still accepts new entries (the reference refuses them
+    with ``ProposeErr.PendingReconfigEntry``): the log goes on after the configuration's end.
+    StopSignSeal (an entry accepted after a decided StopSign) catches it, or Integrity /
+    UniformAgreement when the appended entry takes the StopSign's slot."""
+
+    def append(self, entry: Any) -> None:
+        # The reference's append without its first rule (refuse once a StopSign is stored).
+        if self.state == (Role.LEADER, Phase.ACCEPT):
+            self.accept_entries_leader([entry])
+        elif self.state == (Role.LEADER, Phase.PREPARE):
+            self.buffered_proposals.append(entry)
+        else:
+            self.forward_proposals([entry])
+
+
+class DecideWithoutWriteQuorum(SequencePaxos):
+    """BUG: a leader decides the entries it proposes as soon as it has written them itself, without
+    waiting for a write quorum of Accepted replies. A leader cut off from the others goes on
+    deciding alone while the majority elects a new leader that never saw those entries: the new
+    leader's sync erases them from the old leader's decided log (Integrity catches it), or the two
+    decide different entries in one slot (UniformAgreement catches it)."""
+
+    def accept_entries_leader(self, entries: list) -> None:
+        super().accept_entries_leader(entries)
+        if self.log.accepted_idx > self.log.decided_idx:
+            self.log.set_decided_idx(self.log.accepted_idx)  # the reference waits for is_chosen(idx)
+            for draft in self.leader_state.latest_accept.values():
+                draft.decided_idx = self.log.decided_idx  # and tell the followers, as a decision would
+
+
+# --- the reconfiguration service ------------------------------------------------------------------
+
+
+class StartWithoutStateTransfer(ReconfigurationService):
+    """BUG: a server new in a configuration starts its instance as soon as it is told the
+    configuration (StartInstance), on an empty key-value state, instead of waiting for the state
+    transfer. It lacks every write decided before the StopSign: ConfigurationTransition (nodes start
+    a configuration with different states) catches it, and KVLinearizability when it answers a read.
+
+    The seam: a variant's ``service`` replaces the cluster's handler of service messages
+    (``_handle_service``), which is what decides when a new server starts."""
+
+    def _handle_service(self, server: Any, env: Any) -> None:
+        msg = env.message
+        if type(msg) is StartInstance and msg.config.configuration_id not in server.instances:
+            config_id = msg.config.configuration_id
+            server.durable.configs[config_id] = msg.config
+            storage = server.durable.storages[config_id] = MemoryStorage()
+            omni = start_instance(self.variant, msg.config, server.server_config, storage)
+            self._send(server.pid, env.sender, config_id, TransferAck(config_id))
+            self._install_instance(server, config_id, omni, {}, env.config_id, None)
+            return
+        if type(msg) is StateTransfer:
+            return  # arrives too late to matter
+        ReconfigurationService._handle_service(self, server, env)
+
+
+# --- the catalogue --------------------------------------------------------------------------------
+
+
+def _mutant(name: str, cls: type, **fields: Any) -> Variant:
+    return replace(REFERENCE.with_components(name, **fields), description=inspect.cleandoc(cls.__doc__ or ""))
+
+
+TAKEOVER_WITHOUT_QUORUM_CONNECTED = _mutant("takeover-without-quorum-connected", TakeoverWithoutQuorumConnected,
+                                            ballot_leader_election=TakeoverWithoutQuorumConnected)
+ACCEPT_LOWER_BALLOT = _mutant("accept-lower-ballot", AcceptLowerBallot, sequence_paxos=AcceptLowerBallot)
+IGNORE_MOST_UP_TO_DATE_PROMISE = _mutant("ignore-most-up-to-date-promise", IgnoreMostUpToDatePromise,
+                                         sequence_paxos=IgnoreMostUpToDatePromise)
+STOPSIGN_DECIDED_WHEN_ACCEPTED = _mutant("stopsign-decided-when-accepted", StopSignDecidedWhenAccepted,
+                                         sequence_paxos=StopSignDecidedWhenAccepted)
+APPEND_AFTER_STOPSIGN = _mutant("append-after-stopsign", AppendAfterStopSign, sequence_paxos=AppendAfterStopSign)
+DECIDE_WITHOUT_WRITE_QUORUM = _mutant("decide-without-write-quorum", DecideWithoutWriteQuorum,
+                                      sequence_paxos=DecideWithoutWriteQuorum)
+START_WITHOUT_STATE_TRANSFER = replace(REFERENCE, name="start-without-state-transfer",
+                                       description=inspect.cleandoc(StartWithoutStateTransfer.__doc__ or ""),
+                                       service=StartWithoutStateTransfer)
+
+#: Every mutant, by its short catalogue name.
+MUTANTS: dict[str, Variant] = {v.name: v for v in (
+    TAKEOVER_WITHOUT_QUORUM_CONNECTED, ACCEPT_LOWER_BALLOT, IGNORE_MOST_UP_TO_DATE_PROMISE,
+    STOPSIGN_DECIDED_WHEN_ACCEPTED, APPEND_AFTER_STOPSIGN, DECIDE_WITHOUT_WRITE_QUORUM,
+    START_WITHOUT_STATE_TRANSFER,
+)}
+
+#: The invariants expected to catch each mutant (any of them), by name; "" = no safety invariant can.
+EXPECTED: dict[str, tuple[str, ...]] = {
+    "takeover-without-quorum-connected": (),
+    "accept-lower-ballot": ("UniformAgreement", "Integrity"),
+    "ignore-most-up-to-date-promise": ("UniformAgreement", "Integrity"),
+    "stopsign-decided-when-accepted": ("UniformAgreement", "Integrity", "ConfigurationTransition", "StopSignSeal"),
+    "append-after-stopsign": ("StopSignSeal", "Integrity", "UniformAgreement"),
+    "decide-without-write-quorum": ("UniformAgreement", "Integrity"),
+    "start-without-state-transfer": ("ConfigurationTransition", "KVLinearizability"),
+}
+
+
+# --- hunting them ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Catch:
+    """How a fault campaign fared against one mutant: the invariant that failed first (``""`` when
+    none did within the budget), how many seeds it took (the failing seed's position, 1-based) and
+    how many operations the failing schedule shrank to."""
+
+    mutant: str
+    expected: tuple[str, ...]
+    caught_by: str = ""
+    seeds: Optional[int] = None
+    shrunk_ops: Optional[int] = None
+    message: str = ""
+    trace: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def caught(self) -> bool:
+        return bool(self.caught_by)
+
+
+def hunt(name: str, seeds: int = 100, steps: int = 100, nodes: int = 3, shrink: bool = True) -> Catch:
+    """Run the default fault campaign (`omnilab.sim.campaigns.run_seed`, seeds 0, 1, ...) against
+    mutant `name` until a seed fails; shrink that seed's schedule."""
+    from . import campaigns
+
+    variant = MUTANTS[name]
+    expected = EXPECTED.get(name, ())
+    for position, seed in enumerate(range(seeds), start=1):
+        result = campaigns.run_seed(seed, steps, nodes, campaigns.FAULTS, shrink_failures=shrink, variant=variant)
+        if not result.ok:
+            return Catch(name, expected, result.violation, position, result.shrunk_ops, result.message, result.trace)
+    return Catch(name, expected)
+
+
+def table(names: Optional[list] = None, seeds: int = 100, steps: int = 100, nodes: int = 3,
+          shrink: bool = True) -> list[Catch]:
+    """`hunt` every mutant in `names` (default: the whole catalogue), in catalogue order."""
+    return [hunt(name, seeds, steps, nodes, shrink) for name in (names or list(MUTANTS))]
+
+
+def format_table(catches: list[Catch]) -> str:
+    """The catches as a plain-text table: mutant, expected invariant, caught by, seeds, shrunk length."""
+    rows = [("mutant", "expected", "caught by", "seeds", "shrunk ops")]
+    for c in catches:
+        rows.append((c.mutant, " / ".join(c.expected) or "(no safety invariant)", c.caught_by or "NOT CAUGHT",
+                     "" if c.seeds is None else str(c.seeds), "" if c.shrunk_ops is None else str(c.shrunk_ops)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
