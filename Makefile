@@ -7,6 +7,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8888
+COURSE_COPY ?= my-course
 # Extra arguments: `make test PYTEST_ARGS='-k welcome -x'`, `make lab LAB_ARGS=--no-browser`.
 PYTEST_ARGS ?=
 LAB_ARGS ?=
@@ -27,11 +28,12 @@ NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYL
 # Under CI the browser tests must run, so a missing Chromium is an error there.
 CHROMIUM_NEED := $(if $(CI),--require,--want)
 
-.PHONY: help lab test bench clean
+.PHONY: help lab test notebooks bench clean
 
 help:
-	@echo "make lab     set up what is missing, then open JupyterLab on notebooks/00-welcome.ipynb (PORT=$(PORT))"
+	@echo "make lab     set up what is missing, then open JupyterLab on your copy of the course, $(COURSE_COPY)/00-welcome.ipynb (PORT=$(PORT))"
 	@echo "make test    set up what is missing (with Chromium), then pytest over tests/ and nbval over the notebooks"
+	@echo "make notebooks  rebuild notebooks/*.ipynb from course/*.py (FORCE=1: re-run every notebook)"
 	@echo "make bench   run every bench/*.py"
 	@echo "make clean   remove $(VENV) and test leftovers"
 
@@ -39,14 +41,23 @@ $(INSTALLED): pyproject.toml scripts/setup.sh
 	$(SETUP) venv
 	touch $@
 
+# The learner works in their own copy of the course, $(COURSE_COPY)/ (git-ignored): made on first use,
+# never overwritten where they edited it (scripts/learner_copy.py). jupyter/ adds the course's Jupyter
+# settings (no news pop-up, kernels over local sockets) on top of the user's own.
 lab: $(INSTALLED)
 	@$(SETUP) system --want graphviz
-	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port $(PORT) --ServerApp.port_retries=0 \
-		--ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(NO_BROWSER) --LabApp.default_url=/lab/tree/00-welcome.ipynb $(LAB_ARGS)
+	@$(VENV)/bin/python scripts/learner_copy.py --copy $(COURSE_COPY)
+	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port $(PORT) --ServerApp.port_retries=0 \
+		--ServerApp.root_dir=$(COURSE_COPY) $(ALLOW_ROOT) $(NO_BROWSER) --LabApp.default_url=/lab/tree/00-welcome.ipynb $(LAB_ARGS)
 
 test: $(INSTALLED)
 	@$(SETUP) system --require graphviz $(CHROMIUM_NEED) chromium
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests $(NOTEBOOKS) $(NBVAL_ARGS) $(PYTEST_ARGS)
+
+# notebooks/NN-topic.ipynb from course/NN-topic.py: only changed notebooks are re-run for their checked outputs.
+notebooks: $(INSTALLED)
+	$(VENV)/bin/python scripts/build_notebooks.py $(if $(FORCE),--force,)
 
 bench: $(INSTALLED)
 	@$(SETUP) system --want graphviz

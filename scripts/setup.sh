@@ -43,12 +43,14 @@ setup_venv() {
         "$PYTHON" -m venv "$VENV"
     fi
     if [ ! -x "$VENV/bin/uv" ]; then
+        say "installing uv (the package installer) into $VENV"
         # (some machines' pip configuration names local indexes that do not exist: drop that noise)
         "$VENV/bin/pip" install -q --disable-pip-version-check uv \
             2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     fi
-    say "installing omnilab (editable, with the test extra) into $VENV"
-    "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -e '.[test]'
+    say "installing omnilab (editable, with the test extra) and its dependencies into $VENV"
+    say "(about a minute on a fresh machine; uv shows its progress, then lists what it installed)"
+    "$VENV/bin/uv" pip install --python "$VENV/bin/python" -e '.[test]'
 }
 
 chromium_path() { echo "${OMNILAB_CHROMIUM:-/usr/bin/chromium}"; }

@@ -7,7 +7,8 @@ messages. Its API mirrors the OmniPaxos documentation name for name (see DESIGN.
 from .ballot import Ballot, SequenceNumber
 from .config import ClusterConfig, FlexibleQuorum, OmniPaxosConfig, ServerConfig
 from .entries import LogEntry, NoSnapshot, SnapshottedEntry, StopSign, entry
-from .errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
+from .errors import (CompactionErr, ConfigError, InvalidArgument, MessageErr, ProposeErr, SnapshotUnsupported,
+                     StorageError)
 from .messages import BLEMessage, LogSync, Message, PaxosMessage, SnapshotType
 from .omnipaxos import OmniPaxos
 from .persistent import PersistentStorage
@@ -17,7 +18,7 @@ from .storage import MemoryStorage, Storage, StorageOp
 __all__ = [
     "Ballot", "SequenceNumber", "ClusterConfig", "FlexibleQuorum", "OmniPaxosConfig", "ServerConfig",
     "LogEntry", "NoSnapshot", "SnapshottedEntry", "StopSign", "entry", "CompactionErr", "ConfigError",
-    "ProposeErr", "SnapshotUnsupported", "BLEMessage", "LogSync", "Message", "PaxosMessage", "SnapshotType",
+    "InvalidArgument", "MessageErr", "ProposeErr", "SnapshotUnsupported", "StorageError", "BLEMessage", "LogSync", "Message", "PaxosMessage", "SnapshotType",
     "OmniPaxos", "PersistentStorage", "OmniPaxosStates", "Phase", "ReplicaState", "Role", "MemoryStorage",
     "Storage", "StorageOp",
 ]

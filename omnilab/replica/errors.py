@@ -4,6 +4,11 @@
 refused (the entry or configuration comes back to the caller); `CompactionErr` is a trim or snapshot
 that cannot happen yet. They mirror the Rust enums: ``ProposeErr.PendingReconfigEntry`` is a subclass
 of ``ProposeErr`` carrying ``.entry``, and so on.
+
+Two more families are omnilab's own, because Python cannot rule out by type what Rust does:
+`InvalidArgument` is caller misuse (``trim(-1)``), `MessageErr` is peer misbehaviour (a message for
+another pid, of another configuration, or malformed); both leave the replica unchanged.
+`StorageError` is a storage file that cannot be used or trusted, naming the path.
 """
 
 from __future__ import annotations
@@ -12,13 +17,17 @@ from typing import Any
 
 
 class ConfigError(Exception):
-    """A configuration failed validation. ``ConfigError.InvalidConfig`` carries ``.msg``."""
+    """A configuration failed validation. ``ConfigError.InvalidConfig`` carries ``.msg`` (the broken
+    rule, worded as in OmniPaxos), ``.hint`` (what to do) and ``.field`` (the field at fault, e.g.
+    ``"batch_size"``, or ``""``). ``ConfigError.ReadFile`` and ``ConfigError.Parse`` come from
+    `OmniPaxosConfig.with_toml` and name the file."""
 
 
 class _InvalidConfig(ConfigError):
-    def __init__(self, msg: str, hint: str = "") -> None:
+    def __init__(self, msg: str, hint: str = "", field: str = "") -> None:
         self.msg = msg
         self.hint = hint
+        self.field = field
         super().__init__(f"Invalid config: {msg}" + (f". {hint}" if hint else ""))
 
 
@@ -104,3 +113,114 @@ for _cls, _name in ((_NotCurrentLeader, "NotCurrentLeader"), (_NotAllDecided, "N
 
 class SnapshotUnsupported(TypeError):
     """`snapshot()` was asked of a log whose entries have no snapshot class."""
+
+
+class StorageError(Exception):
+    """A storage file that cannot be used as asked, or cannot be trusted. ``.path`` names the file.
+
+    The replica must never run on a storage it cannot trust: a replica that forgets its promise or
+    an accepted entry can break the agreement the other replicas rely on. So `PersistentStorage`
+    refuses a damaged file instead of treating it as fresh. The subclasses say why:
+
+    - ``StorageError.Corrupt``: the file is damaged, truncated, has a hole in its log, a bad header,
+      or was not written by `PersistentStorage`. Restore it from a backup or, if this replica never
+      promised anything, delete it.
+    - ``StorageError.InUse``: another `PersistentStorage` (in this process or another) has it open.
+    - ``StorageError.ReadOnly``: the file or its folder cannot be written.
+    - ``StorageError.BadPath``: the path itself cannot name a storage file (empty, a folder, ...).
+    """
+
+    def __init__(self, path: str, problem: str, advice: str = "") -> None:
+        self.path = path
+        self.problem = problem
+        self.advice = advice
+        super().__init__(f"storage file {path!r}: {problem}" + (f". {advice}" if advice else ""))
+
+
+class _StorageCorrupt(StorageError):
+    pass
+
+
+class _StorageInUse(StorageError):
+    pass
+
+
+class _StorageReadOnly(StorageError):
+    pass
+
+
+class _StorageBadPath(StorageError, ValueError):
+    pass
+
+
+StorageError.Corrupt = _StorageCorrupt
+StorageError.InUse = _StorageInUse
+StorageError.ReadOnly = _StorageReadOnly
+StorageError.BadPath = _StorageBadPath
+for _cls, _name in ((_StorageCorrupt, "Corrupt"), (_StorageInUse, "InUse"), (_StorageReadOnly, "ReadOnly"),
+                    (_StorageBadPath, "BadPath")):
+    _cls.__name__ = _cls.__qualname__ = f"StorageError.{_name}"
+
+
+# --- caller misuse and peer misbehaviour ------------------------------------------------------------
+
+class InvalidArgument(TypeError, ValueError):
+    """Caller misuse: an argument no replica could accept, such as a negative or non-integer log
+    index (``trim(-1)``, ``snapshot(2.5)``) or a pid outside the configuration. Nothing was changed
+    and nothing was sent. ``.argument`` names the parameter, ``.value`` is what was refused.
+
+    It is both a ``TypeError`` and a ``ValueError``, so code catching either of Python's usual
+    errors for a bad argument catches it too.
+    """
+
+    def __init__(self, call: str, argument: str, value: Any, rule: str) -> None:
+        self.call = call
+        self.argument = argument
+        self.value = value
+        super().__init__(f"{call}: {argument} must be {rule}, not {value!r}")
+
+
+class MessageErr(Exception):
+    """Peer misbehaviour (or a misrouting network): `handle_incoming` got a message this replica must
+    not act on. The replica is unchanged; drop the message. ``.message`` is the refused envelope and
+    ``.reason`` says why. A well-behaved network never delivers such a message; the subclasses say
+    which rule it broke:
+
+    - ``MessageErr.NotForMe``: addressed to another pid.
+    - ``MessageErr.UnknownSender``: from a pid outside my configuration (or from myself).
+    - ``MessageErr.OtherConfiguration``: it carries a ballot of another configuration (messages of
+      one configuration must reach that configuration's instance).
+    - ``MessageErr.Malformed``: not a protocol message, or a field of the wrong type or sign
+      (``HeartbeatReply(ballot=None)``, a negative index).
+    """
+
+    def __init__(self, pid: int, message: Any, reason: str) -> None:
+        self.pid = pid
+        self.message = message
+        self.reason = reason
+        super().__init__(f"node {pid} refused {message!r}: {reason}. The message was dropped; nothing changed")
+
+
+class _NotForMe(MessageErr):
+    pass
+
+
+class _UnknownSender(MessageErr):
+    pass
+
+
+class _OtherConfiguration(MessageErr):
+    pass
+
+
+class _Malformed(MessageErr):
+    pass
+
+
+MessageErr.NotForMe = _NotForMe
+MessageErr.UnknownSender = _UnknownSender
+MessageErr.OtherConfiguration = _OtherConfiguration
+MessageErr.Malformed = _Malformed
+for _cls, _name in ((_NotForMe, "NotForMe"), (_UnknownSender, "UnknownSender"),
+                    (_OtherConfiguration, "OtherConfiguration"), (_Malformed, "Malformed")):
+    _cls.__name__ = _cls.__qualname__ = f"MessageErr.{_name}"

@@ -1,8 +1,13 @@
-"""`OmniPaxos`: one replica, composing Ballot Leader Election and Sequence Paxos (PROTOCOL.md §1.5).
+"""`OmniPaxos`: one replica, composing Ballot Leader Election and Sequence Paxos, with the API of
+the OmniPaxos library.
 
 Sans-IO: the application calls methods and moves messages. It drains `take_outgoing_messages()`
 and delivers each message with `handle_incoming()` on the receiver; it calls `tick()` to let time
 pass (every timeout counts ticks). Nothing here reads a clock, uses randomness, or prints.
+
+The facade is also the replica's door (see checks.py): a bad argument raises `InvalidArgument`, a
+message that is not for this replica or is malformed raises a `MessageErr`, both before anything
+changes, so a refused call leaves the replica, its storage and its outbox as they were.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from typing import Any, Optional
 
 from .ballot import Ballot
 from .components import REFERENCE_COMPONENTS, Components
+from . import checks
 from .config import ClusterConfig, OmniPaxosConfig
 from .entries import LogEntry, StopSign
-from .messages import BLEMessage, Message, PaxosMessage
+from .errors import InvalidArgument
+from .messages import Message, PaxosMessage
 from .state import ClusterState, OmniPaxosStates, Phase, ReplicaState, Role
 
 
@@ -73,12 +80,16 @@ class OmniPaxos:
         """Propose a StopSign that ends this configuration and names `new_config` as the next one.
         Raises ``ProposeErr.ConfigError`` for an invalid configuration and
         ``ProposeErr.PendingReconfigConfig`` if a StopSign is already stored here."""
+        if not isinstance(new_config, ClusterConfig):
+            raise InvalidArgument("reconfigure(new_config)", "new_config", new_config,
+                                  "a ClusterConfig, e.g. ClusterConfig(2, [1, 2, 4])")
         self.seq_paxos.reconfigure(new_config, metadata)
 
     # --- reading -------------------------------------------------------------------------------------
 
     def read(self, idx: int) -> Optional[LogEntry]:
         """The slot at `idx` as a `LogEntry`, or None beyond the log."""
+        checks.index(idx, "read(idx)")
         entries = self.seq_paxos.log.read_entries(idx, idx + 1)
         return entries[0] if entries else None
 
@@ -89,12 +100,15 @@ class OmniPaxos:
             if start.step != 1:
                 raise ValueError(f"read_entries takes a contiguous range, not {start!r}")
             start, stop = start.start, start.stop
+        checks.index(start, "read_entries(start, stop)", "start")
         if stop is None:
             stop = self.seq_paxos.log.accepted_idx
+        checks.index(stop, "read_entries(start, stop)", "stop")
         return self.seq_paxos.log.read_entries(start, stop)
 
     def read_decided_suffix(self, idx: int) -> Optional[list]:
         """Decided slots from `idx` on, or None if nothing is decided from there."""
+        checks.index(idx, "read_decided_suffix(idx)")
         log = self.seq_paxos.log
         return log.read_entries(idx, log.decided_idx) if idx < log.decided_idx else None
 
@@ -127,12 +141,15 @@ class OmniPaxos:
         return self.seq_paxos.take_outgoing() + self.ble.take_outgoing()
 
     def handle_incoming(self, message: Message) -> None:
+        """Handle one message from a peer. Raises a `MessageErr` (and changes nothing) if it is not
+        addressed to me, not from a peer of my configuration, of another configuration, or
+        malformed; a network that routes correctly never causes one."""
+        sp = self.seq_paxos
+        checks.check_message(message, self.pid, sp.configuration_id, sp.nodes)
         if isinstance(message, PaxosMessage):
-            self.seq_paxos.handle(message)
-        elif isinstance(message, BLEMessage):
-            self.ble.handle(message)
+            sp.handle(message)
         else:
-            raise TypeError(f"handle_incoming takes a Message.SequencePaxos or Message.BLE, not {message!r}")
+            self.ble.handle(message)
 
     def tick(self) -> None:
         """Let one tick pass: an election round every `election_tick_timeout` ticks, resends every
@@ -149,6 +166,9 @@ class OmniPaxos:
 
     def reconnected(self, pid: int) -> None:
         """Tell me the link to `pid` came back; I ask it to prepare me again."""
+        if not checks.is_int(pid) or pid not in self.seq_paxos.nodes:
+            raise InvalidArgument("reconnected(pid)", "pid", pid,
+                                  f"a pid of my configuration, one of {list(self.seq_paxos.nodes)}")
         self.seq_paxos.reconnected(pid)
 
     # --- leadership ----------------------------------------------------------------------------------
@@ -160,18 +180,24 @@ class OmniPaxos:
 
     def set_priority(self, priority: int) -> None:
         """Change my ballot's priority for future elections."""
+        if not checks.is_int(priority) or priority < 0:
+            raise InvalidArgument("set_priority(priority)", "priority", priority, "an integer >= 0")
         self.ble.current_ballot = replace(self.ble.current_ballot, priority=priority)
 
     # --- compaction ----------------------------------------------------------------------------------
 
     def trim(self, idx: Optional[int] = None) -> None:
         """Leader only: forget decided entries below `idx` on every node (None: as far as all
-        accepted). Raises ``CompactionErr`` subclasses when that is not possible."""
-        self.seq_paxos.trim(idx)
+        accepted). Raises ``CompactionErr`` subclasses when that is not possible, and
+        `InvalidArgument` for an index that is not an integer >= 0 (nothing is trimmed or sent)."""
+        self.seq_paxos.trim(checks.optional_index(idx, "trim(idx)"))
 
     def snapshot(self, idx: Optional[int] = None, local_only: bool = False) -> None:
         """Fold decided entries below `idx` (None: all decided) into a snapshot, here and (unless
-        `local_only`) on every peer."""
+        `local_only`) on every peer. `InvalidArgument` for an index that is not an integer >= 0."""
+        idx = checks.optional_index(idx, "snapshot(idx)")
+        if not isinstance(local_only, bool):
+            raise InvalidArgument("snapshot(idx, local_only)", "local_only", local_only, "True or False")
         self.seq_paxos.snapshot(idx, local_only)
 
     # --- looking inside (omnilab extras) -------------------------------------------------------------

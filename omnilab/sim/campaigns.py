@@ -1,11 +1,28 @@
 """Seeded random fault campaigns: ``fuzz(seeds, steps, nodes, faults)``.
 
 For each seed, a `Cluster` runs a random schedule of ``steps`` operations drawn from the enabled
-``faults`` (reorder, drop, duplicate, crash/recover, cuts, partitions, appends, one
-reconfiguration) mixed with ordinary deliveries and ticks, and every invariant is checked after
-every operation. Then the campaign heals the network, recovers every crashed node and checks that
-the cluster makes progress again: a put at the leader must be decided and applied on every member of
-the newest configuration within ``progress_ticks`` ticks.
+``faults`` mixed with ordinary deliveries and ticks, and every invariant is checked after every
+operation. The faults:
+
+* ``reorder``, ``drop``, ``duplicate``: deliver an in-flight message out of order, lose it, copy it
+  (drops prefer control messages and Accepted / AcceptDecide, and now and then lose every message
+  of that type in flight at once);
+* ``delay``: hold a message back and deliver it much later (10 to 150 operations on), across
+  elections, resends and whole leader sessions. A control message (AcceptSync, Prepare, Promise,
+  AcceptStopSign, Decide, PrepareReq) is chosen whenever one is in flight (a stale one arriving
+  late is what breaks a replica), any other only now and then. While a message is held the schedule delivers the others
+  one `step(id)` at a time and lets time pass with `tick`, never `run` or `deliver_all` (which would
+  deliver it);
+* ``crash`` (and recover), ``cut`` (one link, sometimes one way, and heal it), ``partition`` (and
+  heal everything);
+* ``append``: puts at random nodes; ``compact``: `trim` and `snapshot` at the leader (or at a node,
+  for a local snapshot);
+* ``reconfigure``: up to `MAX_RECONFIGURATIONS` reconfigurations one after the other (each replaces
+  a member by a new node once the previous StopSign is decided), with crashes and trims in between.
+
+Then `Cluster.check_progress` (in place): heal, recover every node, and require that the newest
+configuration has a leader, no StopSign undecided, every new member started and a fresh put applied
+at every member within ``progress_ticks`` ticks; then every invariant once more.
 
 A failing seed comes back as a replayable trace, shrunk to the fewest operations that still fail
 the same way (``Cluster.replay(row.trace)``; ``row.trace.script()`` prints the calls). The schedule
@@ -20,19 +37,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from omnilab.replica.errors import ProposeErr
-from omnilab.replica.state import Phase, Role
+from omnilab.replica.errors import CompactionErr, ProposeErr, SnapshotUnsupported
 
+from . import invariants
 from .cluster import Cluster
 from .errors import BadInput
 from .ledger import Verdict
-from .trace import (Cut, DeliverAll, Drop, Duplicated, Duplicate, Dropped, Heal, Operation, Partition, Put, Recover,
-                    Reconfigure, Run, Step, Tick, Trace, Crash, Delivered)
+from .trace import (Crash, Cut, Delivered, DeliverAll, Drop, Dropped, Duplicate, Duplicated, Heal, Operation,
+                    Partition, Put, Recover, Reconfigure, Run, SnapshotLog, Step, Tick, Trace, TrimLog)
 
 #: Every fault a campaign can inject.
-FAULTS = ("reorder", "drop", "duplicate", "crash", "cut", "partition", "append", "reconfigure")
+FAULTS = ("reorder", "drop", "duplicate", "delay", "crash", "cut", "partition", "append", "compact", "reconfigure")
+#: The messages a ``delay`` prefers: a stale one of these, arriving late, is what breaks a replica.
+CONTROL_MESSAGES = frozenset({"AcceptSync", "Prepare", "Promise", "AcceptStopSign", "Decide", "PrepareReq"})
+#: A delay holds a control message whenever one is in flight; when none is, it holds another
+#: message (mostly heartbeats) with this probability, else it waits.
+OTHER_DELAY = 0.2
+#: The messages a ``drop`` prefers: the control messages and the replies that count towards a
+#: decision (a lost Accepted for a StopSign must not stall a reconfiguration).
+DROPPED_MORE = CONTROL_MESSAGES | {"Accepted", "AcceptDecide"}
+#: How much likelier one of those is to be dropped than any other (heartbeats are most of the traffic).
+DROP_BIAS = 4
+#: How often a drop is a burst: every in-flight message of the dropped one's type is lost with it
+#: (both followers' Accepted replies to one AcceptStopSign, say), one `drop(id)` each.
+BURST_DROP = 0.3
+#: A held message is released this many operations later (drawn uniformly).
+DELAY_RANGE = (10, 150)
+#: Reconfigurations per seed, at most.
+MAX_RECONFIGURATIONS = 3
 #: The name a failed progress check gets, next to the invariants' names.
-PROGRESS = "Progress"
+PROGRESS = invariants.PROGRESS
 #: Stop shrinking after this many replays of candidate schedules.
 SHRINK_BUDGET = 300
 
@@ -70,7 +104,10 @@ class FuzzResult:
 # --- drawing a schedule ---------------------------------------------------------------------------
 
 class ScheduleDrawer:
-    """Draws the next random operation for a cluster from its seeded generator."""
+    """Draws the next random operation for a cluster from its seeded generator.
+
+    It remembers the messages it holds back (``held``: message id -> the operation count at which it
+    is released) and, while it holds any, never draws an operation that would deliver them."""
 
     def __init__(self, cluster: Cluster, faults: Iterable[str]) -> None:
         self.cluster = cluster
@@ -80,40 +117,95 @@ class ScheduleDrawer:
         if unknown:
             raise BadInput(f"unknown fault(s) {sorted(unknown)}; choose from {list(FAULTS)}")
         self.values = 0
-        self.reconfigured = False
+        self.reconfigurations = 0
+        self.drawn = 0
+        self.held: dict[int, int] = {}
+        #: operations already decided on, drawn before anything else (the rest of a burst of drops).
+        self.queue: list[Operation] = []
         table = [("deliver", 30), ("tick", 8), ("run", 5), ("deliver_all", 3),
-                 ("reorder", 10), ("drop", 4), ("duplicate", 3), ("crash", 2), ("recover", 4),
-                 ("cut", 3), ("heal_link", 2), ("partition", 1), ("heal", 2), ("append", 12), ("reconfigure", 1)]
-        needs = {"reorder": "reorder", "drop": "drop", "duplicate": "duplicate", "crash": "crash",
+                 ("reorder", 10), ("drop", 4), ("duplicate", 3), ("delay", 3), ("crash", 2), ("recover", 4),
+                 ("cut", 3), ("heal_link", 2), ("partition", 1), ("heal", 2), ("append", 12), ("trim", 1),
+                 ("snapshot", 1), ("reconfigure", 1)]
+        needs = {"reorder": "reorder", "drop": "drop", "duplicate": "duplicate", "delay": "delay", "crash": "crash",
                  "recover": "crash", "cut": "cut", "heal_link": "cut", "partition": "partition",
-                 "heal": "partition", "append": "append", "reconfigure": "reconfigure"}
+                 "heal": "partition", "append": "append", "trim": "compact", "snapshot": "compact",
+                 "reconfigure": "reconfigure"}
         self.kinds = [k for k, _ in table if needs.get(k, k) in self.faults or k not in needs]
         self.weights = [w for k, w in table if k in self.kinds]
 
+    @property
+    def reconfigured(self) -> bool:
+        return self.reconfigurations > 0
+
     def draw(self) -> Operation:
+        self.drawn += 1
+        in_flight = self.cluster.network.in_flight
+        for msg_id in [m for m in self.held if m not in in_flight]:
+            del self.held[msg_id]  # delivered or dropped meanwhile (a shrunk schedule, a crash)
+        while self.queue:
+            op = self.queue.pop(0)
+            if op.msg_id in in_flight:
+                return op
+        due = [m for m, at in self.held.items() if at <= self.drawn]
+        if due:
+            del self.held[due[0]]
+            return Step(due[0])  # the release, much later
         while True:
             kind = self.rng.choices(self.kinds, self.weights)[0]
             op = self._make(kind)
             if op is not None:
                 return op
 
+    def _free(self) -> list[int]:
+        """In-flight message ids not held back."""
+        held = self.held
+        return [m for m in self.cluster.network.in_flight if m not in held]
+
     def _make(self, kind: str) -> Optional[Operation]:
         cluster, rng = self.cluster, self.rng
         in_flight = cluster.network.in_flight
         servers = cluster.servers
+        holding = bool(self.held)
         if kind == "deliver":
-            return Step() if in_flight else None
+            if not holding:
+                return Step() if in_flight else None
+            free = self._free()
+            return Step(free[0]) if free else None
         if kind == "tick":
             return Tick()
-        if kind == "run":
-            return Run(1)
-        if kind == "deliver_all":
-            return DeliverAll()
-        if kind in ("reorder", "drop", "duplicate"):
-            if not in_flight:
+        if kind in ("run", "deliver_all"):
+            if holding:  # would deliver what I hold: let time pass, or deliver one other message
+                return Tick() if kind == "run" else self._make("deliver")
+            return Run(1) if kind == "run" else DeliverAll()
+        if kind in ("reorder", "duplicate"):
+            free = self._free() if holding else list(in_flight)
+            if not free:
                 return None
-            msg_id = rng.choice(list(in_flight))
-            return Step(msg_id) if kind == "reorder" else Drop(msg_id) if kind == "drop" else Duplicate(msg_id)
+            msg_id = rng.choice(free)
+            return Step(msg_id) if kind == "reorder" else Duplicate(msg_id)
+        if kind == "drop":
+            free = self._free() if holding else list(in_flight)
+            if not free:
+                return None
+            weights = [DROP_BIAS if _message_name(in_flight[m]) in DROPPED_MORE else 1 for m in free]
+            msg_id = rng.choices(free, weights)[0]
+            if rng.random() < BURST_DROP:  # a burst: every message of that type in flight is lost
+                name = _message_name(in_flight[msg_id])
+                self.queue.extend(Drop(m) for m in free if m != msg_id and _message_name(in_flight[m]) == name)
+            return Drop(msg_id)
+        if kind == "delay":
+            free = self._free() if holding else list(in_flight)
+            if not free:
+                return None
+            control = [m for m in free if _message_name(in_flight[m]) in CONTROL_MESSAGES]
+            if control:
+                msg_id = rng.choice(control)
+            elif rng.random() < OTHER_DELAY:
+                msg_id = rng.choice(free)
+            else:
+                return None  # mostly heartbeats in flight: wait for a control message to hold
+            self.held[msg_id] = self.drawn + rng.randint(*DELAY_RANGE)
+            return Tick()  # holding is not an operation of its own: time passes while it waits
         if kind == "crash":
             up = [p for p, s in servers.items() if s.up]
             return Crash(rng.choice(up)) if up else None
@@ -133,33 +225,53 @@ class ScheduleDrawer:
             return Partition((tuple(sorted(pids[:split])), tuple(sorted(pids[split:]))))
         if kind == "heal":
             return Heal()
+        ready = [p for p, s in servers.items() if s.up and s.instances]
+        if not ready:
+            return None
         if kind == "append":
-            ready = [p for p, s in servers.items() if s.up and s.instances]
-            if not ready:
-                return None
             self.values += 1
             return Put(rng.choice("abc"), self.values, rng.choice(ready))
+        if kind == "trim":
+            return TrimLog(None, None)  # at the leader, as far as every node accepted
+        if kind == "snapshot":
+            local = rng.random() < 0.3
+            return SnapshotLog(None, rng.choice(ready) if local else None, local)
         if kind == "reconfigure":
-            ready = [p for p, s in servers.items() if s.up and s.instances]
-            if self.reconfigured or not ready:
+            if self.reconfigurations >= MAX_RECONFIGURATIONS or _stopsign_pending(cluster):
                 return None
-            self.reconfigured = True
-            current = list(cluster.server(ready[0]).durable.configs[cluster.server(ready[0]).config_id].nodes)
+            self.reconfigurations += 1
+            config_id, current = invariants.newest_members(cluster)
             newcomer = max(servers) + 1
             leaving = rng.choice(current)
             nodes = [p for p in current if p != leaving] + [newcomer]
-            return Reconfigure(tuple(sorted(nodes)), rng.choice(ready))
+            at = [p for p in ready if servers[p].config_id == config_id] or ready
+            return Reconfigure(tuple(sorted(nodes)), rng.choice(at))
         raise AssertionError(kind)
+
+
+def _message_name(env: Any) -> str:
+    message = env.message
+    return type(getattr(message, "msg", message)).__name__
+
+
+def _stopsign_pending(cluster: Cluster) -> bool:
+    """Some server of the newest configuration holds a StopSign not decided yet."""
+    for server in cluster.servers.values():
+        omni = server.omnipaxos if server.up else None
+        if omni is not None and omni.storage.get_stopsign() is not None and omni.is_reconfigured() is None:
+            return True
+    return False
 
 
 # --- running one schedule -------------------------------------------------------------------------
 
 def _perform(cluster: Cluster, op: Operation) -> None:
-    """Apply `op`, ignoring what a random schedule may legitimately run into: a refused proposal, or
-    (while shrinking) an operation that no longer makes sense (a message id that was never sent)."""
+    """Apply `op`, ignoring what a random schedule may legitimately run into: a refused proposal or
+    compaction, or (while shrinking) an operation that no longer makes sense (a message id that was
+    never sent)."""
     try:
         op.apply(cluster)
-    except (ProposeErr, BadInput):
+    except (ProposeErr, CompactionErr, SnapshotUnsupported, BadInput):
         pass
 
 
@@ -170,73 +282,16 @@ def _first_failure(cluster: Cluster) -> Optional[Verdict]:
     return None
 
 
-def _newest_members(cluster: Cluster) -> list[int]:
-    config_id = cluster.config_id
-    holder = next(s for s in cluster.servers.values() if config_id in s.durable.configs)
-    return list(holder.durable.configs[config_id].nodes)
-
-
-def _lagging(cluster: Cluster, position: tuple) -> list[int]:
-    """Members of the newest configuration that have not applied slot `position`."""
-    lagging = []
-    for pid in _newest_members(cluster):
-        server = cluster.servers[pid]
-        current = server.config_id
-        applied = server.applied.get(current, 0) if server.up and current is not None else -1
-        if current is None or not (position[0] < current or (position[0] == current and position[1] < applied)):
-            lagging.append(pid)
-    return lagging
-
-
-def _probe_target(cluster: Cluster) -> Optional[int]:
-    """The agreed leader, or else the newest configuration's member leading the highest ballot in
-    the Accept phase (a member that has not caught up yet may keep the others from agreeing)."""
-    leader = cluster.leader()
-    if leader is not None:
-        return leader
-    config_id, best = cluster.config_id, None
-    for pid, server in cluster.servers.items():
-        omni = server.instances.get(config_id) if server.up else None
-        if omni is None:
-            continue
-        state = omni.inspect()
-        if state.role is Role.LEADER and state.phase is Phase.ACCEPT and (best is None or state.n_leader > best[0]):
-            best = (state.n_leader, pid)
-    return None if best is None else best[1]
-
-
 def settle_and_probe(cluster: Cluster, progress_ticks: int = 60) -> Optional[Verdict]:
-    """Heal, recover every crashed node, then tick until a put at the leader is decided and applied
-    on every member of the newest configuration. Returns a failed ``Progress`` verdict if that does
-    not happen within `progress_ticks` ticks (or the first violated invariant), else None."""
-    _perform(cluster, Heal())
-    for pid, server in list(cluster.servers.items()):
-        if not server.up:
-            _perform(cluster, Recover(pid))
-    probe = None
-    probe_tick = 0
-    for tick in range(progress_ticks):
-        _perform(cluster, Run(1))
-        failure = _first_failure(cluster)
-        if failure is not None:
-            return failure
-        if probe is not None and probe.completed is not None and not _lagging(cluster, probe.position):
-            return None
-        if probe is None or probe.refused is not None or (probe.completed is None and tick - probe_tick > 12):
-            target = _probe_target(cluster)
-            if target is not None:
-                try:
-                    probe = cluster.put("probe", tick, at=target)
-                    probe_tick = tick
-                except ProposeErr:
-                    probe = None
-    target = _probe_target(cluster)
-    detail = ("no node leads in the Accept phase" if target is None else
-              f"leader {target}; the probe put is {probe.status if probe else 'not made'}")
-    if probe is not None and probe.completed is not None:
-        detail += f"; not applied at nodes {_lagging(cluster, probe.position)}"
-    return Verdict(False, PROGRESS, f"after healing and recovering every node, no put was decided and applied on "
-                   f"every member of configuration {cluster.config_id} within {progress_ticks} ticks ({detail})")
+    """The end of every campaign: `Cluster.check_progress` in place (heal, recover every node, run,
+    and require a leader, a decided StopSign, started new members and a fresh put applied at every
+    member within `progress_ticks` ticks; its calls are recorded, so a failing trace replays to the
+    failure), then every invariant once more. Returns the first failure, or None."""
+    progress = cluster.check_progress(progress_ticks, in_place=True)
+    failure = _first_failure(cluster)
+    if failure is not None:
+        return failure
+    return None if progress.ok else progress
 
 
 def execute(seed: int, nodes: list[int], ops: list[Operation], cluster_options: dict,

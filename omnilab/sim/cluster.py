@@ -43,6 +43,7 @@ from omnilab.kv import KeyValue
 from omnilab.replica.config import ClusterConfig, ServerConfig
 from omnilab.replica.entries import StopSign
 from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
+from omnilab.replica.messages import AcceptSync, Snapshot as CompactionSnapshot, Trim as CompactionTrim
 from omnilab.replica.storage import MemoryStorage
 
 from . import fingerprint as _fingerprint
@@ -68,6 +69,10 @@ DEFAULT_RESEND_TICKS = 2
 MAX_DELIVERIES = 200_000
 
 _SERVER_FIELDS = tuple(f.name for f in dataclass_fields(ServerConfig) if f.name != "pid")
+#: The messages that may compact a replica's log: a peer's Trim or Snapshot, and an AcceptSync,
+#: which may replace the receiver's decided prefix with the leader's snapshot. Its server saves its
+#: state before handing one to the replica.
+_COMPACTION_MESSAGES = (CompactionTrim, CompactionSnapshot, AcceptSync)
 #: What the replica raises when it refuses a `trim` or a `snapshot`.
 _COMPACTION_REFUSALS = (CompactionErr, SnapshotUnsupported)
 
@@ -284,6 +289,14 @@ class Cluster(ReconfigurationService):
     def check(self) -> list[Verdict]:
         """Every named invariant as a `Verdict` (``.ok``, ``.name``, ``.message``)."""
         return _invariants.check(self)
+
+    def check_progress(self, ticks: int = 60, in_place: bool = False) -> Verdict:
+        """Liveness as a check (`invariants.check_progress`): heal, recover every node, run up to
+        `ticks` ticks and require a leader in the newest configuration, no StopSign left undecided,
+        every new member started and a fresh put applied at every member. Runs on a replayed copy
+        unless ``in_place=True`` (then its calls are recorded in this trace). Returns a `Verdict`."""
+        ticks = _validate_count(ticks, "check_progress(ticks)")
+        return _invariants.check_progress(self, ticks, in_place=bool(in_place))
 
     def pending(self):
         """The in-flight messages as a DataFrame: id, from, to, config, type and their fields
@@ -532,10 +545,11 @@ class Cluster(ReconfigurationService):
 
     def trim(self, idx: Optional[int] = None, at: Optional[int] = None) -> None:
         """Trim the decided log below `idx` (None: as far as every node has accepted) at the leader,
-        or at node `at`: its instance's ``trim`` (PROTOCOL.md §3.15), which also sends every peer a
+        or at node `at`: its instance's ``trim``, which also sends every peer a
         ``Trim``. Only the leader may trim. A refusal (``CompactionErr``) is recorded
-        (`CompactionRefused`) and re-raised. The trimmed entries are gone: a node that crashes
-        afterwards cannot rebuild the key-value state they built."""
+        (`CompactionRefused`) and re-raised. The trimmed entries are gone from the log; every server
+        saves its key-value state before it lets its log be compacted, so one that crashes afterwards
+        recovers from that saved state."""
         idx = _optional_index(idx, "trim(idx)")
         at = self._optional_pid(at)
         server = self._client_server(at)
@@ -545,7 +559,7 @@ class Cluster(ReconfigurationService):
 
     def snapshot(self, idx: Optional[int] = None, at: Optional[int] = None, local_only: bool = False) -> None:
         """Fold the decided log below `idx` (None: all of it) into a snapshot at the leader, or at node
-        `at`: its instance's ``snapshot`` (PROTOCOL.md §3.15); unless `local_only`, every peer is sent
+        `at`: its instance's ``snapshot``; unless `local_only`, every peer is sent
         a ``Snapshot`` and snapshots its own log likewise. A refusal (``CompactionErr``, or
         ``SnapshotUnsupported`` for entries without a snapshot class) is recorded
         (`CompactionRefused`) and re-raised."""
@@ -560,6 +574,7 @@ class Cluster(ReconfigurationService):
 
     def _compact(self, server: Server, request: str, call: Callable[[Any], None]) -> None:
         omni, config_id = server.omnipaxos, server.config_id
+        self._save_state(server, config_id)  # a server persists its state before compacting its log
         try:
             call(omni)
         except _COMPACTION_REFUSALS as err:
@@ -640,7 +655,9 @@ class Cluster(ReconfigurationService):
     # --- internals: moving messages ------------------------------------------------------------------
 
     def _after_replica_call(self, server: Server, config_id: int, omni: Any) -> None:
-        """Send what `omni` queued, trace the proposals it discarded, and apply what it decided."""
+        """Record the replica's local state, send what `omni` queued, trace the proposals it
+        discarded, and apply what it decided."""
+        self._observe(server.pid, config_id, omni)
         messages = omni.take_outgoing_messages()
         if messages:
             self._send_all(server.pid, config_id, messages)
@@ -650,6 +667,23 @@ class Cluster(ReconfigurationService):
                 self.trace.append(ProposalLost(server.pid, config_id, proposal))
         if omni.get_decided_idx() > server.applied[config_id]:
             self._apply_decided(server, config_id, omni)
+
+    def _observe(self, pid: int, config_id: int, omni: Any) -> None:
+        """After every call into a replica: give the ledger its promise and whether its indexes are
+        well-formed (`invariants.local_state_problem`), and the ballot it leads if its promise rose (a
+        leader promises the ballot it leads: the evidence of `invariants.one_leader_per_ballot`)."""
+        compacted, decided, accepted, promise = _invariants.local_bounds(omni)
+        ledger = self.ledger
+        highest = ledger.promises.get((pid, config_id))
+        if promise is highest and compacted <= decided <= accepted:
+            return  # the common case: nothing moved that could break the rule or raise a leader
+        now = len(self.trace) - 1
+        problem = _invariants.local_state_problem(pid, config_id, compacted, decided, accepted, promise, highest)
+        ledger.on_local_state(pid, config_id, promise, problem, now)
+        if highest is None or promise > highest:
+            n_leader = _invariants.leading_ballot(omni)
+            if n_leader is not None:
+                ledger.on_leader(pid, n_leader, now)
 
     def _send(self, sender: int, receiver: int, config_id: int, message: Any) -> None:
         """Put `message` on the wire with the next id, or drop it at once if its link is cut."""
@@ -691,6 +725,8 @@ class Cluster(ReconfigurationService):
             self._deliver_elsewhere(server, env)
             return
         self.trace.append(Delivered(env))
+        if type(message.msg) in _COMPACTION_MESSAGES:
+            self._save_state(server, config_id)  # my log may be compacted: persist my state first
         omni.handle_incoming(message)
         self._after_replica_call(server, config_id, omni)
 

@@ -1,22 +1,30 @@
-"""Named safety invariants, each returning a `Verdict(ok, name, message)`.
+"""Named invariants, each a pure function returning a `Verdict(ok, name, message)`.
 
 The same functions serve the tests, the widget's badges and the grader. Each takes a *world*: any
 object with
 
 * ``ledger`` - the `Ledger` of what has been observed so far (decisions, proposals, instance
-  starts, the client history), and
+  starts, the client history, each replica's promises and local state after every call),
+* ``servers`` - pid -> `Server` (its durable part: storages, saved state), and
 * ``live_replicas()`` - ``(pid, config_id, omnipaxos)`` for every running instance.
 
-`Cluster` is such a world. Invariants whose evidence is historical (a slot decided differently by
-two nodes, a proposal nobody made) are checked by the ledger the moment the evidence appears; the
-functions here report that, and add the checks that need the replicas' current state (PROTOCOL.md §5).
+`Cluster` is such a world. Checking writes nothing and gives the same answer however often it is
+called: evidence is recorded by the cluster and the ledger as it appears, and the rules here read
+it (a few older checks over the client history are still made by the ledger when a decision or a
+read arrives; the functions report what it found). The safety properties are those of Sequence
+Paxos in the OmniPaxos paper (uniform agreement, validity, integrity) plus the reconfiguration and
+key-value rules the README lists.
+
+Liveness is a check too: `check_progress` heals the network, recovers every node, runs, and asks
+for a leader, a decided StopSign, started new members and a fresh write applied everywhere.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Mapping, Optional, Protocol
 
-from omnilab.replica.entries import Decided, Snapshotted, StopSignEntry, Trimmed
+from omnilab.kv import KeyValue, KVSnapshot
+from omnilab.replica.entries import StopSign
 from omnilab.replica.state import Role
 
 from .ledger import COMPACTED, Ledger, Verdict
@@ -24,6 +32,7 @@ from .ledger import COMPACTED, Ledger, Verdict
 
 class World(Protocol):
     ledger: Ledger
+    servers: Mapping[int, Any]
 
     def live_replicas(self) -> Iterable[tuple[int, int, Any]]: ...
 
@@ -47,81 +56,225 @@ def _recorded(world: World, name: str) -> Verdict:
     return found if found is not None else _ok(name)
 
 
+def _where(at: Optional[int]) -> str:
+    return f" (trace item {at})" if at is not None else ""
+
+
 def uniform_agreement(world: World) -> Verdict:
-    """No two nodes ever decide different entries in the same slot of a configuration (SC2)."""
+    """No two nodes ever decide different entries in the same slot of a configuration."""
     return _recorded(world, "UniformAgreement")
 
 
 def validity(world: World) -> Verdict:
     """Every decided slot holds something a client proposed: an appended entry or the StopSign of a
-    `reconfigure` call (SC1)."""
+    `reconfigure` call."""
     return _recorded(world, "Validity")
 
 
+# --- integrity, with memory -----------------------------------------------------------------------
+
 def integrity(world: World) -> Verdict:
-    """A node's decided log only grows: once it shows a value decided at an index, that index keeps
-    the value (or is compacted) and the decided index never goes back (SC3)."""
+    """A node's decided log only grows, for ever: an entry it once showed decided at an index stays
+    there, or lies inside its compacted prefix *whose state holds it* (its snapshot, or the state its
+    server saved before compacting, has the entry's effect). Checked over every node's durable
+    storage, crashed or not, against everything the ledger saw it decide since the cluster began."""
     name = "Integrity"
-    found = _recorded(world, name)
-    if not found.ok:
-        return found
     ledger = world.ledger
-    for pid, config_id, omni in world.live_replicas():
-        seen = ledger.node_logs.get((pid, config_id))
-        if not seen:
-            continue
-        decided_idx = omni.get_decided_idx()
-        if decided_idx < len(seen):
-            return Verdict(False, name, f"node {pid}'s decided index went back from {len(seen)} to "
-                           f"{decided_idx} in configuration {config_id}")
-        # Fast path: the stored entries between the compacted index and the StopSign equal what was seen.
-        compacted = omni.get_compacted_idx()
-        ss_idx = ledger.stopsign_idx.get(config_id)
-        upto = len(seen) if ss_idx is None or ss_idx >= len(seen) else ss_idx
-        if compacted <= upto and omni.storage.get_entries(compacted, upto) == seen[compacted:upto] and (
-                upto == len(seen) or omni.is_reconfigured() == seen[upto]):
-            continue
-        message = _integrity_difference(pid, config_id, omni, seen)
-        if message:
-            return Verdict(False, name, message)
+    if ledger.redecided:
+        pid, config_id, idx, first, later, at = ledger.redecided[0]
+        return Verdict(False, name, f"node {pid} first decided {first!r} at idx {idx} of configuration "
+                       f"{config_id}, later {later!r}{_where(at)}")
+    for pid, server in world.servers.items():
+        for config_id, storage in server.durable.storages.items():
+            seen = ledger.node_logs.get((pid, config_id))
+            if seen:
+                message = _integrity_problem(ledger, server, config_id, storage, seen)
+                if message:
+                    return Verdict(False, name, message)
     return _ok(name)
 
 
-def _integrity_difference(pid: int, config_id: int, omni: Any, seen: list) -> str:
-    """Slot by slot, the first index where `omni`'s decided log differs from what it showed before."""
-    idx = 0
-    for slot in omni.read_entries(0, len(seen)) or []:
-        kind = type(slot)
-        if kind is Snapshotted or kind is Trimmed:
-            idx = slot.snapshotted_entry.trimmed_idx if kind is Snapshotted else slot.trimmed_idx
-            continue
-        value = slot.entry if kind is Decided else slot.stopsign if kind is StopSignEntry else slot
-        before = seen[idx]
-        if before is not COMPACTED and before is not value and before != value:
-            return (f"node {pid} decided {before!r} at idx {idx} of configuration {config_id}, now its log "
-                    f"holds {value!r} there")
-        idx += 1
-    if idx < len(seen):
-        return f"node {pid}'s log of configuration {config_id} no longer holds idx {idx}, decided before"
+def _integrity_problem(ledger: Ledger, server: Any, config_id: int, storage: Any, seen: list) -> str:
+    """Why node ``server.pid``'s storage of `config_id` no longer holds what it showed decided
+    (`seen`, by index), or ""."""
+    pid = server.pid
+    decided_idx = storage.get_decided_idx()
+    if decided_idx < len(seen):
+        return (f"node {pid}'s decided index went back from {len(seen)} to {decided_idx} in configuration "
+                f"{config_id}")
+    compacted = storage.get_compacted_idx()
+    ss_idx = ledger.stopsign_idx.get(config_id)
+    upto = len(seen) if ss_idx is None or ss_idx >= len(seen) else ss_idx
+    if compacted < upto:
+        stored = storage.get_entries(compacted, upto)
+        if stored != seen[compacted:upto]:  # fast path failed: find the first index that differs
+            if len(stored) < upto - compacted:  # all or nothing: read what is left
+                stored = storage.get_suffix(compacted)
+            for offset, before in enumerate(seen[compacted:upto]):
+                idx = compacted + offset
+                if offset >= len(stored):
+                    return (f"node {pid}'s log of configuration {config_id} no longer holds idx {idx} "
+                            f"({before!r}), decided there before")
+                value = stored[offset]
+                if before is not COMPACTED and before is not value and before != value:
+                    return (f"node {pid} decided {before!r} at idx {idx} of configuration {config_id}, now its "
+                            f"log holds {value!r} there")
+    if upto < len(seen) and compacted <= upto:
+        stopsign = storage.get_stopsign()
+        if seen[upto] is not COMPACTED and stopsign != seen[upto]:
+            return (f"node {pid} decided {seen[upto]!r} at idx {upto} of configuration {config_id}, now its "
+                    f"log holds {stopsign!r} there")
+    if compacted:
+        return _compacted_prefix_problem(ledger, server, config_id, storage, seen, min(compacted, len(seen)))
     return ""
 
 
-def one_leader_per_ballot(world: World) -> Verdict:
-    """At most one node ever leads a given ballot, and a leader's ballot carries its own pid."""
-    name = "OneLeaderPerBallot"
+def prefix_state(server: Any, config_id: int, storage: Any) -> tuple[Optional[dict], int]:
+    """What node ``server.pid`` holds for the compacted prefix of its `config_id` log, as a recovery
+    would use it: ``(state, reach)``, the key-value state after the first `reach` slots, or
+    ``(None, 0)`` when nothing holds that prefix's state (a trim with no saved state)."""
+    compacted = storage.get_compacted_idx()
+    saved = server.durable.saved.get(config_id)
+    if saved is not None and saved.applied_idx >= compacted:
+        return dict(saved.state), saved.applied_idx
+    snapshot = storage.get_snapshot()
+    if isinstance(snapshot, KVSnapshot):
+        state = dict(saved.state) if saved is not None else {}
+        state.update(snapshot.snapshotted)
+        return state, compacted
+    if saved is not None:
+        return dict(saved.state), saved.applied_idx
+    return None, 0
+
+
+def _compacted_prefix_problem(ledger: Ledger, server: Any, config_id: int, storage: Any, seen: list,
+                              compacted: int) -> str:
+    """The first decided write below `compacted` whose effect node ``server.pid``'s compacted prefix
+    of `config_id` lost, or "". Entries that are not `KeyValue` writes change no state; of several
+    writes to one key only the last counts (it overwrote the others)."""
+    pid = server.pid
+    state, reach = prefix_state(server, config_id, storage)
+    for idx in range(reach, compacted):
+        value = seen[idx] if idx < len(seen) else COMPACTED
+        if isinstance(value, KeyValue):
+            return (f"node {pid} decided {value} at idx {idx} of configuration {config_id}; its log is compacted "
+                    f"up to idx {compacted}, but neither a snapshot nor a state saved before compacting holds that "
+                    f"write")
+    if state is None:
+        return ""
+    checked: set = set()
+    for idx in range(reach - 1, -1, -1):  # the last write to each key, from the right
+        value = seen[idx] if idx < len(seen) else COMPACTED
+        shown = value is not COMPACTED
+        if not shown:
+            first = ledger.slots.get((config_id, idx))
+            if first is None:
+                break  # a slot nobody showed decided: the writes before it cannot be judged
+            value = first[0]
+        if not isinstance(value, KeyValue) or value.key in checked:
+            continue
+        checked.add(value.key)
+        found = state.get(value.key, _MISSING)
+        if found != value.value:
+            held = "nothing" if found is _MISSING else f"{value.key}={found!r}"
+            how = "" if shown else " (decided there by other nodes; it holds the slot only as compacted)"
+            return (f"node {pid} decided {value} at idx {idx} of configuration {config_id}{how}, the last write to "
+                    f"{value.key!r} before idx {reach}; its compacted prefix (up to idx {compacted}) holds {held}")
+    return ""
+
+
+_MISSING = object()
+
+
+# --- local well-formedness ------------------------------------------------------------------------
+
+def local_bounds(omni: Any) -> tuple[int, int, int, Any]:
+    """``(compacted_idx, decided_idx, accepted_idx, promise)`` of a replica, read without copying
+    anything (the cluster reads them after every call)."""
+    log = getattr(getattr(omni, "seq_paxos", None), "log", None)
+    if log is not None:
+        return log.compacted_idx, log.decided_idx, log.accepted_idx, log.promise
+    state = omni.inspect()
+    return state.compacted_idx, state.decided_idx, state.accepted_idx, state.promise
+
+
+def leading_ballot(omni: Any) -> Any:
+    """The ballot a replica leads, or None when it is a follower."""
+    sp = getattr(omni, "seq_paxos", None)
+    if sp is not None and hasattr(sp, "leader_state"):
+        return sp.leader_state.n_leader if sp.role is Role.LEADER else None
+    return omni.inspect().n_leader
+
+
+def local_state_problem(pid: int, config_id: int, compacted_idx: int, decided_idx: int, accepted_idx: int,
+                        promise: Any, highest_promise: Any) -> Optional[str]:
+    """Why one replica's indexes and promise are ill-formed, or None: ``compacted_idx <= decided_idx
+    <= accepted_idx`` (nothing compacted is undecided, nothing decided is missing from the log), and
+    the promise never goes below the highest one it showed before (a promise is a vow not to accept
+    lower ballots, kept in storage across crashes)."""
+    if not compacted_idx <= decided_idx <= accepted_idx:
+        return (f"node {pid} in configuration {config_id}: compacted_idx {compacted_idx}, decided_idx "
+                f"{decided_idx}, accepted_idx {accepted_idx} (each must be at most the next)")
+    if highest_promise is not None and promise < highest_promise:
+        return (f"node {pid}'s promise in configuration {config_id} went down from {highest_promise.short()} "
+                f"to {promise.short()}")
+    return None
+
+
+def local_well_formedness(world: World) -> Verdict:
+    """Every replica's own log is well-formed after every event: ``compacted_idx <= decided_idx <=
+    accepted_idx``, ``read(i)`` returns a slot for every decided ``i`` at or above the compacted index,
+    a StopSign only in the last slot, and a promise that never goes down. The cluster checks the
+    indexes and the promise after every call into a replica (the ledger keeps the first problem);
+    this reads that, and every live replica's log as it is now."""
+    name = "LocalWellFormedness"
     ledger = world.ledger
+    if ledger.local_problem is not None:
+        message, at = ledger.local_problem
+        return Verdict(False, name, message + _where(at))
     for pid, config_id, omni in world.live_replicas():
-        if omni.get_promise().pid != pid:
-            continue  # a leader has promised its own ballot
-        state = omni.inspect()
-        if state.role is Role.LEADER and state.n_leader is not None:
-            ledger.on_leader(pid, state.n_leader, None)
-    return _recorded(world, name)
+        # The indexes and the promise were checked after the last call into this replica; what is
+        # left is the log's shape, read from its storage.
+        compacted, decided, accepted, _ = local_bounds(omni)
+        problem = _log_shape_problem(pid, config_id, omni, compacted, decided, accepted)
+        if problem is not None:
+            return Verdict(False, name, problem)
+    return _ok(name)
+
+
+def _log_shape_problem(pid: int, config_id: int, omni: Any, compacted: int, decided: int, accepted: int) -> Optional[str]:
+    # Read the storage directly (what `read` serves from) rather than through `read_entries`, which
+    # wraps every slot: campaigns check after every operation.
+    storage = omni.storage
+    stopsign = storage.get_stopsign()
+    end = accepted - (1 if stopsign is not None else 0)
+    entries = storage.get_entries(compacted, end) if end > compacted else []
+    if len(entries) != max(end - compacted, 0):
+        held = compacted + len(storage.get_suffix(compacted))
+        if decided > held:
+            return (f"node {pid} decided {decided} slots of configuration {config_id}, but read({held}) returns "
+                    f"nothing")
+        return (f"node {pid}'s log of configuration {config_id} ends at idx {held}, not at its accepted index "
+                f"{accepted}")
+    if StopSign in map(type, entries):
+        idx = compacted + [type(e) for e in entries].index(StopSign)
+        return (f"node {pid} holds a StopSign at idx {idx} of configuration {config_id}, before its last slot "
+                f"{accepted - 1}")
+    return None
+
+
+# --- leaders, reconfiguration, clients ------------------------------------------------------------
+
+def one_leader_per_ballot(world: World) -> Verdict:
+    """At most one node ever leads a given ballot, and a leader's ballot carries its own pid. The
+    cluster records the ballot a node leads whenever its promise rises to one of its own (after every
+    call into a replica), and the ledger keeps the first clash."""
+    return _recorded(world, "OneLeaderPerBallot")
 
 
 def stopsign_seal(world: World) -> Verdict:
     """Nothing is decided after a decided StopSign, and a node holding a decided StopSign refuses
-    new entries (PROTOCOL.md §5 item 7)."""
+    new entries."""
     return _recorded(world, "StopSignSeal")
 
 
@@ -139,10 +292,137 @@ def kv_linearizability(world: World) -> Verdict:
     return _recorded(world, "KVLinearizability")
 
 
+# --- liveness, as a check ------------------------------------------------------------------------
+
+#: The name of the verdict `check_progress` returns.
+PROGRESS = "Progress"
+#: The key `check_progress` writes to (a fresh value each time it proposes).
+PROGRESS_KEY = "progress"
+#: Ticks `check_progress` waits for one probe write before it proposes another.
+PROBE_PATIENCE = 12
+
+
+def check_progress(cluster: Any, ticks: int = 60, in_place: bool = False) -> Verdict:
+    """Liveness as a check: once every fault is repaired, does the cluster make progress again?
+
+    Heal every link, recover every crashed node, then run up to `ticks` ticks and require, all at
+    once: a leader agreed on in the newest configuration; no StopSign left stored but undecided, and
+    every member of the newest configuration running it (new members started); and a fresh write
+    ``put("progress", n)`` proposed at the leader, decided and applied at every member. Returns
+    ``Verdict(True, "Progress")``, or a failed one saying what was still missing after `ticks` ticks.
+
+    By default this runs on a copy (``Cluster.replay(cluster.trace)``, identical by determinism), so
+    `cluster` is not changed; a cluster changed behind its trace (calls made directly on a replica)
+    gives a copy that differs. With ``in_place=True`` it runs on `cluster` itself and records its
+    calls (heal, recover, run, put) in the trace like any other (the campaigns do this, so that a
+    failing trace replays to the failure)."""
+    world = cluster if in_place else type(cluster).replay(cluster.trace)
+    world.heal()
+    for pid, server in list(world.servers.items()):
+        if not server.up:
+            world.recover(pid)
+    probe, probe_tick, missing = None, 0, "nothing ran"
+    for tick in range(ticks):
+        world.run(1)
+        missing = _progress_missing(world, probe)
+        if missing is None:
+            return _ok(PROGRESS)
+        stale = probe is not None and probe.completed is None and tick - probe_tick >= PROBE_PATIENCE
+        if probe is None or probe.refused is not None or stale:
+            target = _probe_target(world)
+            if target is not None:
+                try:
+                    probe, probe_tick = world.put(PROGRESS_KEY, tick, at=target), tick
+                except Exception as err:  # a ProposeErr: a StopSign is pending; try again next tick
+                    if not _is_propose_err(err):
+                        raise
+                    probe = None
+    return Verdict(False, PROGRESS, f"after healing every link and recovering every node, {ticks} ticks were not "
+                   f"enough: {missing}")
+
+
+def _is_propose_err(err: Exception) -> bool:
+    from omnilab.replica.errors import ProposeErr
+
+    return isinstance(err, ProposeErr)
+
+
+def newest_members(world: Any) -> tuple[int, list[int]]:
+    """The newest configuration any server knows, and its members."""
+    config_id = max(max(s.durable.configs, default=0) for s in world.servers.values())
+    holder = next(s for s in world.servers.values() if config_id in s.durable.configs)
+    return config_id, list(holder.durable.configs[config_id].nodes)
+
+
+def _probe_target(world: Any) -> Optional[int]:
+    """The agreed leader, or else the newest configuration's member leading the highest ballot in
+    the Accept phase (a member that has not caught up yet may keep the others from agreeing)."""
+    leader = world.leader()
+    if leader is not None:
+        return leader
+    config_id, _ = newest_members(world)
+    best = None
+    for pid, server in world.servers.items():
+        omni = server.instances.get(config_id) if server.up else None
+        if omni is None:
+            continue
+        state = omni.inspect()
+        if state.n_leader is not None and state.phase.value == "Accept" and (best is None or state.n_leader > best[0]):
+            best = (state.n_leader, pid)
+    return None if best is None else best[1]
+
+
+def _progress_missing(world: Any, probe: Any) -> Optional[str]:
+    """What `check_progress` still waits for, or None when everything is there."""
+    config_id, members = newest_members(world)
+    not_started = [p for p in members if config_id not in world.servers[p].instances]
+    if not_started:
+        return (f"member(s) {not_started} of configuration {config_id} have not started it "
+                f"({', '.join(_replica_summary(world, p) for p in not_started)})")
+    undecided = [p for p in members if _undecided_stopsign(world.servers[p].instances[config_id])]
+    if undecided:
+        return (f"the StopSign of configuration {config_id} is stored but not decided at node(s) {undecided} "
+                f"({', '.join(_replica_summary(world, p) for p in undecided)})")
+    leader = world.leader()
+    if leader is None:
+        return (f"no leader agreed on in configuration {config_id} "
+                f"({', '.join(_replica_summary(world, p) for p in members)})")
+    if probe is None or probe.refused is not None:
+        return f"no write proposed at leader {leader} yet"
+    if probe.completed is None:
+        return f"{probe.describe()} was proposed but not decided (leader {leader})"
+    behind = [p for p in members if not _has_applied(world.servers[p], probe.position)]
+    if behind:
+        return (f"{probe.describe()} was decided at idx {probe.position[1]} of configuration {probe.position[0]} "
+                f"but not applied at node(s) {behind} ({', '.join(_replica_summary(world, p) for p in behind)}; "
+                f"leader {leader})")
+    return None
+
+
+def _undecided_stopsign(omni: Any) -> bool:
+    return omni.storage.get_stopsign() is not None and omni.is_reconfigured() is None
+
+
+def _has_applied(server: Any, position: tuple) -> bool:
+    current = server.config_id
+    if not server.up or current is None:
+        return False
+    return position[0] < current or (position[0] == current and position[1] < server.applied.get(current, 0))
+
+
+def _replica_summary(world: Any, pid: int) -> str:
+    server = world.servers[pid]
+    if not server.instances:
+        return f"node {pid} {server.status.value}"
+    state = server.omnipaxos.inspect()
+    return (f"node {pid} {state.role.value}/{state.phase.value} in c{state.configuration_id}, decided "
+            f"{state.decided_idx}, accepted {state.accepted_idx}")
+
+
 #: Every invariant, in the order `check` reports them.
 INVARIANTS: tuple[Callable[[World], Verdict], ...] = (
-    uniform_agreement, integrity, validity, one_leader_per_ballot, stopsign_seal, configuration_transitions,
-    kv_linearizability,
+    uniform_agreement, integrity, validity, local_well_formedness, one_leader_per_ballot, stopsign_seal,
+    configuration_transitions, kv_linearizability,
 )
 
 

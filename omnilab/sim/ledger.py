@@ -1,10 +1,13 @@
 """What the cluster has observed so far, kept for the invariant checkers and the views.
 
 The `Ledger` is fed by the cluster as events happen (a proposal, a slot decided at a server, an
-instance started, a client operation invoked or answered). Checks that need history, not just the
-current state, are done here the moment the evidence appears; the first violation of each invariant
-is kept as a `Verdict` with the trace position where it happened. `omnilab.sim.invariants` combines
-these with checks over the live replicas.
+instance started, a client operation invoked or answered, a replica's indexes and promise after each
+call). It keeps evidence: what each node showed decided at each index (the first value, kept for
+ever, across crashes and compaction), a node that later showed another value there, the highest
+promise each replica showed, the first moment a replica's local state was ill-formed, the leaders
+of each ballot. The rules over that evidence are the functions of `omnilab.sim.invariants`. A few
+older checks over the client history and the configurations are still made here as the evidence
+appears; the first violation of each is kept as a `Verdict` with the trace position where it happened.
 
 Positions: a slot is ``(config_id, idx)``; tuples order slots of an older configuration before
 every slot of a newer one, which is the order in which a server applies them. Time is the trace
@@ -100,14 +103,83 @@ def _same(a: Any, b: Any) -> bool:
     return a is b or a == b
 
 
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+class PendingWrites:
+    """The client writes proposed but not yet decided, found again from a decided value.
+
+    A decided value is the very object the client proposed when the storage keeps objects
+    (`MemoryStorage`), and an equal copy when it does not (`PersistentStorage` unpickles what it
+    reads). So a write is found by identity first (no hashing, the common case) and else by
+    equality, the oldest-invoked pending write with an equal value first. Equal values are the same
+    write to every reader of the log, and handing the earlier slot to the earlier invocation never
+    makes a history look less linearizable than it is (each slot keeps its completion time; only
+    which of two indistinguishable writes is said to own it changes). A wrapper or an id stored
+    inside the entry would survive a copy too, but it would change what the learner's log holds.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, ClientOp] = {}
+        self._by_value: dict[Any, list[ClientOp]] = {}  # hashable proposals, oldest invocation first
+        self._unhashable: list[ClientOp] = []
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def add(self, op: ClientOp) -> None:
+        proposal = op.proposal
+        self._by_id[id(proposal)] = op
+        if _hashable(proposal):
+            self._by_value.setdefault(proposal, []).append(op)
+        else:
+            self._unhashable.append(op)
+
+    def remove(self, op: ClientOp) -> None:
+        if self._by_id.pop(id(op.proposal), None) is None:
+            return
+        proposal = op.proposal
+        if _hashable(proposal):
+            queue = self._by_value[proposal]
+            queue.remove(op)
+            if not queue:
+                del self._by_value[proposal]
+        else:
+            self._unhashable.remove(op)
+
+    def find(self, value: Any) -> Optional[ClientOp]:
+        """The pending write `value` decides: proposed as this object, or else the oldest one equal
+        to it; None when no pending write matches."""
+        op = self._by_id.get(id(value))
+        if op is not None:
+            return op
+        if _hashable(value):
+            queue = self._by_value.get(value)
+            return queue[0] if queue else None
+        return next((op for op in self._unhashable if op.proposal == value), None)
+
+
 class Ledger:
     """Evidence gathered while the cluster runs (see the module docstring)."""
 
     def __init__(self) -> None:
         #: (config_id, idx) -> (value, pid): the first value decided in that slot, and where.
         self.slots: dict[tuple[int, int], tuple[Any, int]] = {}
-        #: (pid, config_id) -> the decided values that node has shown, by index (COMPACTED if unknown).
+        #: (pid, config_id) -> the decided values that node has shown, by index (COMPACTED if unknown):
+        #: the first value shown at each index, never overwritten.
         self.node_logs: dict[tuple[int, int], list] = {}
+        #: (pid, config_id, idx, first value, later value, when): a node showed a second, different
+        #: value decided at an index (the first such sighting of each slot).
+        self.redecided: list[tuple] = []
+        #: (pid, config_id) -> the highest promise that replica has shown.
+        self.promises: dict[tuple[int, int], Any] = {}
+        #: the first ill-formed local state seen after an event: (message, when), or None.
+        self.local_problem: Optional[tuple[str, int]] = None
         #: config_id -> idx of its decided StopSign.
         self.stopsign_idx: dict[int, int] = {}
         #: config_id -> highest decided idx seen anywhere.
@@ -117,7 +189,10 @@ class Ledger:
         self._proposed_values: set = set()  # the hashable ones, for entries copied on the way
         self._refused_ids: set[int] = set()
         self.history: list[ClientOp] = []
-        self._pending_by_id: dict[int, ClientOp] = {}
+        #: client writes not decided yet (see `PendingWrites`: matched by identity, else equality).
+        self.pending_writes = PendingWrites()
+        #: refused proposals, hashable ones by value (a copy read back from storage is equal).
+        self._refused_values: set = set()
         self.starts: list[InstanceStart] = []
         #: client writes in completion order: when each completed, and the op with the latest
         #: position among it and those before.
@@ -160,14 +235,22 @@ class Ledger:
         op = ClientOp(len(self.history), kind, at, key, proposal, now)
         self.history.append(op)
         if proposal is not None:
-            self._pending_by_id[id(proposal)] = op
+            self.pending_writes.add(op)
         return op
 
     def refuse(self, op: ClientOp, error: str) -> None:
         op.refused = error
-        self._pending_by_id.pop(id(op.proposal), None)
+        self.pending_writes.remove(op)
         self.proposed.append(op.proposal)  # keeps its id unique while we remember it
         self._refused_ids.add(id(op.proposal))
+        if _hashable(op.proposal):
+            self._refused_values.add(op.proposal)
+
+    def _was_refused(self, value: Any) -> bool:
+        """`value` is (a copy of) a proposal refused to its client, and no pending write equals it."""
+        if id(value) in self._refused_ids:
+            return True
+        return bool(self._refused_values) and _hashable(value) and value in self._refused_values
 
     # --- decisions -----------------------------------------------------------------------------------
 
@@ -183,17 +266,22 @@ class Ledger:
             log.append(value)
         elif idx < len(log):
             seen = log[idx]
-            if seen is not COMPACTED and not _same(seen, value):
-                self.violate("Integrity", f"node {pid} first decided {seen!r} at idx {idx} of configuration "
-                             f"{config_id}, later {value!r}", now)
-            log[idx] = value
+            if seen is COMPACTED:
+                log[idx] = value
+            elif not _same(seen, value):
+                if not any(r[:3] == (pid, config_id, idx) for r in self.redecided):
+                    self.redecided.append((pid, config_id, idx, seen, value, now))
         else:
             log.extend([COMPACTED] * (idx - len(log)))
             log.append(value)
         key = (config_id, idx)
         first = self.slots.get(key)
+        op = None
         if first is None:
             self.slots[key] = (value, pid)
+            # A write completes when its slot is first decided anywhere; later nodes deciding the
+            # same slot show an equal value, which must not complete another equal write.
+            op = self.pending_writes.find(value)
             if id(value) not in self.proposed_ids and not self.was_proposed(value):
                 self.violate("Validity", f"node {pid} decided {value!r} at idx {idx} of configuration "
                              f"{config_id}, which nobody proposed", now)
@@ -210,15 +298,15 @@ class Ledger:
         if ss_idx is not None and self.max_decided[config_id] > ss_idx:
             self.violate("StopSignSeal", f"node {pid} decided idx {self.max_decided[config_id]} of configuration "
                          f"{config_id}, after the StopSign decided at idx {ss_idx}", now)
-        if id(value) in self._refused_ids:
-            self.violate("KVLinearizability", f"node {pid} decided {value!r} at idx {idx} of configuration "
-                         f"{config_id}, but that proposal was refused to its client", now)
-        op = self._pending_by_id.pop(id(value), None)
-        if op is not None and op.completed is None:
-            op.completed, op.position = now, key
-            self._on_write_completed(op)
-            return op
-        return None
+        if op is None:
+            if first is None and (self._refused_ids or self._refused_values) and self._was_refused(value):
+                self.violate("KVLinearizability", f"node {pid} decided {value!r} at idx {idx} of configuration "
+                             f"{config_id}, but that proposal was refused to its client", now)
+            return None
+        self.pending_writes.remove(op)
+        op.completed, op.position = now, key
+        self._on_write_completed(op)
+        return op
 
     # --- linearizability, checked as the history grows ------------------------------------------------
 
@@ -294,6 +382,18 @@ class Ledger:
             log.extend([COMPACTED] * (upto_idx - len(log)))
         if upto_idx and upto_idx - 1 > self.max_decided.get(config_id, -1):
             self.max_decided[config_id] = upto_idx - 1
+
+    # --- each replica's local state ------------------------------------------------------------------
+
+    def on_local_state(self, pid: int, config_id: int, promise: Any, problem: Optional[str], now: int) -> None:
+        """After a call into replica `pid` of `config_id`: its promise (kept if the highest so far) and
+        the reason its local state is ill-formed, if it is (`invariants.local_state_problem`)."""
+        key = (pid, config_id)
+        highest = self.promises.get(key)
+        if highest is None or not promise < highest:
+            self.promises[key] = promise  # the newest object of the highest value
+        if problem is not None and self.local_problem is None:
+            self.local_problem = (problem, now)
 
     # --- configurations and leaders ------------------------------------------------------------------
 

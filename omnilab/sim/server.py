@@ -2,10 +2,16 @@
 key-value state machine fed by decided entries.
 
 What survives a crash is exactly `Durable`: one storage per configuration (with the `ClusterConfig`
-to rebuild its instance) and, for a server that joined through a state transfer, the state it was
-handed. Everything else on `Server` (instances, key-value state, how far each log was applied, the
-reconfiguration service's bookkeeping) is volatile: `crash` wipes it and `recover` rebuilds it from
-`Durable` (PROTOCOL.md §1.6).
+to rebuild its instance), for a server that joined through a state transfer the state it was
+handed, and the key-value state it saved before it let a log be compacted. Everything else on
+`Server` (instances, key-value state, how far each log was applied, the reconfiguration service's
+bookkeeping) is volatile: `crash` wipes it and `recover` rebuilds it from `Durable`.
+
+Why the saved state: a trimmed slot is gone from the log for good, so a server that rebuilt its
+key-value state from the log alone would come back without the writes of the trimmed slots (and
+hand that loss on in a state transfer). A real application does what the OmniPaxos documentation
+asks of it before compacting: it persists its state machine first. The simulated server does the
+same; recovery starts from the saved state and re-applies only the log after it.
 
 The reconfiguration service that drives a server lives in `omnilab.sim.service`; this module only
 holds state, as plain attributes that views can read.
@@ -47,6 +53,17 @@ class TransferredState:
         return self.stopsign.next_config.configuration_id
 
 
+@dataclass(frozen=True)
+class SavedState:
+    """The key-value ``state`` (key, value pairs) a server held after applying the first
+    ``applied_idx`` slots of configuration ``config_id``, saved before it let that log be compacted
+    (``applied_idx`` is at or past every compaction point the log had then)."""
+
+    config_id: int
+    applied_idx: int
+    state: tuple
+
+
 @dataclass
 class Durable:
     """What a server keeps across crashes."""
@@ -54,6 +71,8 @@ class Durable:
     configs: dict[int, ClusterConfig] = field(default_factory=dict)
     storages: dict[int, Any] = field(default_factory=dict)
     transferred: Optional[TransferredState] = None
+    #: config_id -> the state saved before the newest compaction of that configuration's log.
+    saved: dict[int, SavedState] = field(default_factory=dict)
 
 
 class Server:

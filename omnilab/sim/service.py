@@ -5,10 +5,12 @@ from where it stopped and applies it:
 
 * ``LogEntry.Decided(entry)``: feed the key-value state machine (``KVStore.apply``);
 * ``LogEntry.Snapshotted`` / ``Trimmed``: a compacted prefix past what I applied (a lagging node
-  synced with a snapshot, or my own compacted log read again after a crash): a snapshot's writes go
-  on top of my state; a trimmed prefix brings none, so a server that recovers from a trimmed log
-  lacks the writes of the trimmed slots (omnilab's servers keep no copy of their state: the
-  KVLinearizability invariant notices a read that misses them);
+  synced with a snapshot): a snapshot's writes go on top of my state; a trimmed prefix brings none.
+  My own trims never lose a write: before I let my log be compacted (a ``trim`` or ``snapshot``
+  call, a peer's ``Trim`` / ``Snapshot`` message, or an ``AcceptSync``, which may replace my decided
+  prefix with the leader's snapshot) I save my key-value state in my durable part
+  (`SavedState`), as a real application persists its state machine first; after a crash I start
+  from that saved state and re-apply only the log after it;
 * ``LogEntry.StopSign(ss, True)``: configuration k is over. If my pid is in ``ss.next_config`` I start
   my next instance with ``ss.next_config.build_for_server(server_config, storage)``, on top of the
   state I have now; if not, I retire. Servers that are new in the next configuration never saw the
@@ -35,7 +37,7 @@ from omnilab.replica.storage import MemoryStorage
 from .instances import start_instance
 from .ledger import InstanceStart
 from .network import Envelope
-from .server import Server, ServerStatus, TransferredState
+from .server import SavedState, Server, ServerStatus, TransferredState
 from .trace import Decided, InstanceStarted, Recovered, Responded, Retired, ServerCreated, SnapshotInstalled, \
     StateInstalled
 
@@ -239,11 +241,38 @@ class ReconfigurationService:
                 self._send(server.pid, new_pid, transfer.from_config_id, start)
                 self._send(server.pid, new_pid, transfer.from_config_id, transfer)
 
+    # --- saving the state before compaction ----------------------------------------------------------
+
+    def _save_state(self, server: Server, config_id: int) -> None:
+        """Persist `server`'s key-value state before its log of `config_id` is compacted. The state
+        covers every slot applied so far, which is at or past any index the compaction can reach (a
+        replica compacts only decided slots, and I apply what is decided after every replica call).
+        A decided StopSign slot is left out of the saved count (it writes no key), so a recovery still
+        replays it and starts the next configuration as before."""
+        omni = server.instances.get(config_id)
+        if omni is None:
+            return
+        applied = server.applied[config_id]
+        if applied and omni.is_reconfigured() is not None and applied == omni.get_decided_idx():
+            applied -= 1
+        later = [c for c in server.instances if c > config_id]
+        if later:
+            # An old instance (it keeps answering peers that lag behind): my key-value state has moved
+            # on to later configurations. Its state is the one my next configuration started from.
+            state = server.start_state.get(min(later))
+            if state is None:
+                return
+        else:
+            state = server.kvstore.data
+        server.durable.saved[config_id] = SavedState(config_id, applied, tuple(state.items()))
+
     # --- recovery ------------------------------------------------------------------------------------
 
     def _rebuild(self, server: Server) -> None:
         """Rebuild a crashed server from `Durable`: every instance from its storage (they start in
-        Recover), then the key-value state by re-applying the decided logs, oldest configuration first."""
+        Recover), then the key-value state by re-applying the decided logs, oldest configuration first;
+        a configuration whose log was compacted starts from the state saved before the compaction and
+        re-applies only the slots after it."""
         durable = server.durable
         config_ids = sorted(durable.storages)
         for config_id in config_ids:
@@ -259,6 +288,10 @@ class ReconfigurationService:
                 server.start_state[config_id] = state
             else:
                 server.start_state.setdefault(config_id, dict(server.kvstore.data))
+            saved = durable.saved.get(config_id)
+            if saved is not None:
+                server.kvstore = kv_store_from(dict(saved.state))
+                server.applied[config_id] = saved.applied_idx
             self._apply_decided(server, config_id, server.instances[config_id], replaying=True)
         if not config_ids:
             server.status = ServerStatus.JOINING

@@ -62,4 +62,6 @@ def css() -> list[dict]:
                   "props": [("border", f"1px dashed {STROKE[STOPSIGN_UNDECIDED]}")]})
     rules.append({"selector": f"td.{MISSING}", "props": [("background-color", "transparent")]})
     rules.append({"selector": "td", "props": [("font-family", "monospace"), ("white-space", "nowrap")]})
+    # A crashed node's column is greyed, and italic so that the colour is not the only cue.
+    rules.append({"selector": "td.crashed", "props": [("opacity", "0.6"), ("font-style", "italic")]})
     return rules

@@ -362,6 +362,12 @@ class Lab(W.VBox):
         self.status.value = (f"<span class=\"omnilab-status error\" style=\"color:{P.CRASHED_STROKE}\">⚠ "
                              f"{html.escape(message)}</span>{recorded}")
 
+    def announce(self, message: str) -> None:
+        """Show `message` in the status line, highlighted, without calling the cluster (e.g. the
+        explorer naming the invariant a counterexample's last step violates)."""
+        self.status.value = (f"<span class=\"omnilab-status note\" style=\"color:{P.CRASHED_STROKE};"
+                             f"font-weight:bold\">⚑ {html.escape(message)}</span>")
+
     # --- the actions that need more than one call or some parsing ---------------------------------------
 
     def _do_step(self) -> Any:

@@ -121,7 +121,7 @@ def test_only_the_durable_storage_touches_files(name):
 
 
 def test_the_durable_storage_imports_only_what_it_needs():
-    allowed = {"sqlite3", "pickle", "os", "pathlib", "__future__", "typing"}
+    allowed = {"sqlite3", "pickle", "os", "pathlib", "__future__", "typing", "zlib"}
     imports = direct_imports(STORAGE_MODULE, MODULES[STORAGE_MODULE])
     outside = sorted(i for i in imports
                      if not i.startswith("omnilab.replica") and i.split(".")[0] not in allowed)

@@ -1,4 +1,4 @@
-"""The storage contract (PROTOCOL.md §4.1, §4.3), run against MemoryStorage and PersistentStorage.
+"""The storage contract, run against MemoryStorage and PersistentStorage.
 
 One suite, two implementations: every test taking the ``storage`` fixture runs once per kind. The
 PersistentStorage-only tests below it cover what memory cannot: reopening the file, atomic rollback,
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -23,6 +22,7 @@ from hypothesis import strategies as st
 from omnilab.replica.ballot import Ballot
 from omnilab.replica.config import ClusterConfig
 from omnilab.replica.entries import StopSign
+from omnilab.replica.errors import StorageError
 from omnilab.replica.persistent import PersistentStorage
 from omnilab.replica.storage import MemoryStorage, Storage, StorageOp
 
@@ -331,9 +331,16 @@ def test_trim_past_the_end_survives_reopening(db_path):
 
 
 def test_each_single_op_is_committed_at_once(db_path):
-    with PersistentStorage(db_path) as writer, PersistentStorage(db_path) as reader:
-        writer.append_entries([1, 2, 3])
-        writer.set_decided_idx(2)
+    # The writer kills itself right after its last single op: nothing gets a chance to flush later.
+    _run_child("""
+        import os, signal, sys
+        from omnilab.replica.persistent import PersistentStorage
+        s = PersistentStorage(sys.argv[1])
+        s.append_entries([1, 2, 3])
+        s.set_decided_idx(2)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """, str(db_path), returncode=-9)
+    with PersistentStorage(db_path) as reader:
         assert reader.get_decided_idx() == 2
         assert reader.get_entries(0, 3) == [1, 2, 3]
 
@@ -439,11 +446,11 @@ def test_many_small_commits(db_path):
 
 # --- recovery in a new process --------------------------------------------------------------------
 
-def _run_child(code: str, *args: str) -> subprocess.CompletedProcess:
+def _run_child(code: str, *args: str, returncode: int = 0) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == returncode, proc.stderr
     return proc
 
 
@@ -532,5 +539,6 @@ def test_a_replica_recovers_from_the_file_in_a_new_process(tmp_path):
 def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("this is not SQLite " * 100)
-    with pytest.raises(sqlite3.DatabaseError):
+    with pytest.raises(StorageError.Corrupt, match="not an SQLite database") as info:
         PersistentStorage(path)
+    assert info.value.path == str(path)

@@ -19,6 +19,52 @@ def test_a_campaign_of_200_seeds_finds_no_violation():
     assert sum(r.crashes for r in results) > CAMPAIGN_SEEDS and sum(r.duplicated for r in results) > 0
 
 
+def test_a_delay_holds_mostly_control_messages_and_releases_them_much_later():
+    from omnilab.sim.campaigns import CONTROL_MESSAGES, DELAY_RANGE, ScheduleDrawer, _message_name, _perform
+    from omnilab.sim.trace import DeliverAll, Run
+
+    released = []  # (operations held, message type)
+    for seed in range(6):
+        cluster = Cluster([1, 2, 3], seed=seed)
+        drawer = ScheduleDrawer(cluster, FAULTS)
+        since: dict[int, tuple[int, str]] = {}
+        for step in range(300):
+            for msg_id in drawer.held:
+                since.setdefault(msg_id, (step, _message_name(cluster.network.in_flight[msg_id])))
+            op = drawer.draw()
+            if drawer.held and set(drawer.held) & set(cluster.network.in_flight):
+                assert not isinstance(op, (Run, DeliverAll))  # nothing delivers a held message
+            if getattr(op, "msg_id", None) in since and op.msg_id not in drawer.held:
+                start, name = since.pop(op.msg_id)
+                released.append((step - start, name))
+            _perform(cluster, op)
+    assert len(released) >= 10
+    assert min(gap for gap, _ in released) >= DELAY_RANGE[0] - 1
+    assert max(gap for gap, _ in released) >= 50
+    control = sum(name in CONTROL_MESSAGES for _, name in released)
+    assert control > len(released) // 2, released
+
+
+def test_campaigns_reconfigure_again_and_again_with_crashes_and_trims_between():
+    from omnilab.sim.campaigns import ScheduleDrawer, _perform
+    from omnilab.sim.trace import Crash, Reconfigure, TrimLog
+
+    reached, between = [], 0
+    for seed in range(10):
+        cluster = Cluster([1, 2, 3], seed=seed)
+        drawer = ScheduleDrawer(cluster, ("reconfigure", "compact", "crash", "append"))
+        for _ in range(300):
+            _perform(cluster, drawer.draw())
+        reached.append(cluster.config_id)
+        kinds = [type(op) for op in cluster.trace.operations()]
+        reconfigurations = [i for i, kind in enumerate(kinds) if kind is Reconfigure]
+        if len(reconfigurations) >= 2:
+            middle = kinds[reconfigurations[0]:reconfigurations[-1]]
+            between += Crash in middle and TrimLog in middle
+    assert max(reached) >= 3, reached  # more than one reconfiguration in a seed
+    assert between >= 1
+
+
 def test_fuzz_returns_one_row_per_seed():
     table = fuzz(range(3), 30, 3)
     assert list(table.index) == [0, 1, 2]

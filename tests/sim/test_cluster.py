@@ -37,7 +37,7 @@ def test_the_design_snippet_runs_as_written():
     assert ("config 2", "node 4") in logs.columns
     verdicts = cluster.check()
     assert all(isinstance(v, Verdict) for v in verdicts) and all(v.ok for v in verdicts), verdicts
-    assert {v.name for v in verdicts} == {"UniformAgreement", "Integrity", "Validity", "OneLeaderPerBallot",
+    assert {v.name for v in verdicts} == {"UniformAgreement", "Integrity", "Validity", "LocalWellFormedness", "OneLeaderPerBallot",
                                           "StopSignSeal", "ConfigurationTransition", "KVLinearizability"}
     assert Cluster.replay(cluster.trace).trace == cluster.trace
     assert cluster.server(4).kv == {"a": 1}
@@ -303,4 +303,5 @@ def test_check_every_step_raises_at_the_first_violation_with_the_trace(monkeypat
 
 
 def test_faults_of_a_campaign_are_named():
-    assert set(FAULTS) == {"reorder", "drop", "duplicate", "crash", "cut", "partition", "append", "reconfigure"}
+    assert set(FAULTS) == {"reorder", "drop", "duplicate", "delay", "crash", "cut", "partition", "append", "compact",
+                           "reconfigure"}

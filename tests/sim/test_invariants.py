@@ -3,6 +3,8 @@ correct runs."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from omnilab.kv import KeyValue
@@ -37,7 +39,9 @@ def test_validity_integrity_and_the_stopsign_seal():
     assert "which nobody proposed" in ledger.violations["Validity"].message
     ledger.on_proposed("x")
     ledger.on_decided(1, 1, 0, "x", 6)
-    assert "node 1 first decided 'never proposed' at idx 0" in ledger.violations["Integrity"].message
+    world = SimpleNamespace(ledger=ledger, servers={}, live_replicas=lambda: [])
+    assert "node 1 first decided 'never proposed' at idx 0" in invariants.integrity(world).message
+    assert invariants.integrity(world) == invariants.integrity(world)  # the ledger keeps the evidence
     from omnilab.replica import ClusterConfig, StopSign
     ss = StopSign(ClusterConfig(2, [1, 2]))
     ledger.on_proposed(ss)

@@ -102,6 +102,22 @@ def test_the_styler_colours_each_status_with_the_shared_palette(reconfigured):
     assert html == tables.logs(reconfigured).style.to_html()  # deterministic: no random ids
 
 
+def test_no_status_is_shown_by_colour_alone(reconfigured):
+    # Every coloured status also reads in the cell's text, and a crashed column is named in words.
+    table = tables.logs(reconfigured)
+    for column in table.columns:
+        for text, status in zip(table[column], table.status[column]):
+            if status in (P.DECIDED, P.UNDECIDED, P.STOPSIGN, P.STOPSIGN_UNDECIDED):
+                assert text.endswith(P.MARK[status]), (column, text, status)
+            elif status == P.COMPACTED:
+                assert text in ("(trimmed)", "(snapshot)")
+            else:
+                assert status == P.MISSING and text == ""
+    assert P.MARK[P.DECIDED] != P.MARK[P.UNDECIDED]
+    assert table.crashed == [("config 1", "node 3")] and "node 3 crashed" in table.caption
+    assert "font-style:italic" in table._repr_html_() and "font-style: italic" in table.style.to_html()
+
+
 def test_the_notebook_html_carries_the_classes_and_a_legend(reconfigured):
     html = tables.logs(reconfigured)._repr_html_()
     assert f'<td class="{P.STOPSIGN}">StopSign→c2 [1, 2, 4] ✓</td>' in html

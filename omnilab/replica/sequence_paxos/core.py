@@ -130,6 +130,16 @@ class SequencePaxos(LeaderHandlers, FollowerHandlers):
         else:
             self.buffered_proposals.extend(entries)  # no leader known yet: hold them
 
+    def drop_buffered(self) -> None:
+        """My log now ends in a StopSign, so nothing I held back (while no leader was known, or while
+        I prepared) can follow it in this configuration: report it (``take_dropped_proposals``)
+        instead of keeping it forever. The reference keeps it silently, as leader and as follower."""
+        self.dropped_proposals.extend(self.buffered_proposals)
+        self.buffered_proposals = []
+        if self.buffered_stopsign is not None:
+            self.dropped_proposals.append(self.buffered_stopsign)
+            self.buffered_stopsign = None
+
     def handle_forwarded_proposal(self, sender: int, pf: ProposalForward) -> None:
         if self.log.stopsign is not None:
             self.dropped_proposals.extend(pf.entries)  # sealed: report instead of losing silently

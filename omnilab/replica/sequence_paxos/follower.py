@@ -30,8 +30,14 @@ class FollowerHandlers:
 
     def handle_prepare(self, sender: int, prep: Prepare) -> None:
         promise = self.log.promise
-        if not (promise < prep.n or (promise == prep.n and self.phase is Phase.RECOVER)):
-            return  # I promised at least as much to someone else; stay silent
+        again = promise == prep.n and self.role is Role.FOLLOWER and self.phase in (Phase.RECOVER, Phase.ACCEPT)
+        if not (promise < prep.n or again):
+            return  # I promised a higher ballot, or this one and my Promise is on its way (resent by my timer)
+        # A Prepare for the ballot I already promised: while I recover, it answers my PrepareReq. While
+        # I accept, it means the leader no longer counts my promise (a PrepareReq of mine arrived late,
+        # after it had synced me, and it reset me to "not promised"): it sends me nothing but Prepares
+        # from then on, so I promise again and it syncs me. (The reference answers only in Recover, and
+        # the two sides then never find each other again.)
         self.log.flush_batch()
         self.log.set_promise(prep.n)
         self.set_state(Role.FOLLOWER, Phase.PREPARE)
@@ -53,14 +59,38 @@ class FollowerHandlers:
     def handle_acceptsync(self, sender: int, sync: AcceptSync) -> None:
         if not self.check_valid_ballot(sync.n) or self.state != (Role.FOLLOWER, Phase.PREPARE):
             return
+        if self.is_stale_sync(sync):
+            return  # an answer to an earlier Promise of mine; my resend timer repeats the current one
         self.cached_promise = None
         accepted_idx = self.log.sync_log(sync.n, sync.decided_idx, sync.log_sync)
         if self.log.stopsign is None:
             self.forward_buffered()
+        else:
+            self.drop_buffered()
         self.set_state(Role.FOLLOWER, Phase.ACCEPT)
         self.current_seq_num = sync.seq_num
         draft = AcceptedDraft(sender, sync.n, accepted_idx)
         self.latest_accepted = self.outbox.add_draft(draft)
+
+    def is_stale_sync(self, sync: AcceptSync) -> bool:
+        """Is `sync` the leader's answer to an earlier Promise of mine in the ballot I already accept
+        in, delivered late (an earlier session of the same ballot)?
+
+        Within one ballot the leader's log only grows, and everything I accepted in that ballot came
+        from it, so my log is a prefix of the leader's log as it is now. An AcceptSync is computed
+        from what my Promise said about my log; one that answers an earlier Promise of this ballot
+        reflects the leader's log as it was then, which may end before mine does. Applying it would
+        cut my log below entries I have since accepted, and below my decided index (I keep that
+        index: it never moves back). Such a sync holds nothing I lack, so I ignore it and wait for
+        the answer to my current Promise. A sync that ends at or after the end of my log is applied:
+        over my log it holds the same entries, so everything I decided stays where it is.
+        """
+        log = self.log
+        if log.accepted_round != sync.n:
+            return False  # my first sync in this ballot: it answers the log I promised with
+        ls = sync.log_sync
+        sync_end = ls.sync_idx + len(ls.suffix) + (1 if ls.stopsign is not None else 0)
+        return sync_end < log.accepted_idx
 
     def forward_buffered(self) -> None:
         """Now that I follow a leader, hand it what I held while no leader was known."""
@@ -92,8 +122,19 @@ class FollowerHandlers:
             self.reply_accepted(dec.n, flushed_accepted)
 
     def handle_accept_stopsign(self, sender: int, acc: AcceptStopSign) -> None:
-        if (not self.check_valid_ballot(acc.n) or self.state != (Role.FOLLOWER, Phase.ACCEPT)
-                or self.handle_sequence_num(acc.seq_num, acc.n.pid) is not SequenceCheck.EXPECTED):
+        if not self.check_valid_ballot(acc.n) or self.state != (Role.FOLLOWER, Phase.ACCEPT):
+            return
+        check = self.handle_sequence_num(acc.seq_num, acc.n.pid)
+        if check is SequenceCheck.OUTDATED:
+            # The leader repeats an AcceptStopSign it has not seen answered, with the number it
+            # already used (its resend timer). If I hold that StopSign, my Accepted was lost: answer
+            # again, or the StopSign is never decided and nothing can ever follow it. (The reference
+            # stays silent here.) The repeat changes nothing in my log and my place in the stream, so
+            # the sequence numbers still catch every message I miss.
+            if self.log.stopsign is not None and self.log.stopsign == acc.ss:
+                self.reply_accepted(acc.n, self.log.accepted_idx)
+            return
+        if check is not SequenceCheck.EXPECTED:
             return
         self.log.flush_batch()
         self.log.set_stopsign(acc.ss)

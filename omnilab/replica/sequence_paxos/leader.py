@@ -83,13 +83,7 @@ class LeaderHandlers:
                 ss, self.buffered_stopsign = self.buffered_stopsign, None
                 self.log.set_stopsign(ss)  # the AcceptSyncs below carry it to the followers
         else:
-            # The synced log ends in a StopSign, so nothing may follow it: report what I was holding
-            # (the reference keeps it silently; quirk Q6).
-            self.dropped_proposals.extend(self.buffered_proposals)
-            self.buffered_proposals = []
-            if self.buffered_stopsign is not None:
-                self.dropped_proposals.append(self.buffered_stopsign)
-                self.buffered_stopsign = None
+            self.drop_buffered()  # the synced log ends in a StopSign: nothing may follow it
         self.set_state(Role.LEADER, Phase.ACCEPT)
         ls.set_accepted_idx(self.pid, self.log.accepted_idx)
         for follower in ls.promised_followers(self.pid):

@@ -148,10 +148,21 @@ class ReplicaLog:
     def sync_log(self, accepted_round: Ballot, decided_idx: int, sync: Optional[LogSync]) -> int:
         """Make my log follow `sync` and accept in `accepted_round`; one atomic storage write.
 
-        omnilab decisions (PROTOCOL.md's table): my decided index never moves back (Q2: I keep
-        ``max(old, new)``; the sync point is never below what I decided), and a Delta snapshot is merged
-        onto my decided prefix as it was *before* this sync (Q1), which is exactly the prefix the sender
-        assumed I have. Returns my new accepted index.
+        Where omnilab differs from the reference (see the README): my decided index never moves back
+        (I keep ``max(old, new)``; the reference takes the leader's, which can be lower), and a Delta
+        snapshot is merged onto my decided prefix as it was *before* this sync, which is exactly the
+        prefix the sender assumed I have.
+
+        Both rest on one premise: the sync answers the Promise I made for the log I have now. Then its
+        sync point is not below what I decided (the leader's log holds every decided entry, and it
+        starts the sync no lower than my promised decided index), so nothing I decided is cut. A sync
+        that answers an *earlier* Promise of the same ballot, delivered late, breaks the premise; the
+        follower refuses it before calling me when it ends before my log does (``is_stale_sync``), and
+        the leader's own sync answers its own promise. One that reaches at least as far (possible when
+        the leader answered a duplicated, older copy of my Promise) holds my own entries over my log,
+        so nothing decided is cut; its Delta, though, starts at the older decided index, so the slots
+        between that and mine are folded into my snapshot twice (harmless for a key-value snapshot,
+        whose merge overwrites). Returns my new accepted index.
         """
         old_log_decided = self.log_decided_idx()
         new_decided = max(self.decided_idx, decided_idx)

@@ -33,8 +33,8 @@ class Transition:
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(ALL_STATES, (L, Phase.PREPARE), "BLE elects me (or try_become_leader) with a higher ballot",
                "handle_leader"),
-    Transition(ALL_STATES, (F, Phase.PREPARE), "Prepare with a higher ballot (or equal, while recovering)",
-               "handle_prepare"),
+    Transition(ALL_STATES, (F, Phase.PREPARE),
+               "Prepare with a higher ballot (or equal, while recovering or accepting)", "handle_prepare"),
     Transition(((L, Phase.PREPARE),), (L, Phase.ACCEPT), "a read quorum promised", "handle_majority_promises"),
     Transition(((F, Phase.PREPARE),), (F, Phase.ACCEPT), "AcceptSync from my leader", "handle_acceptsync"),
     Transition(FOLLOWING, (F, Phase.RECOVER), "lost messages from my leader (sequence gap, reconnected)",

@@ -1,0 +1,756 @@
+"""Exhaustive exploration: every schedule within small bounds, and the shortest one that breaks an
+invariant, replayable in the lab.
+
+``explore(start, ...)`` searches breadth-first over the choices a scheduler (the network, the clock,
+the clients, the operator) has at each state of a `Cluster`:
+
+* deliver any in-flight message (``cluster.step(id)``), drop one (``drop``, within ``drops``),
+  duplicate one (``duplicate``, within ``duplicates``);
+* tick (``cluster.tick()``: every live server runs one timer round; within ``ticks``). Ticks are
+  global: the replica's only timers are its election round and its resend timeout, and asynchrony is
+  already modelled by holding any message back for as long as the search likes, so a node "slower"
+  than another is a node whose messages wait. Ticking one node alone is not a choice here;
+* crash a live node (within ``crashes``) or recover a crashed one;
+* a client write ``put(key, value, at=pid)`` at any live, started node (within ``appends``; the
+  replica forwards it to its leader), the i-th write being ``put("k<i>", i)``;
+* a reconfiguration ``reconfigure(nodes, at=pid)`` to each node list in ``reconfigure_to`` (within
+  ``reconfigurations``);
+* a leader change ``try_become_leader(pid)`` (within ``elections``): the node starts a Prepare
+  phase with a ballot above its promise, as the leader-election stub of the OmniPaxos TLA+ model
+  does.
+
+Each distinct state is visited once: a state is the cluster's canonical fingerprint
+(``cluster.fingerprint()``: message ids, the trace and the clock left out) together with the
+budgets used so far. The search stores a 64-bit hash of that per state with a parent pointer (the
+state it was first reached from and the choice taken), never the state itself; only the frontier
+holds clusters (``cluster.fork()``). The counterexample is rebuilt by replaying the choices from the
+start with public `Cluster` calls, so it is an ordinary trace: ``Cluster.replay(result.counterexample)``
+and ``omnilab.lab(...)`` play it, step by step, and ``result.script()`` prints it as Cluster calls.
+
+After every new state the invariants are checked (default: all of `Cluster.check`). The search is
+breadth-first (states are taken lowest depth first), so the first violation found has a shortest
+schedule among those explored.
+
+**Partial-order reduction (sleep sets).** Two choices are *independent* when both are network
+choices (a delivery or a drop) on different messages and they are not both deliveries to the same
+receiver. The reduction assumes, and the simulator guarantees, that independent choices commute and
+do not disable each other: delivering to node A changes only A, the messages A sends and the
+evidence the invariants keep about A; delivering to B (or dropping a message) does not read any of
+it, and neither removes the other's message from flight. Under that assumption sleep sets prune
+*transitions only, never states*: after exploring ``a`` then ``b`` from a state, the search does not
+also explore ``b`` then ``a``, since both reach the same state. Every reachable state within the
+bounds is still visited (a state reached again with a smaller sleep set is expanded again for the
+choices it slept on), so no reachable violation is lost, and the distinct-state count is the same
+with and without the reduction (``reduction=False`` turns it off; the tests compare both). Messages
+equal in content (sender, receiver, configuration, payload) are one choice: delivering either gives
+the same state.
+
+Bounds: ``depth`` (choices after the start), ``max_states`` (distinct states), ``seconds`` (wall
+time; the only clock here, and it only decides when to stop, never what is explored). ``exhausted``
+says the search ran out of states to expand within the depth bound before any other bound or a
+violation stopped it.
+
+Named starts (``STARTS``) are staged searches in the way of DSLabs: a set-up prefix built by public
+calls (a cluster with an elected leader, one with a decided write, ...) together with the budgets
+worth exploring from there. ``explore("steady", variant="accept-lower-ballot")``.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+from omnilab.replica.errors import CompactionErr, ProposeErr
+
+from .cluster import Cluster
+from .copying import deep_copy
+from .errors import BadInput, SimulationError
+from .fingerprint import _Walker
+from .ledger import Verdict
+from .trace import Operation, Trace
+
+# --- choices --------------------------------------------------------------------------------------
+#
+# A choice is a small tuple. Network choices name their message by content, not by id (ids differ
+# between two paths to the same state): ("step", key), ("drop", key), ("duplicate", key) with
+# key = (sender, receiver, config_id, message). The others: ("tick",), ("crash", pid),
+# ("recover", pid), ("put", pid, key, value), ("reconfigure", pid, nodes), ("elect", pid).
+
+_NETWORK = ("step", "drop")
+#: budget slots, in the order the state key records how much of each was used.
+BUDGETS = _BUDGETS = ("appends", "crashes", "reconfigurations", "elections", "ticks", "drops", "duplicates")
+_SLOT = {"put": 0, "crash": 1, "reconfigure": 2, "elect": 3, "tick": 4, "drop": 5, "duplicate": 6}
+
+
+def _independent(a: tuple, b: tuple) -> bool:
+    """Whether choices `a` and `b` commute (see the module docstring): both network choices on
+    different messages, not both deliveries to the same receiver."""
+    if a[0] not in _NETWORK or b[0] not in _NETWORK or a[1] == b[1]:
+        return False
+    return not (a[0] == "step" and b[0] == "step" and a[1][1] == b[1][1])
+
+
+def _message_key(env: Any) -> tuple:
+    """``(sender, receiver, config_id, message)``, hashable: a message that holds an unhashable
+    value (a snapshot) is replaced by its canonical form (walked field by field)."""
+    message = env.message
+    try:
+        hash(message)
+    except TypeError:
+        message = ("<canonical>", _Walker(True).canon(message))
+    return (env.sender, env.receiver, env.config_id, message)
+
+
+def _find_message(cluster: Cluster, key: tuple) -> int:
+    """The id of the oldest in-flight message with content `key`."""
+    for env in cluster.network.in_flight.values():
+        if env.receiver == key[1] and env.sender == key[0] and _message_key(env) == key:
+            return env.id
+    raise SimulationError(f"no message {key!r} is in flight: the explorer's replay diverged")
+
+
+def _apply(cluster: Cluster, choice: tuple) -> None:
+    """Perform `choice` on `cluster` through its public methods. A refused proposal is a state too
+    (recorded as refused), so ProposeErr is swallowed; other refusals (BadInput) propagate."""
+    kind = choice[0]
+    if kind == "step":
+        cluster.step(_find_message(cluster, choice[1]))
+    elif kind == "drop":
+        cluster.drop(_find_message(cluster, choice[1]))
+    elif kind == "duplicate":
+        cluster.duplicate(_find_message(cluster, choice[1]))
+    elif kind == "tick":
+        cluster.tick()
+    elif kind == "crash":
+        cluster.crash(choice[1])
+    elif kind == "recover":
+        cluster.recover(choice[1])
+    elif kind == "elect":
+        cluster.try_become_leader(choice[1])
+    else:
+        try:
+            if kind == "put":
+                cluster.put(choice[2], choice[3], at=choice[1])
+            elif kind == "reconfigure":
+                cluster.reconfigure(list(choice[2]), at=choice[1])
+            else:  # pragma: no cover - every choice kind is handled above
+                raise ValueError(f"unknown choice {choice!r}")
+        except (ProposeErr, CompactionErr):
+            pass
+
+
+def describe_choice(choice: tuple) -> str:
+    """A choice in words (the schedule shows the Cluster calls themselves)."""
+    kind = choice[0]
+    if kind in ("step", "drop", "duplicate"):
+        sender, receiver, config_id, message = choice[1]
+        from .describe import summarize
+
+        return f"{kind} {sender}->{receiver} c{config_id} {summarize(message)}"
+    return f"{kind} {' '.join(map(str, choice[1:]))}".strip()
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What the search may choose and how far it goes (see `explore`)."""
+
+    depth: int = 14
+    max_states: int = 200_000
+    seconds: float = 60.0
+    appends: int = 0
+    crashes: int = 0
+    reconfigurations: int = 0
+    reconfigure_to: tuple = ()
+    elections: int = 0
+    ticks: int = 0
+    drops: int = 0
+    duplicates: int = 0
+    #: the nodes client writes, reconfigurations and leader changes are made at (None: every live,
+    #: started node).
+    at: Optional[tuple] = None
+
+    def budget(self) -> tuple:
+        return tuple(getattr(self, name) for name in _BUDGETS)
+
+
+def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple) -> list[tuple]:
+    """Every choice enabled at `cluster`, in a fixed order (messages oldest first, then the rest)."""
+    choices: list[tuple] = []
+    seen: set = set()
+    drop_left = used[5] < budget[5]
+    dup_left = used[6] < budget[6]
+    for env in cluster.network.in_flight.values():
+        key = _message_key(env)
+        if key in seen:
+            continue
+        seen.add(key)
+        choices.append(("step", key))
+        if drop_left:
+            choices.append(("drop", key))
+        if dup_left:
+            choices.append(("duplicate", key))
+    if used[4] < budget[4]:
+        choices.append(("tick",))
+    servers = cluster.servers
+    started = [pid for pid, s in servers.items() if s.up and s.instances and (bounds.at is None or pid in bounds.at)]
+    if used[0] < budget[0]:
+        i = used[0] + 1
+        choices.extend(("put", pid, f"k{i}", i) for pid in started)
+    if used[2] < budget[2]:
+        for nodes in bounds.reconfigure_to:
+            choices.extend(("reconfigure", pid, tuple(nodes)) for pid in started)
+    if used[3] < budget[3]:
+        choices.extend(("elect", pid) for pid in started)
+    if used[1] < budget[1]:
+        choices.extend(("crash", pid) for pid, s in servers.items() if s.up)
+    choices.extend(("recover", pid) for pid, s in servers.items() if not s.up)
+    return choices
+
+
+# --- fork and fingerprint -------------------------------------------------------------------------
+#
+# The search forks a cluster once per choice, so the fork is the cost that matters. `_Forker` shares
+# what a choice cannot change (Stateright's "share unchanged actor states"): a child starts as a
+# shallow copy of its parent, with its own servers dict, network and trace (a new list of the same
+# immutable items), and copies (`Cluster.fork`'s copy, `omnilab.sim.copying.deep_copy`) of only the
+# servers the choice touches (the receiver of a delivery; the node a crash, recovery, write,
+# reconfiguration or election is made at; every server for a tick) and of the ledger (not for a
+# drop or a duplicate, which touch only the network). A cluster in the frontier is never changed
+# again (its children copy before they change anything), so a server object shared by many
+# clusters is immutable from then on, and its canonical form (`omnilab.sim.fingerprint`'s walk) is
+# computed once and cached by identity. The state key is then `Cluster.fingerprint`'s canonical
+# state (servers, the multiset of messages in flight without ids, cut links) with the budgets used.
+# The tests check the sharing fork against `Cluster.fork` and the key against
+# `fingerprint.canonical_state` along random walks.
+
+
+def _touched(cluster: Cluster, choice: tuple) -> Optional[tuple]:
+    """The pids of the servers `choice` may change (None: every server)."""
+    kind = choice[0]
+    if kind == "step":
+        return (choice[1][1],)
+    if kind in ("drop", "duplicate"):
+        return ()
+    if kind == "tick":
+        return None
+    return (choice[1],)
+
+
+class _Forker:
+    """Forks and fingerprints clusters for one search (see above)."""
+
+    def __init__(self) -> None:
+        import weakref
+
+        self._canon: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+    def fork(self, cluster: Cluster, choice: tuple) -> Cluster:
+        kind = choice[0]
+        touched = _touched(cluster, choice)
+        memo = _shared_memo(cluster)
+        child = object.__new__(type(cluster))
+        state = child.__dict__
+        state.update(cluster.__dict__)
+        servers = state["servers"] = dict(cluster.servers)
+        for pid in (servers if touched is None else touched):
+            if pid in servers:
+                servers[pid] = deep_copy(servers[pid], memo)
+        network = cluster.network
+        copied = state["network"] = object.__new__(type(network))
+        copied.__dict__.update(network.__dict__)
+        copied.in_flight = dict(network.in_flight)
+        copied.cut_links = set(network.cut_links)
+        if kind not in ("drop", "duplicate"):
+            state["ledger"] = deep_copy(cluster.ledger, memo)
+        state["trace"] = Trace(cluster.trace)  # positions stay monotonic: the ledger's clock
+        return child
+
+    def canonical(self, cluster: Cluster, strict: bool = False) -> tuple:
+        """`omnilab.sim.fingerprint.canonical_state(cluster)`, with each server's part cached."""
+        cache = self._canon
+        servers = []
+        for pid in sorted(cluster.servers):
+            server = cluster.servers[pid]
+            canon = None if strict else cache.get(server)
+            if canon is None:
+                canon = _Walker(strict).canon(server)
+                if not strict:
+                    cache[server] = canon
+            servers.append((pid, canon))
+        counts: dict = {}
+        for env in cluster.network.in_flight.values():
+            key = _message_key(env)
+            counts[key] = counts.get(key, 0) + 1
+        return tuple(servers), frozenset(counts.items()), frozenset(cluster.network.cut_links)
+
+    def state_key(self, cluster: Cluster, used: tuple) -> int:
+        """A 64-bit hash of the cluster's canonical state and the budgets used."""
+        try:
+            return hash((self.canonical(cluster), used))
+        except TypeError:  # a frozen value holds something unhashable: walk into values too
+            strict = self.canonical(cluster, strict=True)
+            for pid, canon in strict[0]:
+                self._canon[cluster.servers[pid]] = canon
+            return hash((strict, used))
+
+
+def _shared_memo(cluster: Cluster) -> dict:
+    """A copy memo that keeps the client's proposals as the very same objects (the ledger matches
+    decided values to proposals by identity first), as `Cluster.fork` does."""
+    memo: dict = {}
+    for op in cluster.ledger.history:
+        memo[id(op.proposal)] = op.proposal
+    for proposal in cluster.ledger.proposed:
+        memo[id(proposal)] = proposal
+    return memo
+
+
+# --- the result -----------------------------------------------------------------------------------
+
+@dataclass
+class ExploreResult:
+    """What `explore` found. ``explored``: states expanded; ``transitions``: choices performed;
+    ``pruned``: choices the sleep sets skipped; ``distinct``: distinct states seen (the start
+    included); ``depth``: the deepest state reached; ``seconds``: wall time; ``exhausted``: every
+    state within the depth bound was expanded; ``stopped_by``: "violation", "exhausted", "states" or
+    "seconds". ``violation``: the first violated invariant (a `Verdict`), ``counterexample``: the
+    trace from the start's creation to the violating state (None when none was found),
+    ``choices``: the schedule's choices after the start."""
+
+    start: str
+    variant: str
+    bounds: Bounds
+    explored: int = 0
+    transitions: int = 0
+    pruned: int = 0
+    distinct: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    exhausted: bool = False
+    stopped_by: str = ""
+    violation: Optional[Verdict] = None
+    counterexample: Optional[Trace] = field(default=None, repr=False)
+    choices: tuple = ()
+    prefix_ops: int = 0
+    _variant_object: Any = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.violation is None
+
+    @property
+    def length(self) -> Optional[int]:
+        """How many choices after the start the counterexample takes (None without one)."""
+        return None if self.violation is None else len(self.choices)
+
+    @property
+    def states_per_second(self) -> float:
+        return self.distinct / self.seconds if self.seconds > 0 else 0.0
+
+    def schedule(self, name: str = "cluster") -> list[str]:
+        """The counterexample's choices after the start, as Cluster calls."""
+        if self.counterexample is None:
+            return []
+        ops = self.counterexample.operations()
+        return [op.call(name) for op in ops[1 + self.prefix_ops:]]
+
+    def after_start(self) -> Trace:
+        """The counterexample's trace items after the start's set-up: each choice (an operation) and
+        the events it caused; ``.format()`` prints them."""
+        if self.counterexample is None:
+            return Trace()
+        positions = [i for i, item in enumerate(self.counterexample) if isinstance(item, Operation)]
+        first = positions[1 + self.prefix_ops] if len(positions) > 1 + self.prefix_ops else len(self.counterexample)
+        return Trace(self.counterexample[first:])
+
+    def script(self, name: str = "cluster") -> str:
+        """The whole counterexample (the start's set-up, then the schedule) as Python calls."""
+        if self.counterexample is None:
+            return ""
+        ops = self.counterexample.operations()
+        setup = [op.call(name) for op in ops[:1 + self.prefix_ops]]
+        lines = ["# the start: " + self.start] + setup + [f"# the schedule ({len(self.choices)} choices)"]
+        return "\n".join(lines + self.schedule(name))
+
+    def replay(self) -> Cluster:
+        """The cluster at the violating state, rebuilt from the counterexample."""
+        if self.counterexample is None:
+            raise BadInput("no counterexample: the search found no violation within its bounds")
+        return Cluster.replay(self.counterexample, variant=self._variant_object)
+
+    def lab(self):
+        """The lab widget on the counterexample, opened at the violating step with the violated
+        invariant named in its status line (undo walks back through the schedule)."""
+        from omnilab.widgets.lab import lab
+
+        widget = lab(self.replay())
+        widget.announce(f"explore: the last step violates {self.violation.name}: {self.violation.message} "
+                        f"({len(self.choices)} choices after the start {self.start!r}; undo walks back)")
+        return widget
+
+    def summary(self, timing: bool = False) -> str:
+        """The result in a few lines; with `timing`, the seconds and states per second too
+        (left out by default so the text is deterministic)."""
+        b = self.bounds
+        budgets = ", ".join(f"{name} {getattr(b, name)}" for name in _BUDGETS if getattr(b, name))
+        lines = [f"explore {self.start!r}, variant {self.variant}: depth ≤ {b.depth}"
+                 + (f", {budgets}" if budgets else "")]
+        lines.append(f"{self.distinct} distinct states, {self.explored} expanded, {self.transitions} transitions "
+                     f"({self.pruned} pruned by sleep sets), depth reached {self.depth}; "
+                     + ("exhausted" if self.exhausted else f"stopped by {self.stopped_by}"))
+        if timing:
+            lines.append(f"{self.seconds:.2f} s, {self.states_per_second:,.0f} distinct states/s")
+        if self.violation is None:
+            lines.append("no invariant violated")
+        else:
+            lines.append(f"VIOLATED {self.violation.name} after {len(self.choices)} choices: {self.violation.message}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        verdict = ("<span style=\"color:#080\">no invariant violated</span>" if self.violation is None else
+                   f"<span style=\"color:#b00\"><b>{html.escape(self.violation.name)}</b> violated after "
+                   f"{len(self.choices)} choices</span>: {html.escape(self.violation.message)}")
+        head = html.escape(self.summary(timing=True).split("\n")[0])
+        stats = (f"{self.distinct:,} distinct states · {self.explored:,} expanded · {self.transitions:,} transitions "
+                 f"({self.pruned:,} pruned) · depth {self.depth} · {self.seconds:.2f} s · "
+                 f"{self.states_per_second:,.0f} states/s · "
+                 + ("exhausted" if self.exhausted else f"stopped by {html.escape(self.stopped_by)}"))
+        body = ""
+        if self.counterexample is not None:
+            rows = "".join(f"<li><code>{html.escape(call)}</code></li>" for call in self.schedule())
+            body = f"<div>the shortest schedule (after the start):</div><ol>{rows}</ol>"
+        return f"<div class=\"omnilab-explore\"><div><b>{head}</b></div><div>{stats}</div><div>{verdict}</div>{body}</div>"
+
+
+# --- named starts ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Start:
+    """A named start: how to build the cluster (``build(variant) -> Cluster``, public calls only)
+    and the bounds worth exploring from there."""
+
+    name: str
+    build: Callable[[Any], Cluster]
+    bounds: Bounds
+    description: str = ""
+
+
+def _steady(variant: Any) -> Cluster:
+    cluster = Cluster([1, 2, 3], variant=variant)
+    cluster.run(ticks=3)  # node 3 is elected and every node accepts in its ballot
+    return cluster
+
+
+def _contested(variant: Any) -> Cluster:
+    cluster = _steady(variant)
+    cluster.try_become_leader(2)  # node 2 starts a Prepare phase; its Prepares are in flight
+    return cluster
+
+
+def _stopsign_contested(variant: Any) -> Cluster:
+    cluster = _decided_write(variant)
+    cluster.reconfigure([1, 2, 3])  # the leader, node 3, proposes a StopSign to the same members
+    cluster.try_become_leader(2)  # and node 2 starts a Prepare phase
+    return cluster
+
+
+def _decided_write(variant: Any) -> Cluster:
+    cluster = _steady(variant)
+    cluster.put("a", 0)
+    cluster.deliver_all()
+    return cluster
+
+
+STARTS: dict[str, Start] = {s.name: s for s in (
+    Start("steady", _steady, Bounds(appends=1, elections=1),
+          "three nodes, node 3 elected and idle; one client write and one leader change to explore"),
+    Start("replace", _decided_write, Bounds(reconfigurations=1, reconfigure_to=((1, 2, 4),), ticks=2, at=(3,)),
+          "three nodes with one decided write; at the leader (3) a reconfiguration replacing node 3 by a new node "
+          "4, and two ticks"),
+    Start("replace-write", _decided_write,
+          Bounds(appends=1, reconfigurations=1, reconfigure_to=((1, 2, 4),), at=(3,)),
+          "three nodes with one decided write; at the leader (3) a reconfiguration replacing node 3 by a new node "
+          "4, and one more write"),
+    Start("contested", _contested, Bounds(appends=1, at=(3,)),
+          "three nodes, node 3 elected, then node 2 starts a Prepare phase (its Prepares in flight); one client "
+          "write at the old leader, node 3"),
+    Start("stopsign-contested", _stopsign_contested, Bounds(),
+          "three nodes with one decided write, then the leader (3) proposes a StopSign to the same members and "
+          "node 2 starts a Prepare phase; only the network moves"),
+)}
+
+
+#: Each mutant of `omnilab.sim.mutants` and the named start `explore` catches it from, within the
+#: start's bounds and the default depth, state and time bounds (`catalogue` runs them; the tests pin
+#: each catch, the invariant and the counterexample's length, and the reference's silence).
+CATALOGUE: dict[str, str] = {
+    "decide-without-write-quorum": "steady",
+    "ignore-most-up-to-date-promise": "steady",
+    "accept-lower-ballot": "contested",
+    "append-after-stopsign": "replace-write",
+    "stopsign-decided-when-accepted": "stopsign-contested",
+    "start-without-state-transfer": "replace",
+}
+
+
+@dataclass(frozen=True)
+class Catch:
+    """One row of the catalogue: `mutant` explored from `start`; the invariant it broke ("" if none),
+    the counterexample's length (choices after the start) and the search's seconds and size."""
+
+    mutant: str
+    start: str
+    invariant: str
+    length: Optional[int]
+    seconds: float
+    distinct: int
+    result: Any = field(default=None, repr=False, compare=False)
+
+
+def catalogue(names: Optional[Iterable[str]] = None, progress: bool = False, **bounds: Any) -> list[Catch]:
+    """Explore each mutant of `CATALOGUE` (or of `names`) from its start; one `Catch` each."""
+    rows = []
+    for name in (names or list(CATALOGUE)):
+        start = CATALOGUE[name]
+        result = explore(start, variant=name, progress=progress, **bounds)
+        rows.append(Catch(name, start, result.violation.name if result.violation else "", result.length,
+                          result.seconds, result.distinct, result))
+    return rows
+
+
+def format_catalogue(rows: Sequence[Catch]) -> str:
+    """The catalogue as a plain-text table (mutant, start, invariant, length, seconds, states)."""
+    table = [("mutant", "start", "invariant", "length", "seconds", "states")]
+    table += [(r.mutant, r.start, r.invariant or "-", "-" if r.length is None else str(r.length),
+               f"{r.seconds:.1f}", str(r.distinct)) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
+
+
+def _build_start(start: Any, variant: Any, bounds: Optional[Bounds]) -> tuple[str, Cluster, Bounds]:
+    from .scenarios import SCENARIOS
+    from .variant import resolve
+
+    if isinstance(start, Cluster):
+        chosen = start.variant if variant is None else resolve(variant)
+        return "a cluster", Cluster.replay(start.trace, variant=chosen), bounds or Bounds()
+    if isinstance(start, str) and start in STARTS:
+        named = STARTS[start]
+        return start, named.build(resolve(variant)), bounds or named.bounds
+    if isinstance(start, str) and start in SCENARIOS:
+        built = SCENARIOS[start]()
+        return start, Cluster.replay(built.trace, variant=resolve(variant)), bounds or Bounds()
+    known = sorted(STARTS) + sorted(SCENARIOS)
+    raise BadInput(f"explore(start): give a Cluster, a named start or a scenario; the names are {known}, "
+                   f"not {start!r}")
+
+
+# --- the search -----------------------------------------------------------------------------------
+
+_EMPTY: frozenset = frozenset()
+
+
+def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] = None,
+            max_states: Optional[int] = None, seconds: Optional[float] = None, invariants: Optional[Iterable[str]] = None,
+            reduction: bool = True, progress: bool = False, **budgets: Any) -> ExploreResult:
+    """Search every schedule from `start` within the bounds, breadth-first; stop at the first
+    violated invariant (see the module docstring for the choices, the state and the reduction).
+
+    `start`: a `Cluster` (not changed: the search starts from a replay of its trace), the name of a
+    start in ``STARTS`` (its bounds are the defaults) or of a scenario
+    (`omnilab.sim.scenarios.SCENARIOS`). `variant`: run that variant from the same set-up (a
+    Variant or a name `omnilab.sim.variant.resolve` accepts). Bounds: `depth`, `max_states`,
+    `seconds`, and the budgets ``appends``, ``crashes``, ``reconfigurations`` (with
+    ``reconfigure_to``, node lists), ``elections``, ``ticks``, ``drops``, ``duplicates`` (each given
+    one replaces the start's). `invariants`: names of the `Cluster.check` verdicts to check (default:
+    all). `progress`: show a tqdm progress bar (distinct states, depth, states/s)."""
+    unknown = sorted(set(budgets) - set(_BUDGETS) - {"reconfigure_to", "at"})
+    if unknown:
+        raise BadInput(f"explore: unknown bound(s) {unknown}; the budgets are {list(_BUDGETS) + ['reconfigure_to']}")
+    name, root, bounds = _build_start(start, variant, None)
+    given = {k: v for k, v in (("depth", depth), ("max_states", max_states), ("seconds", seconds)) if v is not None}
+    given.update(budgets)
+    if "reconfigure_to" in given:
+        given["reconfigure_to"] = tuple(tuple(nodes) for nodes in given["reconfigure_to"])
+    if given.get("at") is not None:
+        given["at"] = tuple(given["at"])
+    if given:
+        from dataclasses import replace
+
+        bounds = replace(bounds, **given)
+    for field_name in _BUDGETS + ("depth", "max_states"):
+        value = getattr(bounds, field_name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise BadInput(f"explore: {field_name} is a non-negative integer, not {value!r}")
+    if bounds.reconfigurations and not bounds.reconfigure_to:
+        raise BadInput("explore: reconfigurations > 0 needs reconfigure_to, the node lists to reconfigure to, "
+                       "e.g. reconfigure_to=[(1, 2, 4)]")
+    wanted = None if invariants is None else set(invariants)
+    names = {v.name for v in root.check()}
+    if wanted is not None and not wanted <= names:
+        raise BadInput(f"explore: unknown invariant(s) {sorted(wanted - names)}; the invariants are {sorted(names)}")
+    return _Search(name, root, bounds, wanted, reduction, progress).run()
+
+
+class _Search:
+    def __init__(self, name: str, root: Cluster, bounds: Bounds, wanted: Optional[set], reduction: bool,
+                 progress: bool) -> None:
+        self.name, self.root, self.bounds, self.wanted = name, root, bounds, wanted
+        self.reduction, self.progress = reduction, progress
+        self.budget = bounds.budget()
+        self.prefix_ops = len(root.trace.operations()) - 1
+
+    def _violated(self, cluster: Cluster) -> Optional[Verdict]:
+        for verdict in cluster.check():
+            if not verdict.ok and (self.wanted is None or verdict.name in self.wanted):
+                return verdict
+        return None
+
+    def run(self) -> ExploreResult:
+        bounds, budget = self.bounds, self.budget
+        variant = self.root.variant
+        result = ExploreResult(self.name, variant.name, bounds, prefix_ops=self.prefix_ops, _variant_object=variant)
+        began = time.perf_counter()
+        deadline = began + bounds.seconds
+        forker = _Forker()
+        fork, state_key = forker.fork, forker.state_key
+        start = self.root.fork()
+        used0 = (0,) * len(_BUDGETS)
+        key0 = state_key(start, used0)
+        # key -> [parent key, choice, depth, sleep set, expanded?]
+        seen: dict[int, list] = {key0: [None, None, 0, _EMPTY, False]}
+        # frontier by depth: (cluster, key, used, only): `only` restricts a re-expansion to the
+        # choices it slept on before.
+        levels: list[deque] = [deque([(start, key0, used0, None)])]
+        bar = _progress_bar() if self.progress else None
+        found: Optional[tuple[int, Verdict]] = None
+        stopped = ""
+        first = self._violated(start)
+        if first is not None:
+            found = (key0, first)
+        level = 0
+        explored = transitions = pruned = 0
+        max_depth = 0
+        try:
+            while found is None:
+                while level < len(levels) and not levels[level]:
+                    level += 1
+                if level >= len(levels):
+                    stopped = "exhausted"
+                    break
+                cluster, key, used, only = levels[level].popleft()
+                record = seen[key]
+                d = record[2]
+                if d >= bounds.depth:
+                    continue
+                sleep = record[3]
+                if only is None:
+                    if record[4]:
+                        continue
+                    record[4] = True
+                explored += 1
+                done: list[tuple] = []
+                choices = _choices(cluster, used, bounds, budget)
+                for choice in choices:
+                    if only is None:
+                        if choice in sleep:
+                            pruned += 1
+                            continue
+                    elif choice not in only:
+                        continue
+                    slot = _SLOT.get(choice[0])
+                    child_used = used if slot is None else used[:slot] + (used[slot] + 1,) + used[slot + 1:]
+                    child = fork(cluster, choice)
+                    try:
+                        _apply(child, choice)
+                    except BadInput:
+                        continue  # not enabled here after all (e.g. no started node to take a write)
+                    transitions += 1
+                    if self.reduction and choice[0] in _NETWORK:
+                        child_sleep = frozenset(c for c in (*sleep, *done) if _independent(c, choice))
+                        done.append(choice)
+                    else:
+                        child_sleep = _EMPTY
+                    child_key = state_key(child, child_used)
+                    child_record = seen.get(child_key)
+                    if child_record is None:
+                        seen[child_key] = [key, choice, d + 1, child_sleep, False]
+                        while len(levels) <= d + 1:
+                            levels.append(deque())
+                        levels[d + 1].append((child, child_key, child_used, None))
+                        if d + 1 > max_depth:
+                            max_depth = d + 1
+                        verdict = self._violated(child)
+                        if verdict is not None:
+                            found = (child_key, verdict)
+                            stopped = "violation"
+                            break
+                        if len(seen) >= bounds.max_states:
+                            stopped = "states"
+                            break
+                    elif child_record[3] and not child_record[3] <= child_sleep:
+                        # Reached again with fewer choices asleep: the ones it slept on before and
+                        # not now must be explored from it too (no reachable state is lost).
+                        woken = child_record[3] - child_sleep
+                        child_record[3] = child_record[3] & child_sleep
+                        if child_record[4]:
+                            levels[child_record[2]].append((child, child_key, child_used, woken))
+                            if child_record[2] < level:
+                                level = child_record[2]
+                if stopped:
+                    break
+                if bar is not None and explored % 50 == 0:
+                    _update_bar(bar, len(seen), max_depth, time.perf_counter() - began)
+                if time.perf_counter() > deadline:
+                    stopped = "seconds"
+                    break
+        finally:
+            result.seconds = time.perf_counter() - began
+            if bar is not None:
+                _update_bar(bar, len(seen), max_depth, result.seconds)
+                bar.close()
+        result.explored, result.transitions, result.pruned = explored, transitions, pruned
+        result.distinct, result.depth = len(seen), max_depth
+        result.stopped_by = stopped or "exhausted"
+        result.exhausted = result.stopped_by == "exhausted"
+        if found is not None:
+            result.stopped_by = "violation"
+            key, verdict = found
+            path = []
+            while seen[key][0] is not None:
+                parent, choice = seen[key][0], seen[key][1]
+                path.append(choice)
+                key = parent
+            path.reverse()
+            result.choices = tuple(path)
+            result.counterexample, result.violation = self._rebuild(path, verdict)
+        return result
+
+    def _rebuild(self, path: Sequence[tuple], verdict: Verdict) -> tuple[Trace, Verdict]:
+        """Replay `path` from the start with public calls; the trace of that is the counterexample."""
+        cluster = Cluster.replay(self.root.trace, variant=self.root.variant)
+        for choice in path:
+            _apply(cluster, choice)
+        again = self._violated(cluster)
+        if again is None:  # pragma: no cover - replay is deterministic; this would be a simulator bug
+            raise SimulationError(f"the counterexample for {verdict.name} did not replay to a violation")
+        return cluster.trace, again
+
+
+def _progress_bar():
+    from tqdm.auto import tqdm
+
+    return tqdm(total=None, unit=" states", desc="explore", dynamic_ncols=True)
+
+
+def _update_bar(bar: Any, states: int, depth: int, elapsed: float) -> None:
+    bar.n = states
+    rate = states / elapsed if elapsed > 0 else 0.0
+    bar.set_postfix_str(f"depth {depth}, {rate:,.0f} states/s", refresh=False)
+    bar.refresh()

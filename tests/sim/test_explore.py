@@ -1,0 +1,216 @@
+"""The explorer: every schedule within small bounds, the shortest counterexample, replayable.
+
+Bounds here are small (a few seconds each); the big bounds live in bench/explore.py. The counts
+pinned below are the distinct states of small bounds, as Stateright pins its own: a change to the
+replica, the simulator or the fingerprint that changes the state space shows up here.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from omnilab import cli
+from omnilab.sim import BadInput, Cluster
+from omnilab.sim.explore import (BUDGETS, CATALOGUE, STARTS, Bounds, _apply, _choices, _Forker, _independent,
+                                 explore)
+from omnilab.sim.fingerprint import canonical_state
+from omnilab.sim.mutants import EXPECTED, MUTANTS
+
+def test_the_reference_survives_a_small_bound_and_its_state_count_is_pinned():
+    result = explore("steady", depth=4)
+    assert result.ok and result.exhausted and result.stopped_by == "exhausted"
+    assert result.depth == 4
+    assert result.distinct == 178  # one write, one leader change, from three elected nodes
+    assert result.counterexample is None and result.schedule() == [] and result.length is None
+
+
+def test_sleep_sets_prune_transitions_never_states():
+    reduced = explore("steady", depth=4)
+    full = explore("steady", depth=4, reduction=False)
+    assert full.ok and full.exhausted
+    assert reduced.distinct == full.distinct  # every reachable state is still visited
+    assert reduced.pruned > 0 and full.pruned == 0
+    assert reduced.transitions < full.transitions
+
+
+def test_independence_is_deliveries_to_different_receivers_and_drops_of_other_messages():
+    m12 = (1, 2, 1, "a")
+    m13 = (1, 3, 1, "b")
+    m32 = (3, 2, 1, "c")
+    assert _independent(("step", m12), ("step", m13))
+    assert not _independent(("step", m12), ("step", m32))  # same receiver
+    assert _independent(("drop", m12), ("step", m32))
+    assert not _independent(("drop", m12), ("step", m12))  # same message
+    assert not _independent(("step", m12), ("tick",))
+    assert not _independent(("step", m12), ("crash", 3))
+
+
+def _walk(cluster, bounds, steps, seed):
+    """A random walk of explorer choices; yields (cluster, used, choice) before each choice."""
+    rng = random.Random(seed)
+    used = (0,) * len(BUDGETS)
+    budget = bounds.budget()
+    from omnilab.sim.explore import _SLOT
+
+    for _ in range(steps):
+        choices = _choices(cluster, used, bounds, budget)
+        if not choices:
+            return
+        choice = rng.choice(choices)
+        yield cluster, used, choice
+        slot = _SLOT.get(choice[0])
+        if slot is not None:
+            used = used[:slot] + (used[slot] + 1,) + used[slot + 1:]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_sharing_fork_equals_a_full_copy_and_leaves_its_parent_unchanged(seed):
+    bounds = Bounds(appends=2, crashes=1, elections=1, ticks=3, drops=2, duplicates=1,
+                    reconfigurations=1, reconfigure_to=((1, 2, 4),))
+    forker = _Forker()
+    cluster = STARTS["steady"].build(None)
+    for parent, used, choice in _walk(cluster, bounds, 40, seed):
+        before = forker.state_key(parent, used)
+        assert forker.canonical(parent) == canonical_state(parent)  # Cluster.fingerprint's state, cached
+        shared = forker.fork(parent, choice)
+        full = parent.fork()
+        for copy_ in (shared, full):
+            try:
+                _apply(copy_, choice)
+            except BadInput:
+                pass
+        fresh = _Forker()  # no cached canonical forms: every server walked again
+        assert fresh.state_key(shared, used) == fresh.state_key(full, used), choice
+        assert fresh.state_key(parent, used) == before, f"{choice} changed the parent"
+        assert [v.ok for v in shared.check()] == [v.ok for v in full.check()]
+        cluster = shared
+    assert cluster is not None
+
+
+def test_equal_states_reached_in_different_orders_are_one_state():
+    start = STARTS["steady"].build(None)
+    start.put("x", 1, at=3)
+    ids = [env.id for env in start.network if env.sender == 3]
+    assert len(ids) == 2
+    a, b = start.fork(), start.fork()
+    a.step(ids[0])
+    a.step(ids[1])
+    b.step(ids[1])
+    b.step(ids[0])
+    forker = _Forker()
+    used = (1,) + (0,) * (len(BUDGETS) - 1)
+    assert forker.state_key(a, used) == forker.state_key(b, used)
+    assert forker.state_key(a, used) != forker.state_key(a, (0,) * len(BUDGETS))  # budgets are state
+
+
+@pytest.mark.parametrize("name", list(CATALOGUE))
+def test_every_mutant_is_caught_from_its_start(name):
+    result = explore(CATALOGUE[name], variant=name)
+    assert not result.ok, f"{name} survived {result.summary()}"
+    assert result.violation.name in EXPECTED[name], result.violation
+    assert result.length == CAUGHT[name][1] and result.violation.name == CAUGHT[name][0]
+    # The counterexample is an ordinary trace: it names its variant and replays to the violation.
+    again = Cluster.replay(result.counterexample)
+    assert again.variant is MUTANTS[name]
+    assert any(not v.ok and v.name == result.violation.name for v in again.check())
+    # ...and one step earlier nothing was violated.
+    assert len(result.schedule()) == result.length
+    undone = result.replay()
+    undone.undo()
+    assert all(v.ok for v in undone.check())
+
+
+#: mutant -> (the invariant that catches it, the shortest counterexample's length).
+CAUGHT = {
+    "decide-without-write-quorum": ("Integrity", 7),
+    "ignore-most-up-to-date-promise": ("Integrity", 7),
+    "accept-lower-ballot": ("Integrity", 8),
+    "append-after-stopsign": ("Integrity", 4),
+    "stopsign-decided-when-accepted": ("Integrity", 5),
+    "start-without-state-transfer": ("ConfigurationTransition", 4),
+}
+
+
+def test_the_catalogue_covers_every_mutant_a_safety_invariant_can_catch():
+    assert set(CATALOGUE) == {name for name in MUTANTS if EXPECTED[name]}
+    assert set(CATALOGUE) == set(CAUGHT)
+
+
+@pytest.mark.parametrize("start", sorted(set(CATALOGUE.values())))
+def test_the_reference_survives_each_start_to_its_mutants_depth(start):
+    depth = max(CAUGHT[name][1] for name, s in CATALOGUE.items() if s == start)
+    result = explore(start, depth=depth)
+    assert result.ok, result.script()
+    assert result.exhausted
+
+
+def test_the_shortest_counterexample_is_shortest_without_the_reduction_too():
+    name = "start-without-state-transfer"
+    reduced = explore(CATALOGUE[name], variant=name)
+    full = explore(CATALOGUE[name], variant=name, reduction=False)
+    assert reduced.length == full.length
+
+
+def test_a_cluster_or_scenario_start_and_its_variant():
+    cluster = Cluster([1, 2, 3])
+    cluster.run(3)
+    trace_length = len(cluster.trace)
+    result = explore(cluster, depth=2, appends=1)
+    assert result.ok and result.exhausted and len(cluster.trace) == trace_length  # the start is not changed
+    assert result.start == "a cluster" and result.variant == "reference"
+    mutant = explore(cluster, variant="start-without-state-transfer", depth=1)
+    assert mutant.variant == "start-without-state-transfer"
+    scenario = explore("quorum_loss", depth=1)
+    assert scenario.start == "quorum_loss" and scenario.ok
+
+
+def test_bad_bounds_say_what_to_do():
+    with pytest.raises(BadInput, match="unknown bound"):
+        explore("steady", apends=1)
+    with pytest.raises(BadInput, match="reconfigure_to"):
+        explore("steady", reconfigurations=1)
+    with pytest.raises(BadInput, match="the names are"):
+        explore("no-such-start")
+    with pytest.raises(BadInput, match="unknown invariant"):
+        explore("steady", invariants=["Agreement"])
+    with pytest.raises(BadInput, match="non-negative"):
+        explore("steady", depth=-1)
+
+
+def test_the_state_and_time_bounds_stop_the_search():
+    by_states = explore("steady", max_states=20)
+    assert by_states.stopped_by == "states" and not by_states.exhausted and by_states.distinct == 20
+    by_time = explore("steady", seconds=0.0)
+    assert by_time.stopped_by == "seconds" and not by_time.exhausted
+
+
+def test_the_result_shows_itself_and_opens_the_lab_at_the_violation():
+    result = explore("replace-write", variant="append-after-stopsign")
+    text = repr(result)
+    assert "VIOLATED Integrity after 4 choices" in text and " s," not in text
+    assert "distinct states/s" in result.summary(timing=True)
+    html = result._repr_html_()
+    assert "Integrity" in html and "<ol>" in html
+    script = result.script()
+    assert script.startswith("# the start: replace-write\ncluster = Cluster([1, 2, 3], seed=0, variant=")
+    assert all(call.startswith("cluster.") for call in result.schedule())
+    assert [op.call() for op in result.after_start().operations()] == result.schedule()
+    lab = result.lab()
+    assert "violates Integrity" in lab.status_text
+    assert "✗ Integrity" in lab.summary()
+    lab.press("undo")  # one step back: the write not yet made, every invariant holds
+    assert "✗" not in lab.summary()
+
+
+def test_the_explore_command_prints_the_summary_and_the_schedule(capsys):
+    assert cli.main(["explore", "replace-write", "--variant", "append-after-stopsign", "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "VIOLATED Integrity after 4 choices" in out
+    assert "cluster.reconfigure([1, 2, 4], at=3)" in out and "distinct states/s" in out
+    assert cli.main(["explore", "steady", "--depth", "2", "--no-progress"]) == 0
+    assert "no invariant violated" in capsys.readouterr().out
+    assert cli.main(["explore", "steady", "--variant", "no-such-variant", "--no-progress"]) == 2
+    assert cli.main(["explore", "list"]) == 0
+    assert "steady:" in capsys.readouterr().out
