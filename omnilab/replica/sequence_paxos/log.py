@@ -157,8 +157,12 @@ class ReplicaLog:
         sync point is not below what I decided (the leader's log holds every decided entry, and it
         starts the sync no lower than my promised decided index), so nothing I decided is cut. A sync
         that answers an *earlier* Promise of the same ballot, delivered late, breaks the premise; the
-        follower refuses it before calling me (``is_stale_sync``), and the leader's own sync answers
-        its own promise. Returns my new accepted index.
+        follower refuses it before calling me when it ends before my log does (``is_stale_sync``), and
+        the leader's own sync answers its own promise. One that reaches at least as far (possible when
+        the leader answered a duplicated, older copy of my Promise) holds my own entries over my log,
+        so nothing decided is cut; its Delta, though, starts at the older decided index, so the slots
+        between that and mine are folded into my snapshot twice (harmless for a key-value snapshot,
+        whose merge overwrites). Returns my new accepted index.
         """
         old_log_decided = self.log_decided_idx()
         new_decided = max(self.decided_idx, decided_idx)
