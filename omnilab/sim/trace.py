@@ -95,9 +95,9 @@ class ClusterCreated(Operation):
     check_every_step: bool = False
 
     def call(self, name: str = "cluster") -> str:
-        extra = "".join(f", {k}={stable_repr(v)}" for k, v in self.server_config)
+        extra = "".join(f", {k}={v!r}" for k, v in self.server_config)
         check = ", check_every_step=True" if self.check_every_step else ""
-        return f"{name} = Cluster({list(self.nodes)!r}, seed={stable_repr(self.seed)}{extra}{check})"
+        return f"{name} = Cluster({list(self.nodes)!r}, seed={self.seed}{extra}{check})"
 
     def apply(self, cluster: Any) -> Any:  # pragma: no cover - replay builds the cluster itself
         raise TypeError("ClusterCreated starts a trace; use Cluster.replay(trace)")
