@@ -12,15 +12,48 @@ Two kinds of small frozen dataclasses, told apart by grammar:
   because of the operation just before them. Nothing is lost silently: a dropped message, a refused
   or discarded proposal, the volatile state a crash wiped, all appear here.
 
-The same seed and the same calls give an equal trace, event for event.
+The same seed and the same calls give an equal trace, event for event, and the same text:
+``call()``, ``script()`` and ``format()`` render values with `stable_repr`, which quotes strings
+(so a pasted script rebuilds exactly the values recorded) and lists the elements of a set or
+frozenset in sorted order instead of hash order, which changes from one Python process to the next.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, Optional
 
 from .network import Envelope
+
+
+def stable_repr(value: Any) -> str:
+    """``repr(value)``, except that sets and frozensets list their elements sorted by their own
+    text, also inside lists, tuples, dicts and dataclasses with the generated repr."""
+    kind = type(value)
+    if kind in (set, frozenset):
+        if not value:
+            return "set()" if kind is set else "frozenset()"
+        items = ", ".join(sorted(stable_repr(v) for v in value))
+        return "{" + items + "}" if kind is set else "frozenset({" + items + "})"
+    if kind is list:
+        return "[" + ", ".join(stable_repr(v) for v in value) + "]"
+    if kind is tuple:
+        inner = ", ".join(stable_repr(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if kind is dict:
+        return "{" + ", ".join(f"{stable_repr(k)}: {stable_repr(v)}" for k, v in value.items()) + "}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type) and _has_generated_repr(kind):
+        shown = ", ".join(f"{f.name}={stable_repr(getattr(value, f.name))}" for f in fields(value) if f.repr)
+        return f"{kind.__qualname__}({shown})"
+    return repr(value)
+
+
+def _has_generated_repr(kind: type) -> bool:
+    # A dataclass's own __repr__ (repr=True, none written by hand) is compiled from a string.
+    method = getattr(kind.__repr__, "__wrapped__", kind.__repr__)
+    code = getattr(method, "__code__", None)
+    return code is not None and code.co_filename == "<string>" and kind.__dataclass_params__.repr
 
 
 class TraceItem:
@@ -44,7 +77,7 @@ class Operation(TraceItem):
 
     def call(self, name: str = "cluster") -> str:
         args, kwargs = self.args()
-        text = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+        text = [stable_repr(a) for a in args] + [f"{k}={stable_repr(v)}" for k, v in kwargs.items()]
         return f"{name}.{self.method}({', '.join(text)})"
 
     def apply(self, cluster: Any) -> Any:
@@ -569,7 +602,7 @@ class Trace(list):
             if isinstance(item, Operation):
                 lines.append(f"{pos:>5}  {item.call()}")
             else:
-                lines.append(f"{pos:>5}      {item!r}")
+                lines.append(f"{pos:>5}      {stable_repr(item)}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
