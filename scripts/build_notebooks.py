@@ -157,7 +157,7 @@ def front_matter(notebook: dict, source: Path) -> dict:
     if missing:
         raise ValueError(f"{source}: its first cell needs a '# NN · Title' heading and '**Goals:** ...' and "
                          f"'**Time:** ...' lines; missing: {', '.join(missing)}")
-    return {key: match.group(1).strip() for key, match in found.items()}
+    return {key: match.group(1).strip().rstrip(".") for key, match in found.items()}
 
 
 def add_navigation(course: list[tuple[str, nbformat.NotebookNode]], matter: list[dict]) -> None:
