@@ -97,6 +97,21 @@ def fill_checked_outputs(notebook: nbformat.NotebookNode, cwd: Path, stored: dic
             if is_checked(cell):
                 cell.outputs, cell.execution_count = copy.deepcopy(old["outputs"]), old["execution_count"]
         return False
+    run = run_notebook(notebook, cwd)
+    for cell, ran in zip(notebook.cells, run.cells):
+        if not is_checked(cell):
+            continue
+        problems = [o for o in ran.outputs if o.output_type == "error"
+                    or (o.output_type == "stream" and o.name == "stderr") or WIDGET_VIEW in o.get("data", {})]
+        if problems or not ran.outputs:
+            raise ValueError(f"{cell.id}: a checked cell must show something, and no error, stderr or widget: "
+                             f"{problems or 'no output'}")
+        cell.outputs, cell.execution_count = merge_streams(ran.outputs), ran.execution_count
+    return True
+
+
+def run_notebook(notebook: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
+    """A copy of `notebook` run top to bottom in `cwd` (nbclient raises if a cell fails)."""
     from jupyter_client import KernelManager
     from nbclient import NotebookClient
 
@@ -110,16 +125,7 @@ def fill_checked_outputs(notebook: nbformat.NotebookNode, cwd: Path, stored: dic
         finally:
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
-    for cell, ran in zip(notebook.cells, run.cells):
-        if not is_checked(cell):
-            continue
-        problems = [o for o in ran.outputs if o.output_type == "error"
-                    or (o.output_type == "stream" and o.name == "stderr") or WIDGET_VIEW in o.get("data", {})]
-        if problems or not ran.outputs:
-            raise ValueError(f"{cell.id}: a checked cell must show something, and no error, stderr or widget: "
-                             f"{problems or 'no output'}")
-        cell.outputs, cell.execution_count = merge_streams(ran.outputs), ran.execution_count
-    return True
+    return run
 
 
 def merge_streams(outputs: list) -> list:
