@@ -18,8 +18,12 @@ The course also gets its navigation here, never by hand: the contents table in 0
 notebook's title and its ``**Goals:**`` and ``**Time:**`` lines) and previous/next links at the end
 of every notebook.
 
+Tables: show a DataFrame as the cell's value or with ``display(frame)``, never ``print(frame.to_string())``
+(that text wraps at the window's width). The learner sees the HTML; nbval compares the ``text/plain``
+twin, which pandas lays out at its fixed ``display.width``, because tests/nbval_sanitize.cfg blanks HTML.
+
 `notebook_from_source`, `fill_checked_outputs` and `render` build any percent source into a
-notebook the same way (the exercise solutions use them too).
+notebook the same way (for the exercise solutions, ``solutions/NN-name.py``, too).
 """
 
 from __future__ import annotations
