@@ -18,8 +18,12 @@ The course also gets its navigation here, never by hand: the contents table in 0
 notebook's title and its ``**Goals:**`` and ``**Time:**`` lines) and previous/next links at the end
 of every notebook.
 
+Tables: show a DataFrame as the cell's value or with ``display(frame)``, never ``print(frame.to_string())``
+(that text wraps at the window's width). The learner sees the HTML; nbval compares the ``text/plain``
+twin, which pandas lays out at its fixed ``display.width``, because tests/nbval_sanitize.cfg blanks HTML.
+
 `notebook_from_source`, `fill_checked_outputs` and `render` build any percent source into a
-notebook the same way (the exercise solutions use them too).
+notebook the same way (for the exercise solutions, ``solutions/NN-name.py``, too).
 """
 
 from __future__ import annotations
@@ -97,6 +101,21 @@ def fill_checked_outputs(notebook: nbformat.NotebookNode, cwd: Path, stored: dic
             if is_checked(cell):
                 cell.outputs, cell.execution_count = copy.deepcopy(old["outputs"]), old["execution_count"]
         return False
+    run = run_notebook(notebook, cwd)
+    for cell, ran in zip(notebook.cells, run.cells):
+        if not is_checked(cell):
+            continue
+        problems = [o for o in ran.outputs if o.output_type == "error"
+                    or (o.output_type == "stream" and o.name == "stderr") or WIDGET_VIEW in o.get("data", {})]
+        if problems or not ran.outputs:
+            raise ValueError(f"{cell.id}: a checked cell must show something, and no error, stderr or widget: "
+                             f"{problems or 'no output'}")
+        cell.outputs, cell.execution_count = merge_streams(ran.outputs), ran.execution_count
+    return True
+
+
+def run_notebook(notebook: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
+    """A copy of `notebook` run top to bottom in `cwd` (nbclient raises if a cell fails)."""
     from jupyter_client import KernelManager
     from nbclient import NotebookClient
 
@@ -110,16 +129,7 @@ def fill_checked_outputs(notebook: nbformat.NotebookNode, cwd: Path, stored: dic
         finally:
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
-    for cell, ran in zip(notebook.cells, run.cells):
-        if not is_checked(cell):
-            continue
-        problems = [o for o in ran.outputs if o.output_type == "error"
-                    or (o.output_type == "stream" and o.name == "stderr") or WIDGET_VIEW in o.get("data", {})]
-        if problems or not ran.outputs:
-            raise ValueError(f"{cell.id}: a checked cell must show something, and no error, stderr or widget: "
-                             f"{problems or 'no output'}")
-        cell.outputs, cell.execution_count = merge_streams(ran.outputs), ran.execution_count
-    return True
+    return run
 
 
 def merge_streams(outputs: list) -> list:
@@ -157,7 +167,7 @@ def front_matter(notebook: dict, source: Path) -> dict:
     if missing:
         raise ValueError(f"{source}: its first cell needs a '# NN · Title' heading and '**Goals:** ...' and "
                          f"'**Time:** ...' lines; missing: {', '.join(missing)}")
-    return {key: match.group(1).strip() for key, match in found.items()}
+    return {key: match.group(1).strip().rstrip(".") for key, match in found.items()}
 
 
 def add_navigation(course: list[tuple[str, nbformat.NotebookNode]], matter: list[dict]) -> None:

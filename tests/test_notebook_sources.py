@@ -3,6 +3,7 @@ changes nothing. Its checked outputs are compared by nbval itself (`make test` r
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -80,3 +81,11 @@ def test_a_check_comment_in_a_source_is_refused(tmp_path):
     source.write_text("# %%\n# NBVAL_CHECK_OUTPUT\nprint(1)\n", encoding="utf-8")
     with pytest.raises(ValueError, match="use the cell tag"):
         build.notebook_from_source(source)
+
+
+def test_the_course_cites_only_public_references():
+    # The course cites the OmniPaxos documentation and paper, or the README; never internal notes.
+    internal = re.compile(r"PROTOCOL\.md|DESIGN\.md|STYLE\.md|TOOLCHAIN\.md|\bquirk\b|§", re.IGNORECASE)
+    for source in build.course_sources():
+        found = internal.search(source.read_text(encoding="utf-8"))
+        assert found is None, f"{source.name} cites {found.group(0)!r}"
