@@ -195,9 +195,10 @@ class Cluster(ReconfigurationService):
         # Two kinds of object are shared rather than copied: the trace's items (immutable; the trace
         # itself is a new list, see `Trace.__deepcopy__`) and the client's proposals, which the
         # ledger tracks by identity (``id(proposal)``), so a copy must hold the very same objects.
-        for op in self.ledger.history:
+        ledger = self.ledger
+        for op in getattr(ledger, "history", ()):
             memo.setdefault(id(op.proposal), op.proposal)
-        for proposal in self.ledger.proposed:
+        for proposal in getattr(ledger, "proposed", ()):
             memo.setdefault(id(proposal), proposal)
         clone = object.__new__(type(self))
         memo[id(self)] = clone

@@ -70,7 +70,7 @@ def deep_copy(obj: Any, memo: dict) -> Any:
     elif rule == _SLOTS:
         clone = object.__new__(kind)
         memo[key] = clone
-        for name in _slot_names(kind):
+        for name in slot_names(kind):
             if hasattr(obj, name):
                 setattr(clone, name, deep_copy(getattr(obj, name), memo))
     elif rule == _RANDOM:  # its state as one tuple of ints: copy.deepcopy walks it int by int
@@ -91,14 +91,20 @@ def deep_copy(obj: Any, memo: dict) -> Any:
     return clone
 
 
-def _rule_for(kind: type) -> int:
+def is_immutable_value(kind: type) -> bool:
+    """Enums and frozen dataclasses (messages, ballots, entries, configurations, trace items): values
+    that compare by their fields and never change, so a copy may share them."""
     if issubclass(kind, Enum):
-        return _SHARE
+        return True
     params = getattr(kind, "__dataclass_params__", None)
-    if params is not None and params.frozen and getattr(kind, "__deepcopy__", None) is None:
-        return _SHARE
+    return params is not None and params.frozen
+
+
+def _rule_for(kind: type) -> int:
     if getattr(kind, "__deepcopy__", None) is not None:
         return _OTHER
+    if is_immutable_value(kind):
+        return _SHARE
     if kind is list:
         return _LIST
     if kind is dict:
@@ -118,7 +124,8 @@ def _rule_for(kind: type) -> int:
     return _OTHER
 
 
-def _slot_names(kind: type) -> list[str]:
+def slot_names(kind: type) -> list[str]:
+    """The instance attributes `kind` declares in ``__slots__`` (its bases' included)."""
     return [slot for cls in kind.__mro__ for slot in getattr(cls, "__slots__", ())
             if slot not in ("__dict__", "__weakref__")]
 
@@ -143,8 +150,7 @@ def _plain(kind: type) -> bool:
     return (kind.__reduce_ex__ is object.__reduce_ex__ and kind.__reduce__ is object.__reduce__
             and getattr(kind, "__getstate__", object.__getstate__) is object.__getstate__
             and "__setstate__" not in namespace and kind.__new__ is object.__new__ and _python_class(kind)
-            and (not has_slots or "__dict__" not in _slot_names(kind) and not hasattr(kind, "__dataclass_fields__")
-                 or not has_slots))
+            and (not has_slots or "__dict__" not in slot_names(kind) and not hasattr(kind, "__dataclass_fields__")))
 
 
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class created by a class statement

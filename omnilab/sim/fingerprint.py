@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import types
 from collections import Counter
-from enum import Enum
 from typing import Any
+
+from .copying import is_immutable_value, slot_names
 
 #: Types whose values are their own canonical form.
 _ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None), type, range})
@@ -105,7 +106,7 @@ class _Walker:
         """An object's attributes (``__dict__`` and ``__slots__``), methods and functions left
         out, sorted by name."""
         names = dict(getattr(obj, "__dict__", {}))
-        for slot in _slots(type(obj)):
+        for slot in slot_names(type(obj)):
             if slot not in names and hasattr(obj, slot):
                 names[slot] = getattr(obj, slot)
         canon = self.canon
@@ -118,11 +119,8 @@ _RULES: dict[type, str] = {}
 
 
 def _rule_for(kind: type) -> str:
-    if issubclass(kind, Enum):
-        return _AS_IS
-    params = getattr(kind, "__dataclass_params__", None)
-    if params is not None and params.frozen:
-        return _AS_IS  # frozen dataclasses (messages, ballots, entries) compare by their fields
+    if is_immutable_value(kind):
+        return _AS_IS  # enums and frozen dataclasses (messages, ballots, entries) compare by their fields
     if issubclass(kind, (list, tuple)):
         return _SEQUENCE
     if issubclass(kind, (dict, types.MappingProxyType)):
@@ -131,7 +129,3 @@ def _rule_for(kind: type) -> str:
         return _SET
     return _OBJECT
 
-
-def _slots(kind: type) -> list[str]:
-    return [slot for cls in kind.__mro__ for slot in getattr(cls, "__slots__", ())
-            if slot not in ("__dict__", "__weakref__")]

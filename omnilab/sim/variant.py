@@ -114,8 +114,9 @@ def resolve(spec: Any) -> Variant:
     try:
         found: Any = importlib.import_module(module_name)
     except ImportError as err:
-        raise UnknownVariant(f"variant {spec!r}: cannot import module {module_name!r} ({err}); a variant defined "
-                             "in a notebook is passed as the object itself (Cluster.replay(trace, variant=...))") from None
+        raise UnknownVariant(f"variant {spec!r}: cannot import module {module_name!r} ({err}); a variant "
+                             "defined in a notebook is passed as the object itself "
+                             "(Cluster.replay(trace, variant=...))") from None
     for part in attribute.split("."):
         found = getattr(found, part, None)
         if found is None:

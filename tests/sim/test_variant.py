@@ -128,7 +128,8 @@ def test_the_replica_hook_defaults_to_the_reference():
 
 
 def test_fuzz_takes_a_variant(capsys):
-    assert cli.main(["fuzz", "--seeds", "1", "--steps", "10", "--variant", "tests.sim.test_variant:EVERY_NODE"]) in (0, 1)
+    spec = "tests.sim.test_variant:EVERY_NODE"
+    assert cli.main(["fuzz", "--seeds", "1", "--steps", "10", "--variant", spec]) in (0, 1)
     assert "variant every-node-decides" in capsys.readouterr().out
     assert cli.main(["fuzz", "--seeds", "1", "--variant", "nope"]) == 2
     assert "there is no variant 'nope'" in capsys.readouterr().out
@@ -149,3 +150,19 @@ def test_the_lab_shows_the_variant_and_replays_it():
     w.press("replay")  # a variant defined here cannot be imported: the lab hands it over
     assert w.cluster is not cluster and w.cluster.variant is local and w.cluster.trace == cluster.trace
     assert "variant" not in lab(Cluster([1, 2, 3])).summary()
+
+
+def test_the_simulator_builds_instances_in_one_place():
+    """Every instance the simulator starts goes through `start_instance`, so a variant reaches all."""
+    import ast
+    from pathlib import Path
+
+    import omnilab.sim
+
+    def builds(path):
+        return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                   and node.func.attr in ("build_for_server", "build")
+                   for node in ast.walk(ast.parse(path.read_text())))
+
+    sim = Path(omnilab.sim.__file__).parent
+    assert sorted(p.name for p in sim.glob("*.py") if builds(p)) == ["instances.py"]
