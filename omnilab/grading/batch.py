@@ -46,6 +46,7 @@ import json
 import os
 import sqlite3
 import sys
+import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -60,6 +61,11 @@ ALL = "*"                          # --regrade with no learner: everyone
 DEFAULT_BANK = "omnilab.grading.bank"
 STATUSES = ("pass", "fail", "error", "timeout", "missing")
 NOTEBOOK_CAP = 32 * 1024 * 1024    # bytes read from one notebook (a zip member can claim any size)
+
+# The static guard and the judges run in the grader's threads, and some of them parse with `ast`,
+# which CPython 3.11 does not make safe across threads (concurrent parses can fail with "SystemError:
+# AST constructor recursion depth mismatch"). They take turns; they hold the GIL anyway.
+_PARENT_WORK = threading.Lock()
 
 LONG_COLUMNS = ("learner", "exercise", "check", "points", "max", "status", "reason", "seed", "hidden",
                 "omnilab_version", "bank_hash")
@@ -215,7 +221,8 @@ def grade_job(job: Job) -> dict:
         if problem:
             rows = every(*problem)
         else:
-            guard = bank.static_guard(exercise, sources)
+            with _PARENT_WORK:
+                guard = bank.static_guard(exercise, sources)
             if guard:
                 rows = every("fail", guard)
             else:
@@ -265,7 +272,8 @@ def _judged(row, check, run: sandbox.CheckRun) -> dict:
     started = time.perf_counter()
     for seed, artefact in run.artefacts:
         try:
-            outcome = check.judge(artefact, seed)
+            with _PARENT_WORK:
+                outcome = check.judge(artefact, seed)
         except Exception as error:  # noqa: BLE001 - an artefact the judge cannot read is a failed answer
             return row(check.name, "error", f"the answer produced something the check cannot read "
                                             f"({type(error).__name__}: {str(error)[:300]})", _seed(seed),

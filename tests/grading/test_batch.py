@@ -2,7 +2,7 @@
 
 The class holds solutions, blanks, a half-right answer, an endless loop, an import error, a memory
 hog, a megabyte printer, a monkeypatcher (of omnilab.grading, the invariants, Cluster.check and the
-bank's judges, inside its answer cell), a forger of the result channel, one that calls the reference
+bank's judges, inside its answer cell, reaching them around the static guard), a forger of the result channel, one that calls the reference
 implementation, a deleted answer cell, a missing notebook, break-it schedules that violate nothing
 or break the reference too, and more. Each must get exactly its score and reason, and nothing may
 stop the batch. Timeouts are 3 s so that the whole module stays around a minute.
@@ -39,12 +39,15 @@ ANSWERS_Q = {
     "hog": "def is_quorum(count, n):\n    hog = []\n    while True:\n        hog.append(bytearray(32 * 2**20))\n",
     "printer": "for _ in range(24):\n    print('x' * 2**20)\n" + SOLUTION_Q,
     "monkeypatch": (
-        "import omnilab.grading, omnilab.grading.batch, omnilab.sim, omnilab.sim.invariants\n"
-        "from tests.grading import toybank\n"
+        # It reaches the grader's modules around the static guard (which refuses `import omnilab.grading`).
+        "import sys\n"
+        "import omnilab.sim, omnilab.sim.invariants\n"
+        "loaded = vars(sys)['modu' + 'les']\n"
+        "toybank = loaded['tests.grad' + 'ing.toybank']\n"
+        "loaded['omnilab.grad' + 'ing'].check = lambda *args, **kwargs: 'full marks'\n"
+        "loaded['__main__']._describe = lambda error: 'pass'  # the sandbox runs as __main__\n"
         "omnilab.sim.Cluster.check = lambda self: []\n"
         "omnilab.sim.invariants.check = lambda world: []\n"
-        "omnilab.grading.batch.grade_job = lambda job: {'rows': []}\n"
-        "omnilab.grading.batch._judged = lambda row, check, run: row(check.name, 'pass')\n"
         "toybank._judge_table = lambda artefact, seed: toybank.CheckOutcome(True)\n"
         "for exercise in toybank.EXERCISES.values():\n"
         "    for check in exercise.checks:\n"
@@ -328,3 +331,20 @@ def test_grading_one_exercise_as_for_a_gradescope_assignment(tmp_path, capsys):
     results = json.loads((tmp_path / "out" / "gradescope" / "mallory" / "results.json").read_text())
     assert [t["name"] for t in results["tests"]] == ["tq02 loses-an-add"] and results["score"] == 0
     assert cli.main(args[:-2] + ["tq09"]) == 2 and "no exercise tq09" in capsys.readouterr().err
+
+
+def test_the_monkeypatcher_would_credit_itself_if_judged_where_it_ran():
+    # The control for heidi: in the process that ran her answer the judges do say "passed", so only
+    # judging elsewhere is what gives her the 0 she gets above.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "from tests.grading import toybank\n"
+        f"namespace = toybank.load_answers(toybank.QUORUMS, {{'is_quorum': {ANSWERS_Q['monkeypatch']!r}}})\n"
+        "check = toybank.QUORUMS.checks[1]\n"
+        "print(check.judge(check.produce(namespace, 0), 0).passed, check.points)\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["True", "100.0"], done.stderr

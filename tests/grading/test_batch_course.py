@@ -55,17 +55,20 @@ def answer(exercise_id: str, surface: str) -> str:
 
 SOLVED_QUORUM = answer("ex01", "is_quorum")
 MONKEYPATCH = (
-    "import omnilab.grading, omnilab.grading.bank, omnilab.sim, omnilab.sim.invariants\n"
-    "from omnilab.grading.bank import CheckOutcome\n"
+    # It reaches the grader's modules around the static guard (which refuses `import omnilab.grading`).
+    "import sys\n"
+    "import omnilab.sim, omnilab.sim.invariants\n"
+    "loaded = vars(sys)['modu' + 'les']\n"
+    "bank = loaded['omnilab.grad' + 'ing.bank']\n"
+    "loaded['omnilab.grad' + 'ing'].check = lambda *args, **kwargs: 'full marks'\n"
     "omnilab.sim.Cluster.check = lambda self: []\n"
     "for name in dir(omnilab.sim.invariants):\n"
     "    if not name.startswith('_') and callable(getattr(omnilab.sim.invariants, name)):\n"
     "        setattr(omnilab.sim.invariants, name, lambda *args, **kwargs: [])\n"
-    "for exercise in omnilab.grading.bank.EXERCISES.values():\n"
+    "for exercise in bank.EXERCISES.values():\n"
     "    for check in exercise.checks:\n"
-    "        object.__setattr__(check, 'judge', lambda artefact, seed: CheckOutcome(True))\n"
+    "        object.__setattr__(check, 'judge', lambda artefact, seed: bank.CheckOutcome(True))\n"
     "        object.__setattr__(check, 'points', 100)\n"
-    "omnilab.grading.check = lambda *args, **kwargs: 'full marks'\n"
     + wrong_answers.QUORUM_TOO_SMALL)
 
 EX01 = [c.name for c in bank.EXERCISES["ex01"].checks]
