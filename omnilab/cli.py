@@ -154,7 +154,8 @@ def run_explore(args: argparse.Namespace) -> int:
             budgets["reconfigure_to"] = [tuple(int(p) for p in nodes.split(",")) for nodes in args.reconfigure_to]
         result = explore(
             args.start, variant=args.variant, depth=args.depth, max_states=args.states, seconds=args.seconds,
-            invariants=None if args.invariants is None else [n.strip() for n in args.invariants.split(",") if n.strip()],
+            invariants=None if args.invariants is None else [n.strip() for n in args.invariants.split(",")
+                                                             if n.strip()],
             reduction=not args.no_reduction, progress=not args.no_progress, **budgets)
     except (BadInput, ValueError) as err:
         print(f"omnilab explore: {err}")
@@ -162,7 +163,8 @@ def run_explore(args: argparse.Namespace) -> int:
     print(result.summary(timing=True))
     if result.violation is None:
         return 0
-    print("\nthe counterexample as Cluster calls (Cluster.replay(result.counterexample) or omnilab.lab(...) plays it):\n")
+    print("\nthe counterexample as Cluster calls (Cluster.replay(result.counterexample) or omnilab.lab(...) "
+          "plays it):\n")
     print(result.script())
     return 1
 

@@ -437,7 +437,8 @@ class ExploreResult:
         if self.counterexample is not None:
             rows = "".join(f"<li><code>{html.escape(call)}</code></li>" for call in self.schedule())
             body = f"<div>the shortest schedule (after the start):</div><ol>{rows}</ol>"
-        return f"<div class=\"omnilab-explore\"><div><b>{head}</b></div><div>{stats}</div><div>{verdict}</div>{body}</div>"
+        return (f"<div class=\"omnilab-explore\"><div><b>{head}</b></div><div>{stats}</div><div>{verdict}</div>"
+                f"{body}</div>")
 
 
 # --- named starts ---------------------------------------------------------------------------------
@@ -531,8 +532,8 @@ def catalogue(names: Optional[Iterable[str]] = None, progress: bool = False, **b
     for name in (names or list(CATALOGUE)):
         start = CATALOGUE[name]
         result = explore(start, variant=name, progress=progress, **bounds)
-        rows.append(Catch(name, start, result.violation.name if result.violation else "", result.length,
-                          result.seconds, result.distinct, result))
+        broken = result.violation.name if result.violation is not None else ""  # a Verdict is falsy when violated
+        rows.append(Catch(name, start, broken, result.length, result.seconds, result.distinct, result))
     return rows
 
 
@@ -569,7 +570,8 @@ _EMPTY: frozenset = frozenset()
 
 
 def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] = None,
-            max_states: Optional[int] = None, seconds: Optional[float] = None, invariants: Optional[Iterable[str]] = None,
+            max_states: Optional[int] = None, seconds: Optional[float] = None,
+            invariants: Optional[Iterable[str]] = None,
             reduction: bool = True, progress: bool = False, **budgets: Any) -> ExploreResult:
     """Search every schedule from `start` within the bounds, breadth-first; stop at the first
     violated invariant (see the module docstring for the choices, the state and the reduction).

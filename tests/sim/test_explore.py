@@ -133,6 +133,17 @@ CAUGHT = {
 }
 
 
+def test_the_catalogue_table_names_start_invariant_and_length():
+    from omnilab.sim.explore import catalogue, format_catalogue
+
+    rows = catalogue(["append-after-stopsign"])
+    assert [(r.mutant, r.start, r.invariant, r.length) for r in rows] == [
+        ("append-after-stopsign", "replace-write", "Integrity", 4)]
+    table = format_catalogue(rows).splitlines()
+    assert table[0].split() == ["mutant", "start", "invariant", "length", "seconds", "states"]
+    assert table[1].split()[:4] == ["append-after-stopsign", "replace-write", "Integrity", "4"]
+
+
 def test_the_catalogue_covers_every_mutant_a_safety_invariant_can_catch():
     assert set(CATALOGUE) == {name for name in MUTANTS if EXPECTED[name]}
     assert set(CATALOGUE) == set(CAUGHT)
