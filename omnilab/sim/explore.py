@@ -280,17 +280,23 @@ class _Forker:
         state["trace"] = Trace(cluster.trace)  # positions stay monotonic: the ledger's clock
         return child
 
-    def canonical(self, cluster: Cluster, strict: bool = False) -> tuple:
-        """`omnilab.sim.fingerprint.canonical_state(cluster)`, with each server's part cached."""
+    def canonical(self, cluster: Cluster) -> tuple:
+        """`omnilab.sim.fingerprint.canonical_state(cluster)`, with each server's part cached. A
+        server whose state holds an unhashable value inside a frozen one (a snapshot inside a
+        message it keeps) is walked strictly, field by field; the choice depends on the server's
+        content only, so equal states still give equal pictures."""
         cache = self._canon
         servers = []
         for pid in sorted(cluster.servers):
             server = cluster.servers[pid]
-            canon = None if strict else cache.get(server)
+            canon = cache.get(server)
             if canon is None:
-                canon = _Walker(strict).canon(server)
-                if not strict:
-                    cache[server] = canon
+                try:
+                    canon = _Walker(False).canon(server)
+                    hash(canon)
+                except TypeError:
+                    canon = _Walker(True).canon(server)
+                cache[server] = canon
             servers.append((pid, canon))
         counts: dict = {}
         for env in cluster.network.in_flight.values():
@@ -300,13 +306,7 @@ class _Forker:
 
     def state_key(self, cluster: Cluster, used: tuple) -> int:
         """A 64-bit hash of the cluster's canonical state and the budgets used."""
-        try:
-            return hash((self.canonical(cluster), used))
-        except TypeError:  # a frozen value holds something unhashable: walk into values too
-            strict = self.canonical(cluster, strict=True)
-            for pid, canon in strict[0]:
-                self._canon[cluster.servers[pid]] = canon
-            return hash((strict, used))
+        return hash((self.canonical(cluster), used))
 
 
 def _shared_memo(cluster: Cluster) -> dict:
