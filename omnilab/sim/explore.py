@@ -586,7 +586,8 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     all). `progress`: show a tqdm progress bar (distinct states, depth, states/s)."""
     unknown = sorted(set(budgets) - set(_BUDGETS) - {"reconfigure_to", "at"})
     if unknown:
-        raise BadInput(f"explore: unknown bound(s) {unknown}; the budgets are {list(_BUDGETS) + ['reconfigure_to']}")
+        raise BadInput(f"explore: unknown bound(s) {unknown}; the budgets are "
+                       f"{list(_BUDGETS) + ['reconfigure_to', 'at']}")
     name, root, bounds = _build_start(start, variant, None)
     given = {k: v for k, v in (("depth", depth), ("max_states", max_states), ("seconds", seconds)) if v is not None}
     given.update(budgets)
@@ -602,6 +603,8 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
         value = getattr(bounds, field_name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise BadInput(f"explore: {field_name} is a non-negative integer, not {value!r}")
+    if isinstance(bounds.seconds, bool) or not isinstance(bounds.seconds, (int, float)) or bounds.seconds < 0:
+        raise BadInput(f"explore: seconds is a non-negative number, not {bounds.seconds!r}")
     if bounds.reconfigurations and not bounds.reconfigure_to:
         raise BadInput("explore: reconfigurations > 0 needs reconfigure_to, the node lists to reconfigure to, "
                        "e.g. reconfigure_to=[(1, 2, 4)]")

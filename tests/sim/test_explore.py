@@ -195,6 +195,8 @@ def test_bad_bounds_say_what_to_do():
         explore("steady", invariants=["Agreement"])
     with pytest.raises(BadInput, match="non-negative"):
         explore("steady", depth=-1)
+    with pytest.raises(BadInput, match="seconds is a non-negative number"):
+        explore("steady", seconds="10")
 
 
 def test_the_state_and_time_bounds_stop_the_search():
