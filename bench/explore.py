@@ -44,14 +44,14 @@ BOUNDS = {
 
 
 def main() -> None:
-    print(f"explore: each bound for at most {SECONDS:.0f} s (depth <= {DEPTH}, states <= {STATES:,})")
+    print(f"explore: each bound for at most {SECONDS:.0f} s (depth <= {DEPTH}, states <= {STATES:,})", flush=True)
     for label, budgets in BOUNDS.items():
         result = explore("steady", depth=DEPTH, max_states=STATES, seconds=SECONDS, **budgets)
         status = "exhausted" if result.exhausted else f"NOT exhausted (stopped by {result.stopped_by})"
         verdict = "no invariant violated" if result.ok else f"VIOLATED {result.violation.name}"
         print(f"{label}\n    {result.distinct:,} distinct states, {result.transitions:,} transitions "
               f"({result.pruned:,} pruned by sleep sets), depth reached {result.depth}; {status}; {verdict}\n"
-              f"    {result.seconds:.1f} s, {result.states_per_second:,.0f} distinct states/s")
+              f"    {result.seconds:.1f} s, {result.states_per_second:,.0f} distinct states/s", flush=True)
     print("\nthe mutant catalogue (each from its named start, default bounds):")
     print(format_catalogue(catalogue()))
 

@@ -19,7 +19,6 @@
 # %%
 from IPython.display import display
 
-import omnilab
 from omnilab.replica.sequence_paxos import SequencePaxos
 from omnilab.sim.explore import STARTS, explore
 from omnilab.sim.mutants import MUTANTS, AppendAfterStopSign

@@ -290,22 +290,23 @@ def add_explore_command(subparsers: Subparsers) -> None:
 
 
 def run_explore(args: argparse.Namespace) -> int:
-    from omnilab.sim import explore as exploring
     from omnilab.sim.errors import BadInput
+    from omnilab.sim.explore import BUDGETS, STARTS, explore
     from omnilab.sim.scenarios import SCENARIOS
 
     if args.start == "list":
-        for name, start in exploring.STARTS.items():
+        for name, start in STARTS.items():
             print(f"{name}: {start.description}")
         print("scenarios: " + ", ".join(SCENARIOS))
         return 0
-    budgets = {name: getattr(args, name) for name in exploring.BUDGETS if getattr(args, name) is not None}
+    budgets = {name: getattr(args, name) for name in BUDGETS if getattr(args, name) is not None}
     try:
         if args.reconfigure_to:
             budgets["reconfigure_to"] = [tuple(int(p) for p in nodes.split(",")) for nodes in args.reconfigure_to]
-        result = exploring.explore(
+        result = explore(
             args.start, variant=args.variant, depth=args.depth, max_states=args.states, seconds=args.seconds,
-            invariants=None if args.invariants is None else [n.strip() for n in args.invariants.split(",") if n.strip()],
+            invariants=None if args.invariants is None else [n.strip() for n in args.invariants.split(",")
+                                                             if n.strip()],
             reduction=not args.no_reduction, progress=not args.no_progress, **budgets)
     except (BadInput, ValueError) as err:
         print(f"omnilab explore: {err}")
@@ -313,7 +314,8 @@ def run_explore(args: argparse.Namespace) -> int:
     print(result.summary(timing=True))
     if result.violation is None:
         return 0
-    print("\nthe counterexample as Cluster calls (Cluster.replay(result.counterexample) or omnilab.lab(...) plays it):\n")
+    print("\nthe counterexample as Cluster calls (Cluster.replay(result.counterexample) or omnilab.lab(...) "
+          "plays it):\n")
     print(result.script())
     return 1
 

@@ -1,7 +1,8 @@
 """The deterministic in-notebook world: network, servers, cluster clock, trace and invariants.
 
 ``Cluster`` is what a learner drives (see DESIGN.md); ``scenarios`` builds ready clusters for the
-situations of PROTOCOL.md §7; ``fuzz`` runs seeded random fault campaigns; ``Verdict`` is what each
+situations of PROTOCOL.md §7; ``fuzz`` runs seeded random fault campaigns; ``explore`` searches
+every schedule within small bounds for the shortest that breaks an invariant; ``Verdict`` is what each
 invariant of ``omnilab.sim.invariants`` returns. Importing this package does not import pandas.
 """
 
@@ -10,6 +11,7 @@ from .cluster import DEFAULT_RESEND_TICKS, Cluster
 from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp, NoQuiescence,
                      NotStarted, NothingInFlight, NothingToUndo, SimulationError, UnknownMessageId, UnknownNode)
 from .campaigns import FAULTS, FuzzResult, fuzz
+from .explore import ExploreResult, explore  # the function; its module is omnilab.sim.explore in sys.modules
 from .ledger import ClientOp, Verdict
 from .network import Envelope
 from .server import Server, ServerStatus
@@ -22,7 +24,7 @@ from .trace import (EVENT_TYPES, OPERATION_TYPES, Append, ClusterCreated, Compac
                     TryBecomeLeader)
 
 __all__ = [
-    "Cluster", "scenarios", "invariants", "campaigns", "fuzz", "FAULTS", "FuzzResult", "Verdict", "ClientOp", "Envelope",
+    "Cluster", "scenarios", "invariants", "campaigns", "fuzz", "FAULTS", "FuzzResult", "explore", "ExploreResult", "Verdict", "ClientOp", "Envelope",
     "Server", "ServerStatus", "StartInstance", "StateTransfer", "TransferAck", "Trace", "Operation", "Event",
     "DEFAULT_RESEND_TICKS", "SimulationError", "BadInput", "UnknownNode", "NodeDown", "NodeUp", "NotStarted",
     "UnknownMessageId", "NothingInFlight", "NoLeader", "InvalidConfiguration", "NothingToUndo", "NoQuiescence",

@@ -7,52 +7,64 @@ the clients, the operator) has at each state of a `Cluster`:
 * deliver any in-flight message (``cluster.step(id)``), drop one (``drop``, within ``drops``),
   duplicate one (``duplicate``, within ``duplicates``);
 * tick (``cluster.tick()``: every live server runs one timer round; within ``ticks``). Ticks are
-  global: the replica's only timers are its election round and its resend timeout, and asynchrony is
-  already modelled by holding any message back for as long as the search likes, so a node "slower"
-  than another is a node whose messages wait. Ticking one node alone is not a choice here;
+  global, a decision: the replica's only timers are its election round and its resend timeout, and
+  asynchrony is already modelled by holding any message back for as long as the search likes, so a
+  node "slower" than another is a node whose messages wait. Ticking one node alone is not a choice;
 * crash a live node (within ``crashes``) or recover a crashed one;
-* a client write ``put(key, value, at=pid)`` at any live, started node (within ``appends``; the
-  replica forwards it to its leader), the i-th write being ``put("k<i>", i)``;
+* a client write ``put(key, value, at=pid)`` (within ``appends``; a follower forwards it to its
+  leader), the i-th write being ``put("k<i>", i)``;
 * a reconfiguration ``reconfigure(nodes, at=pid)`` to each node list in ``reconfigure_to`` (within
   ``reconfigurations``);
 * a leader change ``try_become_leader(pid)`` (within ``elections``): the node starts a Prepare
   phase with a ballot above its promise, as the leader-election stub of the OmniPaxos TLA+ model
   does.
 
-Each distinct state is visited once: a state is the cluster's canonical fingerprint
-(``cluster.fingerprint()``: message ids, the trace and the clock left out) together with the
-budgets used so far. The search stores a 64-bit hash of that per state with a parent pointer (the
-state it was first reached from and the choice taken), never the state itself; only the frontier
-holds clusters (``cluster.fork()``). The counterexample is rebuilt by replaying the choices from the
-start with public `Cluster` calls, so it is an ordinary trace: ``Cluster.replay(result.counterexample)``
-and ``omnilab.lab(...)`` play it, step by step, and ``result.script()`` prints it as Cluster calls.
+Writes, reconfigurations and leader changes are made at every live, started node, or only at the
+nodes in ``at``. A crashed node may always recover.
 
-After every new state the invariants are checked (default: all of `Cluster.check`). The search is
-breadth-first (states are taken lowest depth first), so the first violation found has a shortest
-schedule among those explored.
+**States.** Each distinct state is visited once: a state is `Cluster.fingerprint`'s canonical state
+(`omnilab.sim.fingerprint`: every server, the multiset of messages in flight without their ids, the
+cut links; the clock, trace, ledger and random generator left out) together with the budgets used so
+far. The search stores a 64-bit hash of that per state with a parent pointer (the state it was
+first reached from and the choice taken, a message named by its content, not its id), never the
+state itself; only the frontier holds clusters. The counterexample is rebuilt by replaying the
+choices from the start with public `Cluster` calls, so it is an ordinary trace:
+``Cluster.replay(result.counterexample)`` and ``omnilab.lab(...)`` play it step by step, and
+``result.script()`` prints it as Cluster calls.
+
+What leaving the ledger out assumes: two schedules that reach the same servers and network have
+the same future, and the invariants are checked on the first (shortest) one that reaches it. A
+violation that only the recorded history of a later, longer path to the same state would show
+(evidence the ledger keeps about the past, such as the order in which client writes completed) is
+not looked for again.
+
+After every new state the invariants are checked (default: all of `Cluster.check`; ``invariants``
+names a subset). The frontier is taken lowest depth first, so the first violation found has a
+shortest schedule; the tests compare its length with the search without the reduction.
 
 **Partial-order reduction (sleep sets).** Two choices are *independent* when both are network
 choices (a delivery or a drop) on different messages and they are not both deliveries to the same
 receiver. The reduction assumes, and the simulator guarantees, that independent choices commute and
-do not disable each other: delivering to node A changes only A, the messages A sends and the
-evidence the invariants keep about A; delivering to B (or dropping a message) does not read any of
-it, and neither removes the other's message from flight. Under that assumption sleep sets prune
-*transitions only, never states*: after exploring ``a`` then ``b`` from a state, the search does not
-also explore ``b`` then ``a``, since both reach the same state. Every reachable state within the
-bounds is still visited (a state reached again with a smaller sleep set is expanded again for the
-choices it slept on), so no reachable violation is lost, and the distinct-state count is the same
-with and without the reduction (``reduction=False`` turns it off; the tests compare both). Messages
-equal in content (sender, receiver, configuration, payload) are one choice: delivering either gives
-the same state.
+do not disable each other: delivering to node A changes only server A, the messages A sends and the
+ledger's evidence about A; delivering to B, or dropping a message, reads none of it, and neither
+removes the other's message from flight. Under that assumption sleep sets prune *transitions only,
+never states*: after exploring ``a`` then ``b`` from a state, the search does not also explore ``b``
+then ``a``, since both reach the same state. Every reachable state within the bounds is still
+visited (a state reached again with fewer choices asleep is expanded again, for the choices it
+slept on before), so no reachable violation is lost, and the distinct-state count is the same with
+and without the reduction (``reduction=False`` turns it off; the tests compare both). Messages equal
+in content (sender, receiver, configuration, payload) are one choice: delivering either gives the
+same state.
 
 Bounds: ``depth`` (choices after the start), ``max_states`` (distinct states), ``seconds`` (wall
-time; the only clock here, and it only decides when to stop, never what is explored). ``exhausted``
+time: the only clock here, and it only decides when to stop, never what is explored). ``exhausted``
 says the search ran out of states to expand within the depth bound before any other bound or a
 violation stopped it.
 
 Named starts (``STARTS``) are staged searches in the way of DSLabs: a set-up prefix built by public
-calls (a cluster with an elected leader, one with a decided write, ...) together with the budgets
-worth exploring from there. ``explore("steady", variant="accept-lower-ballot")``.
+calls (an elected cluster, a decided write, a StopSign proposed, a rival candidate) together with
+the budgets worth exploring from there. ``explore("steady", variant="decide-without-write-quorum")``.
+``CATALOGUE`` names the start each mutant of `omnilab.sim.mutants` is caught from.
 """
 
 from __future__ import annotations
@@ -268,17 +280,23 @@ class _Forker:
         state["trace"] = Trace(cluster.trace)  # positions stay monotonic: the ledger's clock
         return child
 
-    def canonical(self, cluster: Cluster, strict: bool = False) -> tuple:
-        """`omnilab.sim.fingerprint.canonical_state(cluster)`, with each server's part cached."""
+    def canonical(self, cluster: Cluster) -> tuple:
+        """`omnilab.sim.fingerprint.canonical_state(cluster)`, with each server's part cached. A
+        server whose state holds an unhashable value inside a frozen one (a snapshot inside a
+        message it keeps) is walked strictly, field by field; the choice depends on the server's
+        content only, so equal states still give equal pictures."""
         cache = self._canon
         servers = []
         for pid in sorted(cluster.servers):
             server = cluster.servers[pid]
-            canon = None if strict else cache.get(server)
+            canon = cache.get(server)
             if canon is None:
-                canon = _Walker(strict).canon(server)
-                if not strict:
-                    cache[server] = canon
+                try:
+                    canon = _Walker(False).canon(server)
+                    hash(canon)
+                except TypeError:
+                    canon = _Walker(True).canon(server)
+                cache[server] = canon
             servers.append((pid, canon))
         counts: dict = {}
         for env in cluster.network.in_flight.values():
@@ -288,13 +306,7 @@ class _Forker:
 
     def state_key(self, cluster: Cluster, used: tuple) -> int:
         """A 64-bit hash of the cluster's canonical state and the budgets used."""
-        try:
-            return hash((self.canonical(cluster), used))
-        except TypeError:  # a frozen value holds something unhashable: walk into values too
-            strict = self.canonical(cluster, strict=True)
-            for pid, canon in strict[0]:
-                self._canon[cluster.servers[pid]] = canon
-            return hash((strict, used))
+        return hash((self.canonical(cluster), used))
 
 
 def _shared_memo(cluster: Cluster) -> dict:
@@ -425,7 +437,8 @@ class ExploreResult:
         if self.counterexample is not None:
             rows = "".join(f"<li><code>{html.escape(call)}</code></li>" for call in self.schedule())
             body = f"<div>the shortest schedule (after the start):</div><ol>{rows}</ol>"
-        return f"<div class=\"omnilab-explore\"><div><b>{head}</b></div><div>{stats}</div><div>{verdict}</div>{body}</div>"
+        return (f"<div class=\"omnilab-explore\"><div><b>{head}</b></div><div>{stats}</div><div>{verdict}</div>"
+                f"{body}</div>")
 
 
 # --- named starts ---------------------------------------------------------------------------------
@@ -519,8 +532,8 @@ def catalogue(names: Optional[Iterable[str]] = None, progress: bool = False, **b
     for name in (names or list(CATALOGUE)):
         start = CATALOGUE[name]
         result = explore(start, variant=name, progress=progress, **bounds)
-        rows.append(Catch(name, start, result.violation.name if result.violation else "", result.length,
-                          result.seconds, result.distinct, result))
+        broken = result.violation.name if result.violation is not None else ""  # a Verdict is falsy when violated
+        rows.append(Catch(name, start, broken, result.length, result.seconds, result.distinct, result))
     return rows
 
 
@@ -557,7 +570,8 @@ _EMPTY: frozenset = frozenset()
 
 
 def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] = None,
-            max_states: Optional[int] = None, seconds: Optional[float] = None, invariants: Optional[Iterable[str]] = None,
+            max_states: Optional[int] = None, seconds: Optional[float] = None,
+            invariants: Optional[Iterable[str]] = None,
             reduction: bool = True, progress: bool = False, **budgets: Any) -> ExploreResult:
     """Search every schedule from `start` within the bounds, breadth-first; stop at the first
     violated invariant (see the module docstring for the choices, the state and the reduction).
@@ -572,7 +586,8 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     all). `progress`: show a tqdm progress bar (distinct states, depth, states/s)."""
     unknown = sorted(set(budgets) - set(_BUDGETS) - {"reconfigure_to", "at"})
     if unknown:
-        raise BadInput(f"explore: unknown bound(s) {unknown}; the budgets are {list(_BUDGETS) + ['reconfigure_to']}")
+        raise BadInput(f"explore: unknown bound(s) {unknown}; the budgets are "
+                       f"{list(_BUDGETS) + ['reconfigure_to', 'at']}")
     name, root, bounds = _build_start(start, variant, None)
     given = {k: v for k, v in (("depth", depth), ("max_states", max_states), ("seconds", seconds)) if v is not None}
     given.update(budgets)
@@ -588,6 +603,8 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
         value = getattr(bounds, field_name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise BadInput(f"explore: {field_name} is a non-negative integer, not {value!r}")
+    if isinstance(bounds.seconds, bool) or not isinstance(bounds.seconds, (int, float)) or bounds.seconds < 0:
+        raise BadInput(f"explore: seconds is a non-negative number, not {bounds.seconds!r}")
     if bounds.reconfigurations and not bounds.reconfigure_to:
         raise BadInput("explore: reconfigurations > 0 needs reconfigure_to, the node lists to reconfigure to, "
                        "e.g. reconfigure_to=[(1, 2, 4)]")
