@@ -21,7 +21,7 @@ def test_every_notebook_has_a_source_and_every_source_a_notebook():
     sources = {path.stem for path in build.course_sources()}
     notebooks = {path.stem for path in (ROOT / "notebooks").glob("*.ipynb")}
     assert sources == notebooks
-    assert len(sources) == 9
+    assert len(sources) == 10
 
 
 @pytest.mark.parametrize("path, notebook", BUILT, ids=[path.name for path, _ in BUILT])

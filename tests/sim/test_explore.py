@@ -134,7 +134,7 @@ CAUGHT = {
     "decide-without-write-quorum": ("Integrity", 7),
     "ignore-most-up-to-date-promise": ("Integrity", 7),
     "accept-lower-ballot": ("Integrity", 8),
-    "append-after-stopsign": ("Integrity", 4),
+    "append-after-stopsign": ("StopSignSeal", 4),
     "stopsign-decided-when-accepted": ("Integrity", 5),
     "start-without-state-transfer": ("ConfigurationTransition", 4),
 }
@@ -145,10 +145,10 @@ def test_the_catalogue_table_names_start_invariant_and_length():
 
     rows = catalogue(["append-after-stopsign"])
     assert [(r.mutant, r.start, r.invariant, r.length) for r in rows] == [
-        ("append-after-stopsign", "replace-write", "Integrity", 4)]
+        ("append-after-stopsign", "replace-write", "StopSignSeal", 4)]
     table = format_catalogue(rows).splitlines()
     assert table[0].split() == ["mutant", "start", "invariant", "length", "seconds", "states"]
-    assert table[1].split()[:4] == ["append-after-stopsign", "replace-write", "Integrity", "4"]
+    assert table[1].split()[:4] == ["append-after-stopsign", "replace-write", "StopSignSeal", "4"]
 
 
 def test_the_catalogue_covers_every_mutant_a_safety_invariant_can_catch():
@@ -209,17 +209,17 @@ def test_the_state_and_time_bounds_stop_the_search():
 def test_the_result_shows_itself_and_opens_the_lab_at_the_violation():
     result = explore("replace-write", variant="append-after-stopsign")
     text = repr(result)
-    assert "VIOLATED Integrity after 4 choices" in text and " s," not in text
+    assert "VIOLATED StopSignSeal after 4 choices" in text and " s," not in text
     assert "distinct states/s" in result.summary(timing=True)
     html = result._repr_html_()
-    assert "Integrity" in html and "<ol>" in html
+    assert "StopSignSeal" in html and "<ol>" in html
     script = result.script()
     assert script.startswith("# the start: replace-write\ncluster = Cluster([1, 2, 3], seed=0, variant=")
     assert all(call.startswith("cluster.") for call in result.schedule())
     assert [op.call() for op in result.after_start().operations()] == result.schedule()
     lab = result.lab()
-    assert "violates Integrity" in lab.status_text
-    assert "✗ Integrity" in lab.summary()
+    assert "violates StopSignSeal" in lab.status_text
+    assert "✗ StopSignSeal" in lab.summary()
     lab.press("undo")  # one step back: the write not yet made, every invariant holds
     assert "✗" not in lab.summary()
 
@@ -227,7 +227,7 @@ def test_the_result_shows_itself_and_opens_the_lab_at_the_violation():
 def test_the_explore_command_prints_the_summary_and_the_schedule(capsys):
     assert cli.main(["explore", "replace-write", "--variant", "append-after-stopsign", "--no-progress"]) == 1
     out = capsys.readouterr().out
-    assert "VIOLATED Integrity after 4 choices" in out
+    assert "VIOLATED StopSignSeal after 4 choices" in out
     assert "cluster.reconfigure([1, 2, 4], at=3)" in out and "distinct states/s" in out
     assert cli.main(["explore", "steady", "--depth", "2", "--no-progress"]) == 0
     assert "no invariant violated" in capsys.readouterr().out

