@@ -62,9 +62,10 @@ MONKEYPATCH = (
     "bank = loaded['omnilab.grad' + 'ing.bank']\n"
     "loaded['omnilab.grad' + 'ing'].check = lambda *args, **kwargs: 'full marks'\n"
     "omnilab.sim.Cluster.check = lambda self: []\n"
-    "for name in dir(omnilab.sim.invariants):\n"
-    "    if not name.startswith('_') and callable(getattr(omnilab.sim.invariants, name)):\n"
-    "        setattr(omnilab.sim.invariants, name, lambda *args, **kwargs: [])\n"
+    # every invariant that returns a verdict says ok (its helpers, which the simulator calls, stay)
+    "for name in ('check', 'uniform_agreement', 'validity', 'integrity', 'local_well_formedness',\n"
+    "             'one_leader_per_ballot', 'stopsign_seal', 'configuration_transitions', 'kv_linearizability'):\n"
+    "    setattr(omnilab.sim.invariants, name, lambda *args, **kwargs: [])\n"
     "for exercise in bank.EXERCISES.values():\n"
     "    for check in exercise.checks:\n"
     "        object.__setattr__(check, 'judge', lambda artefact, seed: bank.CheckOutcome(True))\n"
