@@ -146,14 +146,14 @@ def add_mutants_command(subparsers: Subparsers) -> None:
 def run_mutants(args: argparse.Namespace) -> int:
     from omnilab.sim import mutants
 
-    unknown = [n for n in args.names if n not in mutants.MUTANTS]
+    unknown = [n for n in args.names if n not in mutants.ALL]
     if unknown:
-        print(f"omnilab mutants: unknown mutant(s) {unknown}; the mutants are: {', '.join(mutants.MUTANTS)}")
+        print(f"omnilab mutants: unknown mutant(s) {unknown}; the mutants are: {', '.join(mutants.ALL)}")
         return 2
-    names = args.names or list(mutants.MUTANTS)
+    names = args.names or list(mutants.ALL)
     if args.describe:
         for name in names:
-            print(f"{name}:\n  {mutants.MUTANTS[name].description}\n")
+            print(f"{name}:\n  {mutants.ALL[name].description}\n")
     catches = mutants.table(names, args.seeds, args.steps, args.nodes, shrink=not args.no_shrink)
     print(mutants.format_table(catches))
     survivors = [c.mutant for c in catches if c.expected and not c.caught]

@@ -19,7 +19,9 @@ from typing import Any, Optional
 
 from omnilab.replica.ballot_leader_election import BallotLeaderElection
 from omnilab.replica.sequence_paxos import SequencePaxos
+from omnilab.replica.sequence_paxos.follower import SequenceCheck
 from omnilab.replica.sequence_paxos.leader_state import PromiseMeta
+from omnilab.replica.state import Phase, Role
 from omnilab.replica.storage import MemoryStorage
 
 from .instances import start_instance
@@ -106,13 +108,13 @@ class AppendAfterStopSign(SequencePaxos):
     UniformAgreement when the appended entry takes the StopSign's slot."""
 
     def append(self, entry: Any) -> None:
-        # The reference's append, with the StopSign out of its sight for the call, so its first rule
-        # (refuse once a StopSign is stored) never fires. Nothing else append does reads it.
-        stopsign, self.log.stopsign = self.log.stopsign, None
-        try:
-            super().append(entry)
-        finally:
-            self.log.stopsign = stopsign
+        # The reference's append without its first rule (refuse once a StopSign is stored).
+        if self.state == (Role.LEADER, Phase.ACCEPT):
+            self.accept_entries_leader([entry])
+        elif self.state == (Role.LEADER, Phase.PREPARE):
+            self.buffered_proposals.append(entry)
+        else:
+            self.forward_proposals([entry])
 
 
 class DecideWithoutWriteQuorum(SequencePaxos):
@@ -128,6 +130,61 @@ class DecideWithoutWriteQuorum(SequencePaxos):
             self.log.set_decided_idx(self.log.accepted_idx)  # the reference waits for is_chosen(idx)
             for draft in self.leader_state.latest_accept.values():
                 draft.decided_idx = self.log.decided_idx  # and tell the followers, as a decision would
+
+
+# --- the fixes of issue 8's replica faults, reverted ------------------------------------------------
+
+
+class ApplyLateAcceptSync(SequencePaxos):
+    """BUG (a fixed fault, reverted): a follower applies an AcceptSync that answers an earlier
+    Promise of the ballot it already accepts in, delivered late. The sync reflects the leader's log
+    as it was then: the follower cuts its log below entries it has since accepted and decided, but
+    keeps its decided index (decided 7, accepted 3; ``read(3)`` is None). LocalWellFormedness
+    (decided <= accepted) catches it, or Integrity once the lost slots are missed."""
+
+    def is_stale_sync(self, sync: Any) -> bool:
+        return False  # the fix recognises the stale sync and ignores it
+
+
+class SilentOnRepeatedAcceptStopSign(SequencePaxos):
+    """BUG (a fixed fault, reverted): a follower that holds the StopSign stays silent when the
+    leader repeats its AcceptStopSign with the sequence number it already used. If the follower's
+    Accepted replies were lost, the StopSign is never decided and nothing can follow it: the
+    reconfiguration stalls for ever. Progress (heal, recover, run: no StopSign left undecided)
+    catches it."""
+
+    def handle_accept_stopsign(self, sender: int, acc: Any) -> None:
+        if not self.check_valid_ballot(acc.n) or self.state != (Role.FOLLOWER, Phase.ACCEPT):
+            return
+        if self.handle_sequence_num(acc.seq_num, acc.n.pid) is not SequenceCheck.EXPECTED:
+            return  # the fix answers a repeat of the StopSign it holds with its Accepted again
+        self.log.flush_batch()
+        self.log.set_stopsign(acc.ss)
+        self.reply_accepted(acc.n, self.log.accepted_idx)
+
+
+class KeepBufferedBehindStopSign(SequencePaxos):
+    """BUG (a fixed fault, reverted): a follower whose AcceptSync ends in a StopSign keeps the
+    proposals it buffered (while no leader was known) for ever instead of reporting them lost: the
+    client's write is never decided and never refused, it just stays pending. No safety invariant
+    catches it; the trace shows no ProposalLost for the write."""
+
+    def drop_buffered(self) -> None:
+        if self.role is Role.FOLLOWER:
+            return  # the fix reports them (take_dropped_proposals -> ProposalLost)
+        super().drop_buffered()
+
+
+class IgnorePrepareWhileAccepting(SequencePaxos):
+    """BUG (a fixed fault, reverted): a follower in the Accept phase ignores a Prepare for the ballot
+    it already promised. After a late PrepareReq of its own, the leader counts it as not promised
+    and sends it only Prepares, so the two never find each other again and the follower stays
+    behind for ever. Progress (a fresh put applied at every member) catches it."""
+
+    def handle_prepare(self, sender: int, prep: Any) -> None:
+        if self.phase is Phase.ACCEPT and prep.n == self.log.promise:
+            return  # the fix promises again, so the leader syncs it
+        super().handle_prepare(sender, prep)
 
 
 # --- the reconfiguration service ------------------------------------------------------------------
@@ -178,12 +235,28 @@ START_WITHOUT_STATE_TRANSFER = replace(REFERENCE, name="start-without-state-tran
                                        description=inspect.cleandoc(StartWithoutStateTransfer.__doc__ or ""),
                                        service=StartWithoutStateTransfer)
 
-#: Every mutant, by its short catalogue name.
+APPLY_LATE_ACCEPTSYNC = _mutant("apply-late-acceptsync", ApplyLateAcceptSync, sequence_paxos=ApplyLateAcceptSync)
+SILENT_ON_REPEATED_ACCEPTSTOPSIGN = _mutant("silent-on-repeated-acceptstopsign", SilentOnRepeatedAcceptStopSign,
+                                            sequence_paxos=SilentOnRepeatedAcceptStopSign)
+KEEP_BUFFERED_BEHIND_STOPSIGN = _mutant("keep-buffered-behind-stopsign", KeepBufferedBehindStopSign,
+                                        sequence_paxos=KeepBufferedBehindStopSign)
+IGNORE_PREPARE_WHILE_ACCEPTING = _mutant("ignore-prepare-while-accepting", IgnorePrepareWhileAccepting,
+                                         sequence_paxos=IgnorePrepareWhileAccepting)
+
+#: Every mutant of a protocol rule, by its short catalogue name.
 MUTANTS: dict[str, Variant] = {v.name: v for v in (
     TAKEOVER_WITHOUT_QUORUM_CONNECTED, ACCEPT_LOWER_BALLOT, IGNORE_MOST_UP_TO_DATE_PROMISE,
     STOPSIGN_DECIDED_WHEN_ACCEPTED, APPEND_AFTER_STOPSIGN, DECIDE_WITHOUT_WRITE_QUORUM,
     START_WITHOUT_STATE_TRANSFER,
 )}
+#: The mutants that put back a fault fixed in the replica (issue 8's faults 1, 2, 3 and 5), by name.
+REVERTED: dict[str, Variant] = {v.name: v for v in (
+    APPLY_LATE_ACCEPTSYNC, SILENT_ON_REPEATED_ACCEPTSTOPSIGN, KEEP_BUFFERED_BEHIND_STOPSIGN,
+    IGNORE_PREPARE_WHILE_ACCEPTING,
+)}
+REVERTED_FIXES = tuple(REVERTED)
+#: Both catalogues: what `omnilab.sim.variant.resolve` and ``omnilab mutants`` know by name.
+ALL: dict[str, Variant] = {**MUTANTS, **REVERTED}
 
 #: The invariants expected to catch each mutant (any of them), by name; "" = no safety invariant can.
 EXPECTED: dict[str, tuple[str, ...]] = {
@@ -194,6 +267,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "append-after-stopsign": ("StopSignSeal", "Integrity", "UniformAgreement"),
     "decide-without-write-quorum": ("UniformAgreement", "Integrity"),
     "start-without-state-transfer": ("ConfigurationTransition", "KVLinearizability"),
+    "apply-late-acceptsync": ("LocalWellFormedness", "Integrity"),
+    "silent-on-repeated-acceptstopsign": ("Progress",),
+    "keep-buffered-behind-stopsign": (),
+    "ignore-prepare-while-accepting": ("Progress",),
 }
 
 
@@ -224,7 +301,7 @@ def hunt(name: str, seeds: int = 100, steps: int = 100, nodes: int = 3, shrink: 
     mutant `name` until a seed fails; shrink that seed's schedule."""
     from . import campaigns
 
-    variant = MUTANTS[name]
+    variant = ALL[name]
     expected = EXPECTED.get(name, ())
     for position, seed in enumerate(range(seeds), start=1):
         result = campaigns.run_seed(seed, steps, nodes, campaigns.FAULTS, shrink_failures=shrink, variant=variant)
@@ -236,7 +313,7 @@ def hunt(name: str, seeds: int = 100, steps: int = 100, nodes: int = 3, shrink: 
 def table(names: Optional[list] = None, seeds: int = 100, steps: int = 100, nodes: int = 3,
           shrink: bool = True) -> list[Catch]:
     """`hunt` every mutant in `names` (default: the whole catalogue), in catalogue order."""
-    return [hunt(name, seeds, steps, nodes, shrink) for name in (names or list(MUTANTS))]
+    return [hunt(name, seeds, steps, nodes, shrink) for name in (names or list(ALL))]
 
 
 def format_table(catches: list[Catch]) -> str:

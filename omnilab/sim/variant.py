@@ -87,9 +87,9 @@ REFERENCE = Variant("reference", "the reference OmniPaxos, reconfiguration servi
 
 
 def _catalogue() -> dict:
-    from .mutants import MUTANTS  # the catalogue imports this module
+    from .mutants import ALL  # the catalogue imports this module
 
-    return MUTANTS
+    return ALL
 
 
 def resolve(spec: Any) -> Variant:

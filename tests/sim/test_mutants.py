@@ -11,16 +11,27 @@ import pytest
 
 from omnilab import cli
 from omnilab.sim import Cluster
-from omnilab.sim.mutants import EXPECTED, MUTANTS, format_table, hunt
+from omnilab.sim.mutants import EXPECTED, MUTANTS, REVERTED, format_table, hunt
 from omnilab.sim.variant import REFERENCE, importable_name, resolve
 
-#: Seeds (of the default campaign, 100 steps each) within which each mutant must be caught.
-BUDGET = 25
-CAUGHT = [name for name in MUTANTS if EXPECTED[name]]
+#: Seeds of the default campaign (100 steps each) within which the campaign catches each mutant, a
+#: margin above the seed that first caught it when this was written (`omnilab mutants` prints the
+#: table). The mutants left out are not caught by the campaign within 400 seeds: the takeover breaks
+#: a liveness rule no safety invariant sees, and the reverted fixes of the replica's faults need
+#: schedules the random campaign rarely draws; their regression tests catch them
+#: (tests/sim/test_reverted_fixes.py).
+BUDGET = {
+    "accept-lower-ballot": 10,
+    "ignore-most-up-to-date-promise": 20,
+    "stopsign-decided-when-accepted": 25,
+    "append-after-stopsign": 10,
+    "decide-without-write-quorum": 10,
+    "start-without-state-transfer": 5,
+}
+CAUGHT = list(BUDGET)
 #: Nodes of the campaign that hunts each mutant (3 unless said). A follower accepting a lower ballot
-#: needs two leaders competing over a follower that both reach: the 3-node campaign with the delay
-#: fault did not produce that within 100 seeds (seeds 0-99 x 100 steps all passed), the 5-node one
-#: does at seed 6.
+#: needs two leaders competing over a follower both reach: the 3-node campaign first draws that at
+#: seed 188, the 5-node one at seed 6.
 NODES = {"accept-lower-ballot": 5}
 
 
@@ -29,10 +40,10 @@ def test_the_catalogue_names_every_required_mutant():
         "takeover-without-quorum-connected", "accept-lower-ballot", "ignore-most-up-to-date-promise",
         "stopsign-decided-when-accepted", "append-after-stopsign", "decide-without-write-quorum",
         "start-without-state-transfer"}
-    assert set(EXPECTED) == set(MUTANTS)
-    for name, variant in MUTANTS.items():
+    assert set(EXPECTED) == set(MUTANTS) | set(REVERTED)
+    for name, variant in {**MUTANTS, **REVERTED}.items():
         assert variant.name == name and variant != REFERENCE
-        assert variant.description.startswith("BUG: ") and "catch" in variant.description
+        assert variant.description.startswith("BUG") and "catch" in variant.description
         assert all(invariant in variant.description for invariant in EXPECTED[name])
         spec = importable_name(variant)
         assert spec is not None and spec.startswith("omnilab.sim.mutants:") and resolve(spec) is variant
@@ -41,10 +52,10 @@ def test_the_catalogue_names_every_required_mutant():
 
 @pytest.mark.parametrize("name", CAUGHT)
 def test_each_mutant_is_caught_by_an_expected_invariant(name):
-    catch = hunt(name, seeds=BUDGET, steps=100, nodes=NODES.get(name, 3), shrink=True)
-    assert catch.caught, f"{name} survived {BUDGET} seeds"
+    catch = hunt(name, seeds=BUDGET[name], steps=100, nodes=NODES.get(name, 3), shrink=True)
+    assert catch.caught, f"{name} survived {BUDGET[name]} seeds"
     assert catch.caught_by in EXPECTED[name], catch.message
-    assert catch.shrunk_ops is not None and catch.shrunk_ops <= (70 if name in NODES else 30)  # 5 nodes shrink less
+    assert catch.shrunk_ops is not None and catch.shrunk_ops <= (70 if name in NODES else 60)  # of the 100 drawn
     # The shrunk trace names its variant and replays to the same violation.
     assert catch.trace[0].variant == importable_name(MUTANTS[name])
     again = Cluster.replay(catch.trace)
@@ -55,7 +66,7 @@ def test_each_mutant_is_caught_by_an_expected_invariant(name):
 def test_the_reference_survives_the_same_budget():
     from omnilab.sim import campaigns
 
-    results = campaigns.run_campaign(range(BUDGET), 100, 3, shrink_failures=False)
+    results = campaigns.run_campaign(range(25), 100, 3, shrink_failures=False)
     assert all(r.ok for r in results), [(r.seed, r.violation) for r in results if not r.ok]
 
 

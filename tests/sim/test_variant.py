@@ -161,7 +161,7 @@ def test_the_simulator_builds_instances_in_one_place():
 
     def builds(path):
         return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                   and node.func.attr in ("build_for_server", "build")
+                   and node.func.attr == "build_for_server"
                    for node in ast.walk(ast.parse(path.read_text())))
 
     sim = Path(omnilab.sim.__file__).parent

@@ -1,0 +1,51 @@
+"""The replica's fault fixes (issue 8's faults 1, 2, 3 and 5), each reverted by a mutant: the
+regression test of each fix, run on a cluster of that mutant, must fail, and pass on the reference.
+
+The regression schedules live in tests/replica/test_faults.py; they build their clusters with
+``Cluster(...)``, which this module points at the mutant for the length of one call.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+import tests.replica.test_faults as faults
+from omnilab.sim import Cluster
+from omnilab.sim.mutants import REVERTED as MUTANTS
+from omnilab.sim.mutants import REVERTED_FIXES
+
+#: mutant -> the regression tests of the fix it reverts.
+REGRESSIONS = {
+    "apply-late-acceptsync": (faults.test_late_acceptsync_from_an_earlier_session_is_ignored,
+                              faults.test_late_acceptsync_is_ignored_after_a_restart_too,
+                              faults.test_late_acceptsync_loses_no_decided_write_when_the_follower_leads_and_restarts),
+    "silent-on-repeated-acceptstopsign": (
+        faults.test_reconfiguration_completes_when_the_accepted_replies_to_the_stopsign_are_lost,),
+    "keep-buffered-behind-stopsign": (faults.test_proposal_buffered_behind_a_synced_stopsign_is_reported_lost,),
+    "ignore-prepare-while-accepting": (faults.test_follower_and_leader_find_each_other_after_a_late_preparereq,),
+}
+CASES = [(name, test) for name, tests in REGRESSIONS.items() for test in tests]
+
+
+def test_every_reverted_fix_has_its_regressions():
+    assert set(REGRESSIONS) == set(REVERTED_FIXES)
+
+
+@pytest.mark.parametrize("name, regression", CASES, ids=[f"{n}-{t.__name__}" for n, t in CASES])
+def test_the_regression_fails_on_the_mutant(monkeypatch, name, regression):
+    regression()  # the reference passes it
+    monkeypatch.setattr(faults, "Cluster", functools.partial(Cluster, variant=MUTANTS[name]))
+    with pytest.raises(AssertionError):
+        regression()
+
+
+def test_the_invariants_catch_the_late_acceptsync(monkeypatch):
+    """Fault 1 is a safety fault: the schedule leaves the follower with a decided index beyond its
+    log, and the invariants say so."""
+    monkeypatch.setattr(faults, "Cluster", functools.partial(Cluster, variant=MUTANTS["apply-late-acceptsync"]))
+    cluster, _, follower = faults.late_acceptsync_schedule()
+    state = cluster.server(follower).omnipaxos.inspect()
+    assert state.decided_idx > state.accepted_idx
+    assert {v.name for v in cluster.check() if not v.ok} & {"Integrity", "LocalWellFormedness"}
