@@ -113,3 +113,84 @@ def test_new_member_of_seed_30970_catches_up():
     assert (leader_state.role, leader_state.phase) == (Role.LEADER, Phase.ACCEPT)
     assert all(v == "Promised" for p, v in leader_state.leader_promised.items() if p != leader)
     assert all(v.ok for v in cluster.check()), [v for v in cluster.check() if not v.ok]
+
+
+# --- compaction: faults the campaigns' compact fault found -------------------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def _replay_calls(path: Path) -> Cluster:
+    """Run a ``.calls`` file (``cluster = Cluster(...)`` first, then one call a line); a proposal or a
+    compaction the replica refuses is refused again."""
+    lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    namespace = {"Cluster": Cluster}
+    exec(lines[0], namespace)
+    for line in lines[1:]:
+        try:
+            exec(line, namespace)
+        except (ProposeErr, CompactionErr, SnapshotUnsupported):
+            pass
+    return namespace["cluster"]
+
+
+def _log(cluster: Cluster, pid: int):
+    return cluster.server(pid).omnipaxos.seq_paxos.log
+
+
+def test_trim_past_a_followers_decided_index_keeps_its_writes():
+    """The leader trims as far as every node accepted, past what follower 1 decided; syncing node 1
+    later with a 'Complete' snapshot of the leader's trimmed log lost a=2. Before the fix Integrity
+    and KVLinearizability reported it."""
+    cluster = _replay_calls(DATA / "replica_trim_past_decided.calls")
+    assert all(v.ok for v in cluster.check()), [v for v in cluster.check() if not v.ok]
+    assert cluster.server(1).kv.get("a") == 2
+
+
+def test_trim_after_a_snapshot_does_not_keep_the_stale_snapshot():
+    """A trim after a snapshot kept the old snapshot (b=6) for the longer prefix, so recovering node 1
+    was synced without b=8. Before the fix Integrity and KVLinearizability reported it."""
+    cluster = _replay_calls(DATA / "replica_stale_snapshot_after_trim.calls")
+    assert all(v.ok for v in cluster.check()), [v for v in cluster.check() if not v.ok]
+    assert cluster.server(1).kv.get("b") == 8
+
+
+def test_a_follower_that_decided_less_than_the_trim_point_is_synced_with_entries():
+    """The rule directly: the leader's trimmed prefix holds no write, so a follower that decided less
+    than it gets no snapshot; it keeps the entries it accepted there (the decided ones) and decides them."""
+    cluster = Cluster([1, 2, 3], seed=0)
+    cluster.run(ticks=3)
+    leader = cluster.leader()
+    cluster.put("a", 1)
+    cluster.deliver_all()
+    cluster.put("a", 2)
+    cluster.deliver_all()
+    cluster.trim()
+    leader_log = _log(cluster, leader)
+    assert leader_log.compacted_idx == 2 and leader_log.storage.get_snapshot() is None
+    assert not leader_log.can_snapshot_from(1) and leader_log.can_snapshot_from(2)
+    sync = leader_log.create_log_sync(1, 1)  # a follower that decided 1 slot of the trimmed 2
+    assert sync.decided_snapshot is None and sync.sync_idx == 2
+    assert all(v.ok for v in cluster.check()), [v for v in cluster.check() if not v.ok]
+
+
+def test_a_trim_over_a_snapshotted_prefix_drops_the_snapshot():
+    """The rule directly: after snapshot then trim, the compacted prefix reads as trimmed, never as the
+    old snapshot standing for the longer prefix."""
+    cluster = Cluster([1, 2, 3], seed=0)
+    cluster.run(ticks=3)
+    leader = cluster.leader()
+    cluster.put("b", 6)
+    cluster.deliver_all()
+    cluster.snapshot()
+    cluster.deliver_all()
+    cluster.put("b", 8)
+    cluster.deliver_all()
+    assert _log(cluster, leader).storage.get_snapshot() is not None
+    cluster.trim()
+    cluster.deliver_all()
+    for pid in (1, 2, 3):
+        log = _log(cluster, pid)
+        assert log.compacted_idx == 2 and log.storage.get_snapshot() is None, pid
+        assert type(log.compacted_entry()).__name__ == "Trimmed"
+    assert all(v.ok for v in cluster.check()), [v for v in cluster.check() if not v.ok]

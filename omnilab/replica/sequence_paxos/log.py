@@ -96,7 +96,8 @@ class ReplicaLog:
     def create_log_sync(self, common_prefix: int, other_decided_idx: int) -> LogSync:
         """What a replica whose log agrees with mine up to `common_prefix`, and which has decided
         `other_decided_idx` slots, needs to make its log equal to mine (PROTOCOL.md §3.5)."""
-        if self.decided_idx > common_prefix and self._snapshot_class() is not None:
+        if (self.decided_idx > common_prefix and self._snapshot_class() is not None
+                and self.can_snapshot_from(other_decided_idx)):
             # Ship the decided part it lacks as a snapshot, and my undecided tail as entries.
             snapshot, sync_idx = self.create_diff_snapshot(other_decided_idx)
             suffix = self.storage.get_suffix(self.decided_idx)
@@ -104,18 +105,36 @@ class ReplicaLog:
             # The StopSign travels in its own field, so the sync point stops at my last real entry
             # (a follower's promised accepted_idx counts the StopSign slot; cutting there would count
             # it twice). Entries below my compacted index are gone; every member had accepted them
-            # before I compacted (trim requires it), so the sync can start there.
+            # before I compacted (trim requires it), so the sync can start there. This is also the
+            # sync for a replica that decided less than my trimmed prefix: no snapshot of mine holds
+            # the slots it lacks, but the entries it accepted there are the decided ones (it accepted
+            # them in the round that decided them), so it keeps them and learns they are decided.
             entries_end = self.accepted_idx - (1 if self.stopsign is not None else 0)
             sync_idx = max(min(common_prefix, entries_end), self.compacted_idx)
             snapshot = None
             suffix = self.storage.get_suffix(sync_idx)
         return LogSync(snapshot, tuple(suffix), sync_idx, self.stopsign)
 
+    def prefix_is_snapshotted(self) -> bool:
+        """Does my stored snapshot (if any) hold every write of my compacted prefix? True with no
+        prefix, or with a snapshot; a trimmed prefix (compacted, no snapshot) holds none of them."""
+        return self.compacted_idx == 0 or self.storage.get_snapshot() is not None
+
+    def can_snapshot_from(self, from_idx: int) -> bool:
+        """Can I build a truthful snapshot of my decided slots from `from_idx` on? Not when part of
+        them lies in a trimmed prefix: their writes are gone from my log and from any snapshot."""
+        return from_idx >= self.compacted_idx or self.prefix_is_snapshotted()
+
     def create_diff_snapshot(self, from_idx: int) -> tuple[Optional[SnapshotType], int]:
         """A snapshot of my decided entries from `from_idx` on: Complete if `from_idx` is inside my
-        compacted prefix, else a Delta. Returns it with the index it reaches (my log-decided index)."""
+        snapshotted prefix, else a Delta. Returns it with the index it reaches (my log-decided index).
+        Requires ``can_snapshot_from(from_idx)``: a Complete snapshot over a trimmed prefix would
+        claim the whole prefix while holding only the slots after the trim point."""
+        if not self.can_snapshot_from(from_idx):
+            raise ValueError(f"no snapshot from idx {from_idx}: my prefix is trimmed up to idx "
+                             f"{self.compacted_idx}; sync that replica with entries instead")
         log_decided = self.log_decided_idx()
-        if from_idx <= self.compacted_idx:
+        if from_idx <= self.compacted_idx and self.prefix_is_snapshotted():
             if self.compacted_idx < log_decided:
                 return Complete(self.decided_snapshot(log_decided)), log_decided
             existing = self.storage.get_snapshot()
@@ -201,10 +220,19 @@ class ReplicaLog:
         return idx
 
     def try_trim(self, idx: int) -> None:
-        """Forget entries below `idx` (a decided index); no snapshot is kept."""
+        """Forget entries below `idx` (a decided index); no snapshot is kept.
+
+        A snapshot I stored earlier is dropped with them: it holds only the writes up to its own
+        snapshot point, so kept as the snapshot of the longer prefix it would tell a lagging replica
+        synced from it that the slots between that point and `idx` wrote nothing. (The reference
+        keeps it; see the README.) The prefix then reads as trimmed, and a replica that decided less
+        than it is synced with entries, never with a snapshot (`create_log_sync`)."""
         target = self._compaction_target(idx)
         if target > self.compacted_idx:
-            self.storage.write_atomically([Trim(target), SetCompactedIdx(target)])
+            ops = [Trim(target), SetCompactedIdx(target)]
+            if self.storage.get_snapshot() is not None:
+                ops.append(SetSnapshot(None))
+            self.storage.write_atomically(ops)
             self.compacted_idx = target
 
     def try_snapshot(self, idx: Optional[int]) -> None:
