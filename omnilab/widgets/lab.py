@@ -39,6 +39,7 @@ from omnilab.sim import Cluster, Trace, scenarios
 from omnilab.sim.errors import BadInput, SimulationError
 from omnilab.view import diagrams, tables
 from omnilab.view import palette as P
+from omnilab.view.reconfiguration import reconfiguration, strip_html
 
 __all__ = ["lab", "Lab", "TABS"]
 
@@ -229,6 +230,7 @@ class Lab(W.VBox):
         self.title = W.HTML()
         self.status = W.HTML(value="")
         self.badges = W.HTML(value="")
+        self.strip = W.HTML(value="")  # the reconfiguration strip (see _update_strip)
         # A view wider than the tab (the nodes table, a long log) scrolls sideways instead of being cut off.
         self.views = {key: W.HTML(value="", layout=W.Layout(overflow="auto", max_width="100%")) for key, _ in TABS}
         self._message_buttons: list[W.Button] = []
@@ -252,7 +254,7 @@ class Lab(W.VBox):
              c.replay, c.refresh],
         ]
         rows = [W.HBox(row, layout=W.Layout(flex_flow="row wrap")) for row in rows]
-        super().__init__([self.title, *rows, self.status, self.badges, self.tabs])
+        super().__init__([self.title, *rows, self.status, self.badges, self.strip, self.tabs])
         self.add_class("omnilab-lab")
         self._building = False
         self.refresh()
@@ -470,6 +472,7 @@ class Lab(W.VBox):
         self._seen = self._signature()
         self._update_controls()
         self._update_badges()
+        self._update_strip()
         self._stale = {key for key, _ in TABS}
         self._draw_visible()
 
@@ -527,6 +530,23 @@ class Lab(W.VBox):
                                  f"{html.escape(str(err))}</span>")
             return
         self.badges.value = "<div class=\"omnilab-badges\">" + "".join(_badge(v) for v in verdicts) + "</div>"
+
+    # --- the reconfiguration strip ----------------------------------------------------------------------
+
+    def _update_strip(self) -> None:
+        """Redraw the reconfiguration strip above the tabs (after every action, like the badges):
+        `omnilab.view.reconfiguration(cluster)`, the stages of each StopSign."""
+        try:
+            self.strip.value = strip_html(reconfiguration(self.cluster))
+        except Exception as err:  # a view must not break the widget
+            self.strip.value = (f"<span class=\"omnilab-badge violated\">the reconfiguration strip failed: "
+                                f"{html.escape(str(err))}</span>")
+
+    @property
+    def strip_text(self) -> str:
+        """The reconfiguration strip as text, one line per configuration change."""
+        lines = _text(self.strip.value.replace("</div>", "</div>\n")).splitlines()
+        return "\n".join(line.strip() for line in lines if line.strip())
 
     def _update_controls(self) -> None:
         cluster, c = self.cluster, self.controls

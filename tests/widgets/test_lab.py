@@ -372,3 +372,23 @@ def test_nothing_imports_widgets():
             "assert not any(m.startswith('omnilab.widgets') or m == 'ipywidgets' for m in sys.modules), "
             "sorted(m for m in sys.modules if 'widget' in m)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- the reconfiguration strip ---------------------------------------------------------------------
+
+def test_the_strip_above_the_tabs_follows_every_action():
+    w = lab(scenarios.replace_crashed_node())
+    assert w.children.index(w.strip) == w.children.index(w.tabs) - 1  # right above the tabs
+    assert w.strip_text == "c1 [1, 2, 3]: ○ no reconfiguration proposed"
+    w.press("reconfigure", nodes="1, 2, 4")
+    assert w.strip_text.startswith("c1 [1, 2, 3] → c2 [1, 2, 4]: ✓ StopSign proposed → … accepted by 1 of 3 → "
+                                   "○ decided (seals configuration 1)")
+    w.press("run", ticks=3)
+    assert w.strip_text == ("c1 [1, 2, 3] → c2 [1, 2, 4]: ✓ StopSign proposed → ✓ accepted by 2 of 3 → ✓ decided: "
+                            "configuration 1 sealed → ✓ instances of c2 started → ✓ node 4 told → ✓ node 4 state "
+                            "received → ✓ node 4 running")
+    w.press("undo")
+    assert "✓ node 4 running" not in w.strip_text
+    w.cluster.run(ticks=3)  # typed in a cell: the strip follows on the next refresh
+    w.refresh()
+    assert "✓ node 4 running" in w.strip_text
