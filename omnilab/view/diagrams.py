@@ -267,7 +267,8 @@ def _short_text(text: str, limit: int = 26) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False) -> graphviz.Digraph:
+def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
+              upto: int | None = None) -> graphviz.Digraph:
     """A Lamport diagram of the trace: one vertical lane per node, time going down, one arrow per
     message from its send to its delivery.
 
@@ -276,7 +277,10 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False) -> gra
     The left margin names each operation (``cluster.step(12)``) and tick. Dropped messages end in ✗;
     messages still in flight end at the bottom, dashed. Only the last `last` trace items are drawn
     (``None``: all). Heartbeats (Ballot Leader Election) are left out unless ``ble=True``: they are
-    most of the traffic and hide the Sequence Paxos exchanges. Accepts a cluster or a trace.
+    most of the traffic and hide the Sequence Paxos exchanges. ``upto`` ends the window before that
+    trace position instead of at the end of the trace (the picture as it was then: a message sent
+    before ``upto`` and delivered after it is drawn in flight), so a moment can be held in view while
+    the trace grows. Accepts a cluster or a trace.
     """
     from omnilab.sim import trace as T
 
@@ -287,14 +291,15 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False) -> gra
         return env is not None and type(env.payload).__name__.startswith("Heartbeat")
 
     # The window: the last `last` items (heartbeats skipped unless `ble`), found from the end.
+    window_end = len(trace) if upto is None else max(0, min(int(upto), len(trace)))
     window: list = []
-    for pos in range(len(trace) - 1, -1, -1):
+    for pos in range(window_end - 1, -1, -1):
         if last is not None and len(window) >= last:
             break
         if ble or not is_ble(trace[pos]):
             window.append(pos)
     window.reverse()
-    start = window[0] if window else len(trace)
+    start = window[0] if window else window_end
 
     # Lanes: the servers that existed when the window opens (and whether crashed), plus the ones
     # that appear inside it; the messages sent before it and still on the wire.
@@ -479,6 +484,9 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False) -> gra
         else:
             dot.edge(a, b, dir="none", color="#9a9a9a", penwidth="2")
     notes = [f"… {start} earlier trace items"] if start else []
+    if window_end < len(trace):
+        notes.append(f"up to trace position {window_end} of {len(trace)} ({len(trace) - window_end} later items "
+                     "not drawn)")
     if not ble:
         notes.append("heartbeats hidden (ble=True shows them)")
     if notes:

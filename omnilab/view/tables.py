@@ -333,15 +333,34 @@ def _configs(config_ids: Iterable[int]) -> str:
     return ", ".join(f"c{c}" for c in ids) if ids else "none"
 
 
-def events(cluster: Any, last: Optional[int] = 20) -> pd.DataFrame:
+def is_heartbeat(item: Any) -> bool:
+    """Whether a trace item is a Ballot Leader Election heartbeat being sent, delivered, dropped or
+    copied (most of the traffic; it hides the Sequence Paxos exchanges)."""
+    env = getattr(item, "envelope", None)
+    return env is not None and type(env.payload).__name__.startswith("Heartbeat")
+
+
+def events(cluster: Any, last: Optional[int] = 20, heartbeats: bool = True) -> pd.DataFrame:
     """The last `last` items of the trace (all of them with ``last=None``), indexed by trace position:
     ``what`` (the operation or event class), ``node`` and ``text`` (the Python call of an operation,
-    a sentence for an event)."""
+    a sentence for an event). With ``heartbeats=False`` the heartbeats are left out (the last `last`
+    of the other items are shown; their positions keep the gaps)."""
     trace = cluster.trace if hasattr(cluster, "trace") else cluster
-    start = 0 if last is None else max(0, len(trace) - last)
-    rows = [describe_item(trace[pos]) for pos in range(start, len(trace))]
-    return pd.DataFrame(rows, columns=["what", "node", "text"], index=pd.RangeIndex(start, len(trace), name="pos"),
-                        dtype=object)
+    if heartbeats:
+        start = 0 if last is None else max(0, len(trace) - last)
+        positions = list(range(start, len(trace)))
+    else:
+        positions = []
+        for pos in range(len(trace) - 1, -1, -1):  # from the end: a long trace costs only what is shown
+            if last is not None and len(positions) >= last:
+                break
+            if not is_heartbeat(trace[pos]):
+                positions.append(pos)
+        positions.reverse()
+    rows = [describe_item(trace[pos]) for pos in positions]
+    index = (pd.RangeIndex(positions[0] if positions else len(trace), len(trace), name="pos") if heartbeats
+             else pd.Index(positions, name="pos", dtype="int64"))
+    return pd.DataFrame(rows, columns=["what", "node", "text"], index=index, dtype=object)
 
 
 # --- storage versus memory ------------------------------------------------------------------------

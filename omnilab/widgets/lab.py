@@ -39,6 +39,7 @@ from omnilab.sim import Cluster, Trace, scenarios
 from omnilab.sim.errors import BadInput, SimulationError
 from omnilab.view import diagrams, tables
 from omnilab.view import palette as P
+from omnilab.view.reconfiguration import reconfiguration, strip_html
 
 __all__ = ["lab", "Lab", "TABS"]
 
@@ -47,6 +48,8 @@ TABS = (("diagram", "Diagram"), ("logs", "Logs"), ("messages", "Messages"), ("no
         ("spacetime", "Space-time"), ("events", "Events"), ("kv", "Key-value"), ("storage", "Storage"))
 MAX_MESSAGE_BUTTONS = 30
 MAX_LOG_ROWS = 200
+EVENTS_SHOWN = 40  # rows of the Events tab
+SPACETIME_SHOWN = 60  # trace items in the Space-time window (the default of `diagrams.spacetime`)
 # Dropdown values for "no choice": a Dropdown shows None as an empty box, so these are words.
 _LEADER, _OLDEST = "leader", "oldest"
 
@@ -223,12 +226,14 @@ class Lab(W.VBox):
         c.refresh = button("Refresh", self.refresh, "redraw the views from the cluster", icon="eye", record=False)
         c.heartbeats = W.Checkbox(value=False, description="heartbeats in space-time", indent=False,
                                   layout=W.Layout(width="220px"))
-        c.heartbeats.observe(lambda _: self._mark_stale({"spacetime"}), "value")
+        c.heartbeats.observe(lambda _: self._view_control_changed("spacetime"), "value")
+        self._build_view_controls(c)
 
         # --- status, badges and views -------------------------------------------------------------
         self.title = W.HTML()
         self.status = W.HTML(value="")
         self.badges = W.HTML(value="")
+        self.strip = W.HTML(value="")  # the reconfiguration strip (see _update_strip)
         # A view wider than the tab (the nodes table, a long log) scrolls sideways instead of being cut off.
         self.views = {key: W.HTML(value="", layout=W.Layout(overflow="auto", max_width="100%")) for key, _ in TABS}
         self._message_buttons: list[W.Button] = []
@@ -236,8 +241,9 @@ class Lab(W.VBox):
         self.message_list = W.VBox(layout=W.Layout(max_height="260px", overflow="auto"))
         messages_tab = W.VBox([W.HTML("<b>Click a message to deliver it</b> (the same as "
                                       "<code>cluster.step(id)</code>):"), self.message_list, self.views["messages"]])
-        spacetime_tab = W.VBox([c.heartbeats, self.views["spacetime"]])
-        children = {"messages": messages_tab, "spacetime": spacetime_tab}
+        spacetime_tab = W.VBox([W.HBox([c.heartbeats, c.window, c.follow]), self.views["spacetime"]])
+        events_tab = W.VBox([c.hide_heartbeats, self.views["events"]])
+        children = {"messages": messages_tab, "spacetime": spacetime_tab, "events": events_tab}
         self.tabs = W.Tab(children=[children.get(key, self.views[key]) for key, _ in TABS])
         for k, (_, title) in enumerate(TABS):
             self.tabs.set_title(k, title)
@@ -252,7 +258,7 @@ class Lab(W.VBox):
              c.replay, c.refresh],
         ]
         rows = [W.HBox(row, layout=W.Layout(flex_flow="row wrap")) for row in rows]
-        super().__init__([self.title, *rows, self.status, self.badges, self.tabs])
+        super().__init__([self.title, *rows, self.status, self.badges, self.strip, self.tabs])
         self.add_class("omnilab-lab")
         self._building = False
         self.refresh()
@@ -470,6 +476,8 @@ class Lab(W.VBox):
         self._seen = self._signature()
         self._update_controls()
         self._update_badges()
+        self._update_strip()
+        self._update_window()
         self._stale = {key for key, _ in TABS}
         self._draw_visible()
 
@@ -492,8 +500,8 @@ class Lab(W.VBox):
         if key == "diagram":
             return _svg_html(diagrams.svg(diagrams.cluster_diagram(cluster)), "omnilab-diagram", max_height="560px")
         if key == "spacetime":
-            return _svg_html(diagrams.svg(diagrams.spacetime(cluster, ble=self.controls.heartbeats.value)),
-                             "omnilab-spacetime")
+            return _svg_html(diagrams.svg(diagrams.spacetime(cluster, ble=self.controls.heartbeats.value,
+                                                             upto=self._window_upto())), "omnilab-spacetime")
         if key == "logs":
             table = tables.logs(cluster)
             return tables.html_table(table, cell_classes=table.status, crashed_columns=table.crashed,
@@ -509,7 +517,9 @@ class Lab(W.VBox):
             return tables.html_table(frame, caption=f"crashed: {crashed}" if crashed else "",
                                      table_class="omnilab-table omnilab-nodes")
         if key == "events":
-            return tables.html_table(tables.events(cluster, last=40), table_class="omnilab-table omnilab-events")
+            return tables.html_table(tables.events(cluster, last=EVENTS_SHOWN,
+                                                   heartbeats=not self.controls.hide_heartbeats.value),
+                                     table_class="omnilab-table omnilab-events")
         if key == "kv":
             frame = tables.kv(cluster)
             if frame.empty:
@@ -527,6 +537,106 @@ class Lab(W.VBox):
                                  f"{html.escape(str(err))}</span>")
             return
         self.badges.value = "<div class=\"omnilab-badges\">" + "".join(_badge(v) for v in verdicts) + "</div>"
+
+    # --- view controls: what a tab shows (they never change the cluster) --------------------------------
+    #
+    # Each one says its equivalent view call in the status line, as the buttons say their cluster call.
+
+    def _build_view_controls(self, c: SimpleNamespace) -> None:
+        # Events tab: heartbeats hidden by default. They are most of the trace (every tick sends
+        # them), so with them shown the 40 rows are mostly HeartbeatRequest/Reply and the protocol's
+        # own steps scroll away; the box shows them again.
+        c.hide_heartbeats = W.Checkbox(value=True, description="hide heartbeats", indent=False,
+                                       layout=W.Layout(width="150px"),
+                                       tooltip="leave Ballot Leader Election heartbeats out of the table: "
+                                               "view.events(cluster, heartbeats=False)")
+        c.hide_heartbeats.observe(lambda _: self._view_control_changed("events"), "value")
+        # Space-time tab: which window of the trace is drawn. The slider is the trace position the
+        # window ends at; "follow" keeps it at the end as the trace grows. Moving the slider turns
+        # follow off, so the moment chosen (a decision, say) stays in view after Run.
+        c.window = W.IntSlider(value=0, min=0, max=0, description="up to", continuous_update=False,
+                               layout=W.Layout(width="420px"), style={"description_width": "40px"},
+                               tooltip="draw the trace up to this position: view.spacetime(cluster, upto=pos)")
+        c.follow = W.Checkbox(value=True, description="follow the end", indent=False, layout=W.Layout(width="120px"),
+                              tooltip="keep the window at the end of the trace as it grows")
+        self._syncing_window = False
+        c.window.observe(self._on_window, "value")
+        c.follow.observe(self._on_follow, "value")
+
+    def _view_call(self, key: str) -> str:
+        c = self.controls
+        if key == "events":
+            hidden = ", heartbeats=False" if c.hide_heartbeats.value else ""
+            return f"view.events(cluster, last={EVENTS_SHOWN}{hidden})"
+        args = [f"last={SPACETIME_SHOWN}"]
+        if c.heartbeats.value:
+            args.append("ble=True")
+        if self._window_upto() is not None:
+            args.append(f"upto={self._window_upto()}")
+        return f"view.spacetime(cluster, {', '.join(args)})"
+
+    def _view_control_changed(self, key: str) -> None:
+        if self._building:
+            return
+        self._say_ok([self._view_call(key)])
+        self._mark_stale({key})
+
+    def _window_upto(self) -> Optional[int]:
+        """The trace position the Space-time window ends at; None when it follows the end."""
+        c = self.controls
+        if c.follow.value or c.window.value >= len(self.cluster.trace):
+            return None
+        return int(c.window.value)
+
+    def _update_window(self) -> None:
+        """Keep the slider's range the trace's length; at the end when following."""
+        c, length = self.controls, len(self.cluster.trace)
+        self._syncing_window = True
+        try:
+            if c.window.value > length:
+                c.window.value = length
+            c.window.max = length
+            if c.follow.value:
+                c.window.value = length
+        finally:
+            self._syncing_window = False
+
+    def _on_window(self, _change: dict) -> None:
+        if self._syncing_window or self._building:
+            return
+        c = self.controls
+        at_end = c.window.value >= len(self.cluster.trace)
+        if c.follow.value != at_end:
+            self._syncing_window = True
+            try:
+                c.follow.value = at_end
+            finally:
+                self._syncing_window = False
+        self._view_control_changed("spacetime")
+
+    def _on_follow(self, _change: dict) -> None:
+        if self._syncing_window or self._building:
+            return
+        if self.controls.follow.value:
+            self._update_window()
+        self._view_control_changed("spacetime")
+
+    # --- the reconfiguration strip ----------------------------------------------------------------------
+
+    def _update_strip(self) -> None:
+        """Redraw the reconfiguration strip above the tabs (after every action, like the badges):
+        `omnilab.view.reconfiguration(cluster)`, the stages of each StopSign."""
+        try:
+            self.strip.value = strip_html(reconfiguration(self.cluster))
+        except Exception as err:  # a view must not break the widget
+            self.strip.value = (f"<span class=\"omnilab-badge violated\">the reconfiguration strip failed: "
+                                f"{html.escape(str(err))}</span>")
+
+    @property
+    def strip_text(self) -> str:
+        """The reconfiguration strip as text, one line per configuration change."""
+        lines = _text(self.strip.value.replace("</div>", "</div>\n")).splitlines()
+        return "\n".join(line.strip() for line in lines if line.strip())
 
     def _update_controls(self) -> None:
         cluster, c = self.cluster, self.controls

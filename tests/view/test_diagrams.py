@@ -128,6 +128,28 @@ def test_spacetime_of_a_trace_equals_spacetime_of_its_cluster():
     assert diagrams.spacetime(cluster).source == diagrams.spacetime(scenarios.chained()).source
 
 
+def test_spacetime_upto_draws_the_trace_as_it_was_then():
+    cluster = scenarios.replace_crashed_node()
+    cluster.reconfigure([1, 2, 4])
+    cluster.run(ticks=1)
+    decided = next(pos for pos, item in enumerate(cluster.trace)
+                   if type(item).__name__ == "Decided" and item.config_id == 1 and item.idx == 2)
+    held = diagrams.spacetime(cluster, upto=decided + 1).source
+    assert "✓ 2: StopSign→c2" in held
+    cluster.run(ticks=3)
+    for k in range(4):  # the trace grows: the end-anchored window loses the decision...
+        cluster.put(f"k{k}", k)
+        cluster.run(ticks=1)
+    assert "✓ 2: StopSign→c2" not in diagrams.spacetime(cluster).source
+    # ...the held window does not, and it is the same picture as the prefix of the trace.
+    again = diagrams.spacetime(cluster, upto=decided + 1).source
+    assert again.split("up to trace position")[0] == held.split("up to trace position")[0]
+    assert f"up to trace position {decided + 1} of {len(cluster.trace)}" in again
+    assert diagrams.spacetime(cluster.trace[:decided + 1]).source.split("label=\"…")[0] == \
+        again.split("label=\"…")[0]
+    assert diagrams.spacetime(cluster, upto=len(cluster.trace)).source == diagrams.spacetime(cluster).source
+
+
 def test_messages_still_in_flight_end_dashed_at_the_bottom():
     cluster = scenarios.replace_crashed_node()
     cluster.put("c", 3)

@@ -194,6 +194,22 @@ def test_events_are_the_last_trace_items_with_operations_as_calls(crashed):
     assert any("node 3 crashed" in text for text in whole["text"])
 
 
+def test_events_without_heartbeats_keep_the_protocol_and_their_trace_positions(crashed):
+    from omnilab.sim import trace as T
+
+    with_all = tables.events(crashed, last=None)
+    assert any("Heartbeat" in text for text in with_all["text"])  # most of what a tick sends
+    quiet = tables.events(crashed, last=None, heartbeats=False)
+    assert not any("Heartbeat" in text for text in quiet["text"])
+    expected = [pos for pos, item in enumerate(crashed.trace) if not tables.is_heartbeat(item)]
+    assert list(quiet.index) == expected  # positions keep the gaps: trace[pos] is the row
+    assert any(isinstance(crashed.trace[pos], T.Decided) for pos in quiet.index)
+    last = tables.events(crashed, last=5, heartbeats=False)
+    assert list(last.index) == expected[-5:]
+    assert last.equals(quiet.loc[expected[-5:]])
+    assert tables.events(crashed, last=20).equals(tables.events(crashed, last=20, heartbeats=True))
+
+
 def test_events_describe_the_leadership_and_compaction_operations():
     cluster = Cluster([1, 2, 3])
     cluster.run(ticks=3)

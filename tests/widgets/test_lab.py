@@ -372,3 +372,62 @@ def test_nothing_imports_widgets():
             "assert not any(m.startswith('omnilab.widgets') or m == 'ipywidgets' for m in sys.modules), "
             "sorted(m for m in sys.modules if 'widget' in m)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- the reconfiguration strip ---------------------------------------------------------------------
+
+def test_the_strip_above_the_tabs_follows_every_action():
+    w = lab(scenarios.replace_crashed_node())
+    assert w.children.index(w.strip) == w.children.index(w.tabs) - 1  # right above the tabs
+    assert w.strip_text == "c1 [1, 2, 3]: ○ no reconfiguration proposed"
+    w.press("reconfigure", nodes="1, 2, 4")
+    assert w.strip_text.startswith("c1 [1, 2, 3] → c2 [1, 2, 4]: ✓ StopSign proposed → … accepted by 1 of 3 → "
+                                   "○ decided (seals configuration 1)")
+    w.press("run", ticks=3)
+    assert w.strip_text == ("c1 [1, 2, 3] → c2 [1, 2, 4]: ✓ StopSign proposed → ✓ accepted by 2 of 3 → ✓ decided: "
+                            "configuration 1 sealed → ✓ instances of c2 started → ✓ node 4 told → ✓ node 4 state "
+                            "received → ✓ node 4 running")
+    w.press("undo")
+    assert "✓ node 4 running" not in w.strip_text
+    w.cluster.run(ticks=3)  # typed in a cell: the strip follows on the next refresh
+    w.refresh()
+    assert "✓ node 4 running" in w.strip_text
+
+
+# --- view controls: the Events heartbeat filter and the Space-time window ----------------------------
+
+def test_events_hide_heartbeats_by_default_and_the_box_says_its_call():
+    w = lab(scenarios.replace_crashed_node())
+    w.tabs.selected_index = [k for k, _ in TABS].index("events")
+    assert w.controls.hide_heartbeats.value is True
+    assert "Heartbeat" not in w.views["events"].value
+    before = list(w.cluster.trace)
+    w.controls.hide_heartbeats.value = False
+    assert w.status_text == "✓ view.events(cluster, last=40)"
+    assert "Heartbeat" in w.views["events"].value
+    w.controls.hide_heartbeats.value = True
+    assert w.status_text == "✓ view.events(cluster, last=40, heartbeats=False)"
+    assert list(w.cluster.trace) == before  # a view control never changes the cluster
+
+
+def test_the_spacetime_window_holds_a_moment_while_the_trace_grows():
+    w = lab(scenarios.replace_crashed_node())
+    c = w.controls
+    w.tabs.selected_index = [k for k, _ in TABS].index("spacetime")
+    w.press("reconfigure", nodes="1, 2, 4")
+    w.press("run", ticks=1)
+    assert c.follow.value and c.window.value == c.window.max == len(w.cluster.trace)
+    decided = next(pos for pos, item in enumerate(w.cluster.trace)
+                   if type(item).__name__ == "Decided" and item.config_id == 1 and item.idx == 2)
+    c.window.value = decided + 1
+    assert not c.follow.value
+    assert w.status_text == f"✓ view.spacetime(cluster, last=60, upto={decided + 1})"
+    for k in range(4):
+        w.press("put", key=f"k{k}", value=str(k))
+        w.press("run", ticks=1)
+    assert c.window.value == decided + 1 and c.window.max == len(w.cluster.trace)  # held, not scrolled
+    assert "StopSign→c2" in w.views["spacetime"].value
+    c.follow.value = True
+    assert c.window.value == len(w.cluster.trace)
+    assert w.status_text == "✓ view.spacetime(cluster, last=60)"
+    assert "StopSign→c2" not in w.views["spacetime"].value
