@@ -1,6 +1,6 @@
 """omnilab: learn the OmniPaxos replicated log in Jupyter.
 
-Layers (see DESIGN.md): ``omnilab.replica`` is the sans-IO OmniPaxos replica, ``omnilab.sim``
+Layers (see the README's layout): ``omnilab.replica`` is the sans-IO OmniPaxos replica, ``omnilab.sim``
 the deterministic in-notebook world around it, ``omnilab.view`` turns their state into tables
 and diagrams, ``omnilab.widgets`` and ``omnilab.grading`` sit on top.
 

@@ -1,7 +1,7 @@
 """The OmniPaxos replica, sans-IO: no network, no clock, no randomness, no printing.
 
 It takes calls (`append`, `reconfigure`, `tick`, `handle_incoming`, ...) and hands back outgoing
-messages. Its API mirrors the OmniPaxos documentation name for name (see DESIGN.md).
+messages. Its API mirrors the OmniPaxos documentation name for name (https://omnipaxos.com/docs/).
 """
 
 from .ballot import Ballot, SequenceNumber

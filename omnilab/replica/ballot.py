@@ -3,7 +3,7 @@
 A `Ballot` names a round of leadership. OmniPaxos orders ballots by ``(n, priority, pid)`` and
 ignores ``config_id`` when ordering, but two ballots are *equal* only when all four fields agree.
 So two ballots of different configurations can be "neither less nor greater" yet unequal; the
-replica uses both kinds of comparison on purpose (PROTOCOL.md §1.1).
+replica uses both kinds of comparison on purpose.
 """
 
 from __future__ import annotations

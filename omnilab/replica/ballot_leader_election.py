@@ -1,4 +1,4 @@
-"""Ballot Leader Election (BLE) with quorum-connectivity (PROTOCOL.md §2).
+"""Ballot Leader Election (BLE) with quorum-connectivity.
 
 Every election round I ask all peers for a heartbeat and they reply with their own ballot, the ballot
 they follow, and whether they are *happy* (they hear a leader that has a quorum). At the end of a

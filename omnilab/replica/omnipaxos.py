@@ -61,7 +61,7 @@ class OmniPaxos:
         self.resend_clock = LogicalClock(server.resend_message_tick_timeout)
         self.flush_clock = LogicalClock(server.flush_batch_tick_timeout)
         self.seq_paxos = parts.sequence_paxos(config, storage, recovered, quorum_rule=parts.quorum)
-        # Written back even when fresh: a later rebuild from this storage then recovers (§1.6).
+        # Written back even when fresh: a later rebuild from this storage then recovers.
         self.seq_paxos.log.set_promise(recovered or Ballot())
 
     def __repr__(self) -> str:

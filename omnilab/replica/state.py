@@ -38,7 +38,7 @@ class Phase(Enum):
 class ReplicaState:
     """A snapshot of one replica, taken by `OmniPaxos.inspect()`. Nothing here can change the replica.
 
-    ``accepted_idx``, ``decided_idx`` and ``compacted_idx`` follow PROTOCOL.md's conventions (lengths
+    ``accepted_idx``, ``decided_idx`` and ``compacted_idx`` follow the OmniPaxos source's conventions (lengths
     from index 0; the StopSign slot counts once stored). ``n_leader`` is the ballot I lead (None when I
     am a follower); ``leader_accepted`` / ``leader_promised`` are what I, as leader, know of each member.
     ``ble_*`` is Ballot Leader Election's view: my own ballot, the ballot I follow, and my happiness.
@@ -80,7 +80,7 @@ class ClusterState:
 
 @dataclass(frozen=True)
 class OmniPaxosStates:
-    """What `OmniPaxos.get_ui_states()` returns (PROTOCOL.md §1.7)."""
+    """What `OmniPaxos.get_ui_states()` returns."""
 
     current_ballot: Ballot
     current_leader: Optional[int]

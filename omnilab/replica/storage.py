@@ -1,10 +1,10 @@
-"""The storage contract (PROTOCOL.md §4.1) and the in-memory reference storage.
+"""The storage contract and the in-memory reference storage.
 
 The replica keeps everything that must survive a crash in a `Storage`: the promise, the accepted
 round, the decided index, the entries, the StopSign, the compacted index and the snapshot. Indices
 are absolute log indices, as if nothing had been trimmed. ``write_atomically(ops)`` applies a list of
 `StorageOp`s all-or-nothing; the replica groups its writes so that a crash between two calls never
-leaves, say, a decided index that points past the stored entries (§4.2).
+leaves, say, a decided index that points past the stored entries.
 
 Any exception raised by a storage method propagates out of the replica: the replica is then to be
 treated as crashed and rebuilt from storage.

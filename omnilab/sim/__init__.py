@@ -1,7 +1,7 @@
 """The deterministic in-notebook world: network, servers, cluster clock, trace and invariants.
 
-``Cluster`` is what a learner drives (see DESIGN.md); ``scenarios`` builds ready clusters for the
-situations of PROTOCOL.md §7; ``fuzz`` runs seeded random fault campaigns; ``explore`` searches
+``Cluster`` is what a learner drives (see the README's first look); ``scenarios`` builds ready clusters for the
+partial-connectivity situations of the OmniPaxos paper (EuroSys'23); ``fuzz`` runs seeded random fault campaigns; ``explore`` searches
 every schedule within small bounds for the shortest that breaks an invariant; ``Verdict`` is what each
 invariant of ``omnilab.sim.invariants`` returns. Importing this package does not import pandas.
 """

@@ -522,7 +522,7 @@ class Cluster(ReconfigurationService):
     def set_priority(self, pid: int, priority: int) -> None:
         """Set node `pid`'s leader-election priority (``set_priority`` on its current instance): its
         ballot carries `priority` from its next heartbeat round on, which matters at the next
-        election (PROTOCOL.md §2.3: the highest (priority, pid) wins). It lasts as long as that
+        election (the OmniPaxos docs: the highest (priority, pid) wins). It lasts as long as that
         instance: after `recover`, or in its next configuration, the node starts again from its
         `ServerConfig` (``Cluster(..., leader_priority={pid: p})``)."""
         priority = _as_int(priority, "set_priority(pid, priority): the priority", BadInput)

@@ -7,7 +7,7 @@ Rules it keeps:
   Any message may still be delivered out of order by its id (reordering).
 * Links are directional. A message sent on a cut link is dropped *at send time* (the cluster records
   it as a `Dropped` event); a message already in flight when its link is cut still arrives, as on a
-  real wire and in the reference test harness (PROTOCOL.md §8).
+  real wire and in the reference test harness (OmniPaxos' test utilities).
 * An `Envelope` carries the configuration id of the instance that sent it, so a message of an old
   configuration's instance can never be handed to a newer instance of the receiver.
 

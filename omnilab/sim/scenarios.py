@@ -3,7 +3,7 @@
 
 Every scenario is built only from public `Cluster` calls, so its setup is in the trace
 (``cluster.trace.script()`` prints it) and ``Cluster.replay`` rebuilds it. Topologies and expected
-outcomes follow PROTOCOL.md §7 (partial connectivity, from the EuroSys'23 paper) and the seed story
+outcomes follow the partial-connectivity scenarios of the OmniPaxos paper (EuroSys'23) and the seed story
 of the OmniPaxos reconfiguration documentation.
 """
 
@@ -34,8 +34,8 @@ def cuts_except(pids: list[int], links: list[tuple[int, int]]) -> list[tuple[str
 def network_presets(pids: list[int], leader: int | None = None) -> list[tuple[str, list]]:
     """The topologies of this module, for any set of nodes: ``(name, calls)`` pairs, each call a
     ``(Cluster method name, args)`` pair to apply in order. The lab widget offers them as presets:
-    a majority/minority split, the leader isolated, quorum loss (one node still reaches everybody,
-    §7.1) and a chain (§7.3)."""
+    a majority/minority split, the leader isolated, quorum loss (one node still reaches everybody)
+    and a chain: the partial-connectivity scenarios of the OmniPaxos paper."""
     pids = sorted(pids)
     if len(pids) < 2:
         return []
@@ -62,7 +62,7 @@ def _keep_only_links(cluster: Cluster, links: list[tuple[int, int]]) -> None:
 
 
 def quorum_loss(seed: int = 0) -> Cluster:
-    """Five nodes, leader 5; then only node 3 stays connected to everybody (PROTOCOL.md §7.1)."""
+    """Five nodes, leader 5; then only node 3 stays connected to everybody (the paper's quorum-loss scenario)."""
     cluster = Cluster([1, 2, 3, 4, 5], seed=seed)
     cluster.run(ticks=3)
     cluster.put("x", 1)
@@ -81,7 +81,7 @@ def quorum_loss(seed: int = 0) -> Cluster:
 
 def constrained_election(seed: int = 0) -> Cluster:
     """Five nodes; the only quorum-connected node (3) has an outdated log and the leader is gone
-    (PROTOCOL.md §7.2)."""
+    (the paper's constrained-election scenario)."""
     cluster = Cluster([1, 2, 3, 4, 5], seed=seed)
     cluster.run(ticks=3)
     for other in (1, 2, 4, 5):
@@ -104,7 +104,7 @@ def constrained_election(seed: int = 0) -> Cluster:
 
 
 def chained(seed: int = 0) -> Cluster:
-    """Three nodes, leader 3; the link between the leader and node 1 breaks (PROTOCOL.md §7.3)."""
+    """Three nodes, leader 3; the link between the leader and node 1 breaks (the paper's chained scenario)."""
     cluster = Cluster([1, 2, 3], seed=seed)
     cluster.run(ticks=3)
     cluster.cut(1, 3)
@@ -201,8 +201,8 @@ def compaction(seed: int = 0) -> Cluster:
     cluster.description = (
         "Compaction. Nodes 1, 2, 3 (leader 3) decided six puts to the keys a, b, c, d; then node 1 "
         "crashed, and nodes 2 and 3 decided six more (a dozen slots for a state of four keys). Then "
-        "cluster.snapshot() at the leader folded its whole decided log into one KVSnapshot (PROTOCOL.md "
-        "§3.15) and sent each peer a Snapshot: node 2 snapshotted its own log too; the one to node 1 was "
+        "cluster.snapshot() at the leader folded its whole decided log into one KVSnapshot "
+        "and sent each peer a Snapshot: node 2 snapshotted its own log too; the one to node 1 was "
         "lost at the crashed node. Node 1's storage still holds its six entries. recover(1) and "
         "run(ticks=2): node 1 asks to be prepared again (PrepareReq), promises with decided index 6, and "
         "the leader, whose slots 6 to 11 now exist only inside its snapshot, syncs it with an AcceptSync "

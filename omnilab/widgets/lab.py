@@ -706,7 +706,7 @@ def _set_options(dropdown: W.Dropdown, options: list) -> None:
 
 def presets(cluster: Cluster) -> list[tuple[str, list]]:
     """Network presets for the current nodes: `omnilab.sim.scenarios.network_presets` (the
-    topologies of the scenarios, PROTOCOL.md §7, applied to these nodes)."""
+    topologies of the scenarios, the OmniPaxos paper's partial-connectivity scenarios, applied to these nodes)."""
     return scenarios.network_presets(list(cluster.servers), cluster.leader())
 
 

@@ -1,4 +1,4 @@
-"""Sequence Paxos (PROTOCOL.md §3): the replicated log's consensus, split the way the paper splits it.
+"""Sequence Paxos: the replicated log's consensus, split the way the paper splits it.
 
 - `core`: the replica's shared state, the dispatch table, proposals, compaction, timers.
 - `leader`: what only a leader does (Prepare phase, syncing followers, accepting and deciding).

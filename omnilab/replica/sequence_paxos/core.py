@@ -229,7 +229,7 @@ class SequencePaxos(LeaderHandlers, FollowerHandlers):
     # --- timers --------------------------------------------------------------------------------------
 
     def resend_message_timeout(self) -> None:
-        """Resend what may have been lost (PROTOCOL.md §3.11)."""
+        """Resend what may have been lost."""
         if self.role is Role.LEADER:
             self.resend_leader()
         elif self.phase is Phase.PREPARE:

@@ -1,4 +1,4 @@
-"""What only a follower does (PROTOCOL.md §3.4-§3.10, §3.13).
+"""What only a follower does.
 
 A follower promises a higher ballot when asked (telling the leader what extra log it has), lets the
 leader's AcceptSync overwrite its log, then accepts the leader's stream of AcceptDecide, Decide and

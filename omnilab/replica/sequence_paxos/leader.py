@@ -1,4 +1,4 @@
-"""What only a leader does (PROTOCOL.md §3.3-§3.9, §3.11, §3.13).
+"""What only a leader does.
 
 A leader first prepares: it asks every peer to promise its ballot and to tell it how far its log
 goes. With a read quorum of promises it adopts the most up-to-date log among them (so it holds every

@@ -1,4 +1,4 @@
-"""What a leader knows about its followers during one ballot (PROTOCOL.md §3.1, §3.4).
+"""What a leader knows about its followers during one ballot.
 
 Rebuilt from scratch every time I start leading a new ballot. Per member pid: whether it promised
 me, its promise metadata, the accept-sequence number of my stream to it, and the last accepted index

@@ -1,5 +1,4 @@
-"""The replica's log: storage plus an in-memory cache of its indices (PROTOCOL.md §3.1, §3.5, §3.14,
-§3.15, §4.2).
+"""The replica's log: storage plus an in-memory cache of its indices.
 
 `ReplicaLog` is the only code that writes to storage. It keeps the cache (promise, accepted round,
 decided/accepted/compacted index, StopSign) equal to what storage holds, groups writes that must be
@@ -22,7 +21,7 @@ from ..messages import Complete, Delta, LogSync, SnapshotType
 from ..storage import (AppendOnPrefix, SetAcceptedRound, SetCompactedIdx, SetDecidedIndex, SetSnapshot,
                        SetStopsign, Trim)
 
-# How a log index reads (PROTOCOL.md §3.14).
+# How a log index reads.
 _COMPACTED, _ENTRY, _STOPSIGN = "compacted", "entry", "stopsign"
 
 
@@ -95,7 +94,7 @@ class ReplicaLog:
 
     def create_log_sync(self, common_prefix: int, other_decided_idx: int) -> LogSync:
         """What a replica whose log agrees with mine up to `common_prefix`, and which has decided
-        `other_decided_idx` slots, needs to make its log equal to mine (PROTOCOL.md §3.5)."""
+        `other_decided_idx` slots, needs to make its log equal to mine."""
         if (self.decided_idx > common_prefix and self._snapshot_class() is not None
                 and self.can_snapshot_from(other_decided_idx)):
             # Ship the decided part it lacks as a snapshot, and my undecided tail as entries.

@@ -1,4 +1,4 @@
-"""The outgoing message list of Sequence Paxos, with coalescing (PROTOCOL.md §3.6).
+"""The outgoing message list of Sequence Paxos, with coalescing.
 
 Between two `take` calls, consecutive appends extend the AcceptDecide already waiting for a follower
 instead of queuing a new one (one sequence number for the lot), and a follower's new Accepted
