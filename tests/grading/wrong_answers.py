@@ -89,16 +89,16 @@ def schedule():
 
 ST_BASE = '''
 class MyStateTransfer(BlankStateTransfer):
-    def _handle_service(self, server, env):
+    def handle_message(self, env):
         msg = env.message
         if isinstance(msg, TransferAck):
-            server.unacked.pop(env.sender, None)
+            self.unacked.pop(env.sender, None)
             return
         if isinstance(msg, StartInstance):
             config_id = msg.config.configuration_id
             if RUNNING:
                 return
-            server.told[config_id] = msg.config
+            self.told[config_id] = msg.config
         else:
             config_id = msg.config_id
             if EARLY:
@@ -106,14 +106,14 @@ class MyStateTransfer(BlankStateTransfer):
             if RUNNING:
                 ACK
                 return
-            server.transfers[config_id] = (env.sender, msg)
-        if config_id in server.told and config_id in server.transfers:
-            self._join(server, config_id)
+            self.transfers[config_id] = (env.sender, msg)
+        if config_id in self.told and config_id in self.transfers:
+            self.join(config_id)
 '''
-_ACK = "self._send(server.pid, env.sender, config_id, TransferAck(config_id))"
-ST_NEEDS_ORDER = ST_BASE.replace("RUNNING", "config_id in server.instances").replace("ACK", _ACK).replace(
-    "EARLY", "config_id not in server.told and config_id not in server.instances")
-ST_NO_ACK_WHEN_RUNNING = ST_BASE.replace("RUNNING", "config_id in server.instances").replace("ACK", "pass").replace(
+_ACK = "self.send(env.sender, config_id, TransferAck(config_id))"
+ST_NEEDS_ORDER = ST_BASE.replace("RUNNING", "config_id in self.server.instances").replace("ACK", _ACK).replace(
+    "EARLY", "config_id not in self.told and config_id not in self.server.instances")
+ST_NO_ACK_WHEN_RUNNING = ST_BASE.replace("RUNNING", "config_id in self.server.instances").replace("ACK", "pass").replace(
     "EARLY", "False")
 ST_JOINS_TWICE = ST_BASE.replace("RUNNING", "False").replace("ACK", _ACK).replace("EARLY", "False")
 
