@@ -632,7 +632,7 @@ class Cluster:
         messages on the wire through the network."""
         pid, trace, ledger, send = server.pid, self.trace, self.ledger, self.network.send
         append = trace.append
-        for step in out.steps:
+        for step in out:
             kind = step[0]
             if kind == CALLED:
                 _, config_id, omni, messages = step

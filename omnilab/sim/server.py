@@ -92,14 +92,14 @@ class Durable:
 
 # --- what one input produced ----------------------------------------------------------------------
 
-#: The kinds of `Out.steps`.
+#: The kinds of the steps of an `Out`.
 CALLED, EVENT, DECIDED, SEND, STOPSIGN_DECIDED, COMPACTED, STARTED, NEEDS_SERVER = (
     "called", "event", "decided", "send", "stopsign decided", "compacted", "started", "needs server")
 
 
-class Out:
-    """What one input to a server produced, in the order it happened. ``steps`` is a list of tuples,
-    each starting with its kind; the `Cluster` carries them out in order (`Cluster._apply`):
+class Out(list):
+    """What one input to a server produced, in the order it happened: a list of steps, each a tuple
+    starting with its kind. The `Cluster` carries them out in order (`Cluster._apply`):
 
     * ``(CALLED, config_id, omnipaxos, messages)``: my instance of `config_id` was called; the
       cluster reads its local state for the invariants' evidence, then sends the replica messages it
@@ -113,40 +113,39 @@ class Out:
     * ``(STARTED, config_id, nodes, prev_config_id, stopsign, state)``: an instance started;
     * ``(NEEDS_SERVER, pid, config_id)``: a server new in configuration `config_id` is told to start
       (the cluster creates it if it does not exist yet).
+
+    The methods below append one step each.
     """
 
-    __slots__ = ("steps",)
-
-    def __init__(self) -> None:
-        self.steps: list[tuple] = []
+    __slots__ = ()
 
     def called(self, config_id: int, omni: Any, messages: Optional[list]) -> None:
-        self.steps.append((CALLED, config_id, omni, messages))
+        self.append((CALLED, config_id, omni, messages))
 
     def record(self, event: Any) -> None:
-        self.steps.append((EVENT, event))
+        self.append((EVENT, event))
 
     def send(self, receiver: int, config_id: int, message: Any) -> None:
-        self.steps.append((SEND, receiver, config_id, message))
+        self.append((SEND, receiver, config_id, message))
 
     def decided(self, config_id: int, idx: int, entry: Any, replaying: bool) -> None:
-        self.steps.append((DECIDED, config_id, idx, entry, replaying))
+        self.append((DECIDED, config_id, idx, entry, replaying))
 
     def stopsign_decided(self, config_id: int, idx: int, stopsign: StopSign, replaying: bool) -> None:
-        self.steps.append((STOPSIGN_DECIDED, config_id, idx, stopsign, replaying))
+        self.append((STOPSIGN_DECIDED, config_id, idx, stopsign, replaying))
 
     def compacted(self, config_id: int, upto_idx: int, trimmed: bool, replaying: bool) -> None:
-        self.steps.append((COMPACTED, config_id, upto_idx, trimmed, replaying))
+        self.append((COMPACTED, config_id, upto_idx, trimmed, replaying))
 
     def started(self, config_id: int, nodes: tuple, prev_config_id: Optional[int], stopsign: Optional[StopSign],
                 state: dict) -> None:
-        self.steps.append((STARTED, config_id, nodes, prev_config_id, stopsign, state))
+        self.append((STARTED, config_id, nodes, prev_config_id, stopsign, state))
 
     def needs_server(self, pid: int, config_id: int) -> None:
-        self.steps.append((NEEDS_SERVER, pid, config_id))
+        self.append((NEEDS_SERVER, pid, config_id))
 
     def __repr__(self) -> str:
-        return f"<Out {[step[0] for step in self.steps]}>"
+        return f"<Out {[step[0] for step in self]}>"
 
 
 # --- the server -----------------------------------------------------------------------------------
@@ -162,19 +161,26 @@ class Server:
     key-value store (``variant.state_machine``).
     """
 
-    def __init__(self, pid: int, server_config: ServerConfig, variant: Any) -> None:
+    def __init__(self, pid: int, server_config: ServerConfig, variant: Any = None) -> None:
+        if variant is None:
+            from .variant import REFERENCE  # the variant module imports the service, which imports this one
+
+            variant = REFERENCE
         self.pid = pid
         self.server_config = server_config
+        #: the classes this server is built from (`omnilab.sim.variant`): the cluster's variant.
         self.variant = variant
         self.durable = Durable()
         self.up = True
         self.status = ServerStatus.JOINING
-        #: the `Out` of the input being handled (None between inputs); the service writes into it.
+        #: the `Out` of the input being handled, which the service writes into; None between inputs
+        #: (each input sets it and clears it in a ``finally``, so equal states stay equal).
         self.out: Optional[Out] = None
-        self._reset_volatile()
+        self.reset_volatile()
 
-    def _reset_volatile(self) -> None:
-        """Everything a crash loses, as it is before anything ran."""
+    def reset_volatile(self) -> None:
+        """Forget everything a crash loses: instances, key-value state, applied indexes and the
+        service (a fresh one, with no bookkeeping)."""
         self.instances: dict[int, Any] = {}
         self.state_machine = self.variant.state_machine()
         #: config_id -> slots of that configuration read and applied to `kv`.
@@ -199,7 +205,7 @@ class Server:
             omni = start_instance(self.variant, config, self.server_config, self.new_storage(config))
             self._add_instance(config.configuration_id, omni, {}, None, None)
         finally:
-            self.out = None  # between inputs a server holds no Out
+            self.out = None
         return out
 
     def poll(self) -> Out:
@@ -210,7 +216,7 @@ class Server:
             for config_id, omni in list(self.instances.items()):
                 self.after_call(config_id, omni)
         finally:
-            self.out = None  # between inputs a server holds no Out
+            self.out = None
         return out
 
     def deliver(self, env: Any) -> Out:
@@ -234,7 +240,7 @@ class Server:
                     omni.handle_incoming(message)
                     self.after_call(config_id, omni)
         finally:
-            self.out = None  # between inputs a server holds no Out
+            self.out = None
         return out
 
     def tick(self) -> Out:
@@ -247,7 +253,7 @@ class Server:
                 self.after_call(config_id, omni)
             self.service.tick()
         finally:
-            self.out = None  # between inputs a server holds no Out
+            self.out = None
         return out
 
     def propose(self, proposal: Any) -> Out:
@@ -284,7 +290,7 @@ class Server:
             unsaved += state.buffered_proposals + state.batched + (state.buffered_stopsign is not None)
         config_ids = tuple(self.instances)
         self.up = False
-        self._reset_volatile()
+        self.reset_volatile()
         out.record(Crashed(self.pid, config_ids, unsaved))
         return out
 
@@ -312,7 +318,7 @@ class Server:
             for config_id in config_ids:
                 self.after_call(config_id, self.instances[config_id])
         finally:
-            self.out = None  # between inputs a server holds no Out
+            self.out = None
         return out
 
     # --- what the service uses -----------------------------------------------------------------------
@@ -366,7 +372,7 @@ class Server:
             call(omni)
             self.after_call(self.config_id, omni)
         finally:
-            self.out = None  # between inputs a server holds no Out
+            self.out = None
         return out
 
     def _compact(self, call: Callable[[Any], None]) -> Out:
@@ -377,7 +383,7 @@ class Server:
             call(omni)
             self.after_call(config_id, omni)
         finally:
-            self.out = None  # between inputs a server holds no Out
+            self.out = None
         return out
 
     # --- what views read -----------------------------------------------------------------------------
@@ -425,3 +431,8 @@ class Server:
     def unacked(self) -> dict:
         """Old-member side: new pid -> the (StartInstance, StateTransfer) it has not acknowledged."""
         return self.service.unacked
+
+    @property
+    def service_clock(self) -> int:
+        """Ticks since the service last resent the unacknowledged state transfers."""
+        return self.service.resend_clock

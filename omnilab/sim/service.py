@@ -138,7 +138,7 @@ class ReconfigurationService:
             elif kind is _STOPSIGN:
                 self.record_stopsign(config_id, idx, slot.stopsign, replaying)
                 idx += 1
-                server.applied[config_id] = idx  # starting the next instance may decide (and apply) at once
+                server.applied[config_id] = idx
                 self.on_stopsign_decided(config_id, slot.stopsign, idx, replaying)
             elif kind is _SNAPSHOTTED or kind is _TRIMMED:
                 idx = self.apply_compacted(config_id, idx, slot, replaying)
@@ -147,8 +147,9 @@ class ReconfigurationService:
     def apply_entry(self, config_id: int, idx: int, entry: Any, replaying: bool) -> None:
         """Slot `idx` of `config_id` is decided here and holds `entry`: record it (the cluster answers
         the client that proposed it) and apply it to the key-value state machine."""
-        self.server.out.decided(config_id, idx, entry, replaying)
-        self.server.state_machine.apply(entry)
+        server = self.server
+        server.out.decided(config_id, idx, entry, replaying)
+        server.state_machine.apply(entry)
 
     def record_stopsign(self, config_id: int, idx: int, stopsign: StopSign, replaying: bool) -> None:
         """Slot `idx` of `config_id` is the decided `stopsign`: record it (it writes no key)."""
