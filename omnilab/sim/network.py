@@ -82,7 +82,8 @@ class Network:
         msg_id = self.next_id
         self.next_id = msg_id + 1
         env = new_envelope((msg_id, sender, receiver, config_id, message))
-        if (sender, receiver) in self.cut_links:
+        cut_links = self.cut_links
+        if cut_links and (sender, receiver) in cut_links:
             return Dropped(env, f"link {sender}->{receiver} is cut")
         self.in_flight[msg_id] = env
         return Sent(env)
