@@ -14,11 +14,12 @@ from .omnipaxos import OmniPaxos
 from .persistent import PersistentStorage
 from .state import OmniPaxosStates, Phase, ReplicaState, Role
 from .storage import MemoryStorage, Storage, StorageOp
+from .stored import StoredState, stored_entries, stored_state
 
 __all__ = [
     "Ballot", "SequenceNumber", "ClusterConfig", "FlexibleQuorum", "OmniPaxosConfig", "ServerConfig",
     "LogEntry", "NoSnapshot", "SnapshottedEntry", "StopSign", "entry", "CompactionErr", "ConfigError",
     "InvalidArgument", "MessageErr", "ProposeErr", "SnapshotUnsupported", "StorageError", "BLEMessage", "LogSync", "Message", "PaxosMessage", "SnapshotType",
     "OmniPaxos", "PersistentStorage", "OmniPaxosStates", "Phase", "ReplicaState", "Role", "MemoryStorage",
-    "Storage", "StorageOp",
+    "Storage", "StorageOp", "StoredState", "stored_state", "stored_entries",
 ]
