@@ -28,12 +28,13 @@ __all__ = ["entry_text", "message_text", "message_fields", "message_fields_text"
 _LONG = 4
 
 
-def entry_text(value: Any) -> str:
+def entry_text(value: Any, members: bool = True) -> str:
     """A log entry as a learner reads it: ``a=1`` for a KeyValue, ``StopSign→c2 [1, 2, 4]`` for a
-    StopSign (the configuration it starts and its members), else its ``str`` (or ``repr`` when the
-    class has no ``__str__`` of its own)."""
+    StopSign (the configuration it starts and, unless ``members=False``, its members), else its
+    ``str`` (or ``repr`` when the class has no ``__str__`` of its own)."""
     if isinstance(value, StopSign):
-        return f"StopSign→c{value.next_config.configuration_id} {list(value.next_config.nodes)}"
+        config = value.next_config
+        return f"StopSign→c{config.configuration_id}" + (f" {list(config.nodes)}" if members else "")
     return str(value) if type(value).__str__ is not object.__str__ else repr(value)
 
 

@@ -16,6 +16,7 @@ STOPSIGN = StopSign(ClusterConfig(configuration_id=2, nodes=[1, 2, 4]))
 def test_an_entry_reads_as_the_learner_wrote_it():
     assert entry_text(KeyValue("a", 1)) == "a=1"
     assert entry_text(STOPSIGN) == "StopSign→c2 [1, 2, 4]"
+    assert entry_text(STOPSIGN, members=False) == "StopSign→c2"
     assert entry_text(7) == "7" and entry_text("x") == "x"
 
     class Plain:
