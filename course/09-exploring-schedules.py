@@ -19,6 +19,7 @@
 # %%
 from IPython.display import display
 
+from omnilab import view
 from omnilab.replica.sequence_paxos import SequencePaxos
 from omnilab.sim.explore import STARTS, explore
 from omnilab.sim.mutants import MUTANTS, AppendAfterStopSign
@@ -78,7 +79,7 @@ print(result.script())
 
 # %% tags=["nbval-check-output"]
 failing = result.replay()
-print(result.after_start().format())
+display(view.events(result.after_start(), last=None))
 
 # %% [markdown]
 # Read it: node 3 proposes the StopSign ending configuration 1 (next: nodes 1, 2, 4), node 1

@@ -26,7 +26,7 @@ from omnilab.replica.messages import BLE_MESSAGE_TYPES
 from omnilab.replica.stored import stored_entries, stored_state
 
 from . import palette as P
-from .text import entry_text, message_fields_text, message_text
+from .text import entry_text, envelope_text, message_fields_text
 
 __all__ = ["logs", "nodes", "ble", "messages", "events", "state_split", "kv", "LogTable", "html_table",
            "describe_item", "is_heartbeat"]
@@ -251,10 +251,6 @@ def messages(cluster: Any) -> pd.DataFrame:
 
 # --- the trace ------------------------------------------------------------------------------------
 
-def _envelope_text(env: Any) -> str:
-    return f"#{env.id} {env.sender}→{env.receiver} c{env.config_id} {message_text(env.message)}"
-
-
 def describe_item(item: Any) -> tuple[str, Any, str]:
     """(what, node, text) for one trace item: an operation reads as the Python call, an event as a
     short sentence; ``node`` is the pid it happened at (or "" when it is not one node's)."""
@@ -265,13 +261,13 @@ def describe_item(item: Any) -> tuple[str, Any, str]:
         node = getattr(item, "pid", None) or getattr(item, "at", None) or ""
         return kind, node, item.call()
     if isinstance(item, T.Sent):
-        return kind, item.envelope.sender, _envelope_text(item.envelope)
+        return kind, item.envelope.sender, envelope_text(item.envelope)
     if isinstance(item, T.Delivered):
-        return kind, item.envelope.receiver, _envelope_text(item.envelope)
+        return kind, item.envelope.receiver, envelope_text(item.envelope)
     if isinstance(item, T.Dropped):
-        return kind, item.envelope.receiver, f"{_envelope_text(item.envelope)}: {item.reason}"
+        return kind, item.envelope.receiver, f"{envelope_text(item.envelope)}: {item.reason}"
     if isinstance(item, T.Duplicated):
-        return kind, item.envelope.sender, f"{_envelope_text(item.envelope)} copied as #{item.copy_id}"
+        return kind, item.envelope.sender, f"{envelope_text(item.envelope)} copied as #{item.copy_id}"
     if isinstance(item, T.Ticked):
         return kind, "", f"tick {item.clock}: nodes {', '.join(map(str, item.pids)) or 'none'} ticked"
     if isinstance(item, T.Crashed):

@@ -7,7 +7,8 @@ walkthrough all go through them, so an entry or a message reads the same in each
 
 `message_fields` is the data underneath `message_text`: the fields that matter to a learner
 stepping messages (ballot, sequence number, indices, entries) as short strings or ints, and
-`message_fields_text` gives the two parts a table shows in separate columns (type and fields).
+`message_fields_text` gives the two parts a table shows in separate columns (type and fields);
+`envelope_text` is a message on the wire: ``#17 3→1 c1 Prepare(...)``.
 Every function accepts a replica message (`Prepare`, ...), the replica's envelopes (`PaxosMessage`,
 `BLEMessage`, as `OmniPaxos.take_outgoing_messages` hands them out) and the simulator's service
 messages (`StartInstance`, `StateTransfer`, `TransferAck`).
@@ -22,7 +23,7 @@ from omnilab.replica.config import ClusterConfig
 from omnilab.replica.entries import StopSign
 from omnilab.replica.messages import LogSync, Message, SnapshotType
 
-__all__ = ["entry_text", "message_text", "message_fields", "message_fields_text", "payload"]
+__all__ = ["entry_text", "message_text", "envelope_text", "message_fields", "message_fields_text", "payload"]
 
 #: A tuple of entries longer than this reads as its first three and a count.
 _LONG = 4
@@ -89,3 +90,9 @@ def message_text(msg: Any) -> str:
     """A message on one line: ``Prepare(n=2.3, decided_idx=4, n_accepted=1.3, accepted_idx=5)``."""
     kind, fields = message_fields_text(msg)
     return f"{kind}({fields})"
+
+
+def envelope_text(env: Any) -> str:
+    """A simulator `Envelope` on one line: ``#17 3→1 c1 Prepare(n=1.3, ...)`` (its id, sender →
+    receiver, the sender's configuration, then `message_text`)."""
+    return f"#{env.id} {env.sender}→{env.receiver} c{env.config_id} {message_text(env.message)}"

@@ -8,7 +8,7 @@ from omnilab.replica.messages import AcceptDecide, HeartbeatRequest, PaxosMessag
 from omnilab.sim import Cluster, Sent, scenarios
 from omnilab.sim.service import StartInstance
 from omnilab.view import tables
-from omnilab.view.text import entry_text, message_fields, message_fields_text, message_text, payload
+from omnilab.view.text import entry_text, envelope_text, message_fields, message_fields_text, message_text, payload
 
 STOPSIGN = StopSign(ClusterConfig(configuration_id=2, nodes=[1, 2, 4]))
 
@@ -61,3 +61,11 @@ def test_the_tables_use_the_same_renderers():
     assert sent and all(message_text(env.message) in text for text, env in
                         zip(sent, [item.envelope for item in cluster.trace if isinstance(item, Sent)]))
     assert any(entry_text(STOPSIGN) in text for text in events["text"])
+
+
+def test_an_envelope_reads_as_its_header_and_its_message():
+    cluster = Cluster([1, 2, 3])
+    cluster.run(ticks=3)
+    cluster.put("a", 1)
+    env = next(iter(cluster.network))
+    assert envelope_text(env) == f"#{env.id} {env.sender}→{env.receiver} c1 {message_text(env.message)}"
