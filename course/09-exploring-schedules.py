@@ -17,6 +17,7 @@
 # notebook, and what it finds plays in the lab.
 
 # %%
+import pandas as pd
 from IPython.display import display
 
 from omnilab import view
@@ -24,6 +25,8 @@ from omnilab.replica.sequence_paxos import SequencePaxos
 from omnilab.sim.explore import STARTS, explore
 from omnilab.sim.mutants import MUTANTS, AppendAfterStopSign
 from omnilab.sim.variant import REFERENCE
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
 # ## Where a search starts
