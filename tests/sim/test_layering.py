@@ -61,7 +61,7 @@ def test_importing_the_simulator_loads_no_view():
     probe = ("import sys, omnilab.sim, omnilab.sim.explore, omnilab.sim.campaigns\n"
              "from omnilab.sim import Cluster\n"
              "Cluster([1, 2, 3]).run(ticks=3)\n"
-             f"print(sorted(m for m in sys.modules if m.startswith({ABOVE!r}) or m in ('pandas', 'graphviz')))")
+             f"print(sorted(m for m in sys.modules if m.startswith({ABOVE!r}) or m in ('pandas', 'graphviz', 'ipywidgets')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
