@@ -22,7 +22,7 @@ import omnilab
 from omnilab import ClusterConfig, LogEntry, MemoryStorage, ProposeErr, ServerConfig, view
 from omnilab.kv import KeyValue
 from omnilab.sim import BadInput, scenarios
-from omnilab.sim.describe import summarize
+from omnilab.view.text import message_text
 
 pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
@@ -86,7 +86,7 @@ def move_messages(replicas, show=True):
             return
         for message in outgoing:
             if show:
-                print(f"  {message.sender} -> {message.receiver}  {summarize(message)}")
+                print(f"  {message.sender} -> {message.receiver}  {message_text(message)}")
             replicas[message.receiver].handle_incoming(message)
 
 

@@ -19,9 +19,12 @@ import graphviz
 
 from omnilab.replica.sequence_paxos.transitions import ALL_STATES, INITIAL_STATES, TRANSITIONS
 from omnilab.replica.entries import StopSign
-from omnilab.replica.state import Role
+from omnilab.replica.messages import BLE_MESSAGE_TYPES
+from omnilab.replica.state import Phase, Role
+from omnilab.sim.service import SERVICE_MESSAGE_TYPES
 
 from . import palette as P
+from .text import entry_text
 
 __all__ = ["cluster_diagram", "spacetime", "role_phase_diagram", "svg"]
 
@@ -121,7 +124,7 @@ def _node_label(pid: int, server, leader: bool) -> str:
         if server.durable.storages:
             lines.append(f"storage: c{max(server.durable.storages)}")
     elif server.omnipaxos is None:
-        lines.append("joining" if server.status.value == "joining" else server.status.value)
+        lines.append(server.status.value)
         lines.append("waits for its state")
     else:
         state = server.omnipaxos.inspect()
@@ -142,16 +145,17 @@ def _node_style(server, leader: bool) -> dict:
         return {"fillcolor": P.IDLE_FILL, "color": "#888888", "style": "rounded,dotted,filled", "penwidth": "1.5"}
     state = omni.inspect()
     if state.role is Role.LEADER:
-        fill = P.LEADER_FILL if state.phase.value == "Accept" else P.CANDIDATE_FILL
+        fill = P.LEADER_FILL if state.phase is Phase.ACCEPT else P.CANDIDATE_FILL
     else:
         fill = P.FOLLOWER_FILL
     return {"fillcolor": fill, "color": "#1b1b1b", "style": "rounded,filled", "penwidth": "3.5" if leader else "1.2"}
 
 
-def _message_colour(kind: str) -> str:
-    if kind.startswith("Heartbeat"):
+def _message_colour(env) -> str:
+    """Heartbeats in the election's colour, the reconfiguration service's messages in the StopSign's."""
+    if isinstance(env.payload, BLE_MESSAGE_TYPES):
         return P.BLE_MESSAGE
-    if kind in ("StartInstance", "StateTransfer", "TransferAck"):
+    if isinstance(env.payload, SERVICE_MESSAGE_TYPES):
         return P.STROKE[P.STOPSIGN]
     return P.MESSAGE
 
@@ -237,8 +241,8 @@ def cluster_diagram(cluster, max_messages_per_link: int = 4) -> graphviz.Digraph
         half_w, half_h = 0.035 * max(map(len, lines)) + 0.08, 0.075 * len(lines) + 0.05
         offset = abs(nx) * half_w + abs(ny) * half_h + 0.06
         cx, cy = sx + 0.4 * (dx - sx) + offset * nx, sy + 0.4 * (dy - sy) + offset * ny
-        colour = _message_colour(shown[0].kind)
-        if any(_message_colour(e.kind) == P.MESSAGE for e in envs):
+        colour = _message_colour(shown[0])
+        if any(_message_colour(e) == P.MESSAGE for e in envs):
             colour = P.MESSAGE
         card = f"msgs_{src}_{dst}"
         dot.node(card, "\\n".join(lines), shape="box", style="rounded,filled", fillcolor="#f4f8fd",
@@ -288,7 +292,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
 
     def is_ble(item) -> bool:
         env = getattr(item, "envelope", None)
-        return env is not None and type(env.payload).__name__.startswith("Heartbeat")
+        return env is not None and isinstance(env.payload, BLE_MESSAGE_TYPES)
 
     # The window: the last `last` items (heartbeats skipped unless `ble`), found from the end.
     window_end = len(trace) if upto is None else max(0, min(int(upto), len(trace)))
@@ -307,7 +311,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
     exists_at_start = set(before.pids)
     crashed_at_start = set(before.crashed)
     sends_before = {i: env for i, env in before.outstanding.items()
-                    if ble or not type(env.payload).__name__.startswith("Heartbeat")}
+                    if ble or not isinstance(env.payload, BLE_MESSAGE_TYPES)}
     pids = set(exists_at_start)
     for pos in window:
         item = trace[pos]
@@ -395,7 +399,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
             env = item.envelope
             row += 1
             origin = send_point.pop(env.id, None)
-            colour = _message_colour(env.kind)
+            colour = _message_colour(env)
             label = f"#{env.id} {env.kind}"
             if origin is None and isinstance(item, T.Dropped):  # dropped at send time: its link was cut
                 start_point = place(lane_x[env.sender], row, width="0.05")
@@ -469,7 +473,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
 
     bottom = row + 1.5
     for env_id, (sender, send_row, env) in send_point.items():  # still in flight at the end
-        colour = _message_colour(env.kind)
+        colour = _message_colour(env)
         a = place(lane_x[sender], send_row, width="0.06", color=colour)
         b = place(lane_x[env.receiver], bottom - 0.5, shape="point", width="0.02", color=colour)
         dot.edge(a, b, color=colour, fontcolor=colour, style="dashed", label=f"#{env_id} {env.kind} (in flight)")
@@ -546,6 +550,4 @@ def _prefix_state(trace, upto: int) -> _PrefixState:
 
 
 def _entry_label(value) -> str:
-    if isinstance(value, StopSign):
-        return f"StopSign→c{value.next_config.configuration_id}"
-    return str(value) if type(value).__str__ is not object.__str__ else repr(value)
+    return entry_text(value, members=False)  # a lane mark is short: the StopSign without its members

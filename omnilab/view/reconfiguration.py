@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from omnilab.replica.entries import StopSign
+from omnilab.sim.service import StartInstance
 
 from . import palette as P
 
@@ -74,7 +75,7 @@ def _scan(trace) -> tuple[dict, dict, set, set]:
             installed.add((item.pid, item.from_config_id))
         elif kind is delivered:
             payload = item.envelope.payload
-            if type(payload).__name__ == "StartInstance":
+            if isinstance(payload, StartInstance):
                 told.add((item.envelope.receiver, payload.config.configuration_id))
     return changes, started, told, installed
 

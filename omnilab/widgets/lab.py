@@ -40,6 +40,7 @@ from omnilab.sim.errors import BadInput, SimulationError
 from omnilab.view import diagrams, tables
 from omnilab.view import palette as P
 from omnilab.view.reconfiguration import reconfiguration, strip_html
+from omnilab.view.text import message_fields_text
 
 __all__ = ["lab", "Lab", "TABS"]
 
@@ -674,7 +675,7 @@ class Lab(W.VBox):
             self._message_buttons.append(b)
         self._message_ids = [e.id for e in shown]
         for b, env in zip(self._message_buttons, shown):
-            kind, fields = tables.message_fields_text(env.message)
+            kind, fields = message_fields_text(env.message)
             b.description = f"#{env.id}  {env.sender} → {env.receiver}  {kind}"
             b.tooltip = f"cluster.step({env.id}): {kind}({fields})"
         children = self._message_buttons[:len(shown)]
