@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import html
+import operator
 import re
 import weakref
 from types import SimpleNamespace
@@ -54,8 +55,15 @@ SPACETIME_SHOWN = 60  # trace items in the Space-time window (the default of `di
 _LEADER, _OLDEST = "leader", "oldest"
 
 
-class InputError(ValueError):
-    """A control's input that cannot be turned into a call (checked before calling the cluster)."""
+class InputError(BadInput):
+    """A control's input that cannot be turned into a call (checked before calling the cluster, so
+    nothing is recorded). One of the `BadInput` family: the message says what to type instead."""
+
+
+#: The most ticks one click of Run (or Tick) performs; more is a call to type in a cell.
+MAX_TICKS = 1000
+# Only ASCII digits make a number here: str.isdigit() accepts '²' and '٣', and int('²') raises.
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def parse_nodes(text: str) -> list[int]:
@@ -66,7 +74,7 @@ def parse_nodes(text: str) -> list[int]:
     parts = [p for p in re.split(r"[\s,;]+", body) if p]
     pids = []
     for part in parts:
-        if not part.isdigit() or int(part) <= 0:
+        if not _DIGITS.fullmatch(part) or len(part) > 9 or int(part) <= 0:
             raise InputError(f"{text.strip()!r} is not a list of nodes: write positive pids separated by "
                              "commas, e.g. 1, 2, 4")
         pids.append(int(part))
@@ -79,9 +87,39 @@ def parse_index(text: str) -> Optional[int]:
     body = text.strip()
     if not body:
         return None
-    if not body.isdigit():
+    if not _DIGITS.fullmatch(body) or len(body) > 18:
         raise InputError(f"{body!r} is not a log index: type a number such as 4, or leave the box empty "
                          "to compact as far as the replica may")
+    return int(body)
+
+
+def parse_ticks(text: str, most: int = MAX_TICKS) -> int:
+    """The ticks box: a whole number from 1 to `most` (``"3"`` -> 3). Anything else, including 0,
+    a negative or fractional number and more than `most`, raises InputError: never clamped, so the
+    call in the status line is always the number typed."""
+    body = text.strip()
+    if not body:
+        raise InputError(f"Run needs a number of ticks: type one in the ticks box, from 1 to {most}, e.g. 3")
+    if re.fullmatch(r"-\s*[0-9]+", body):
+        raise InputError(f"{body!r} ticks: time only goes forward; type a number of ticks from 1 to {most}, e.g. 3")
+    if not _DIGITS.fullmatch(body):
+        raise InputError(f"{body!r} is not a number of ticks: type a whole number from 1 to {most}, e.g. 3")
+    if len(body.lstrip("0")) > len(str(most)) or int(body) > most:
+        raise InputError(f"{body} ticks is more than one click runs (at most {most}): type a smaller number, "
+                         f"or call cluster.run(ticks=...) in a cell")
+    if int(body) == 0:
+        raise InputError(f"0 ticks would do nothing: type a number of ticks from 1 to {most}, e.g. 3")
+    return int(body)
+
+
+def parse_priority(text: str) -> int:
+    """The priority box: a whole number >= 0 (``"5"`` -> 5); anything else raises InputError."""
+    body = text.strip()
+    if not body:
+        raise InputError("Set priority needs a priority: type a whole number in the priority box, e.g. 5")
+    if not _DIGITS.fullmatch(body) or len(body) > 9:
+        raise InputError(f"{body!r} is not a priority: type a whole number from 0 up (the highest priority "
+                         "wins an election), e.g. 5")
     return int(body)
 
 
@@ -90,7 +128,7 @@ def parse_value(text: str) -> Any:
     text = text.strip()
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):  # "{[1]: 2}" raises TypeError
         return text
 
 
@@ -136,6 +174,8 @@ class Lab(W.VBox):
         self._stale: set = set()
         self._building = True
         self.last_error: Optional[str] = None
+        self._last_exception: Optional[BaseException] = None
+        self._chosen: Any = _OLDEST  # the message dropdown's value when the control was pressed
         c = SimpleNamespace()
         self.controls = c
         button = self._button
@@ -154,9 +194,11 @@ class Lab(W.VBox):
                                "deliver until nothing is in flight: cluster.deliver_all()", icon="fast-forward")
         c.tick = button("Tick", lambda: self.cluster.tick(), "tick every live server once: cluster.tick()",
                         icon="clock-o")
-        c.ticks = W.BoundedIntText(value=3, min=1, max=10_000, description="ticks",
-                                   layout=W.Layout(width="110px"), style={"description_width": "36px"})
-        c.run = button("Run", lambda: self.cluster.run(ticks=int(c.ticks.value)),
+        # Text boxes, not number boxes: a number box clamps (0 becomes 1) or drops what it cannot
+        # parse without a word; here every typed text is checked and refused with a message.
+        c.ticks = W.Text(value="3", description="ticks", layout=W.Layout(width="110px"),
+                         style={"description_width": "36px"}, tooltip=f"a whole number from 1 to {MAX_TICKS}")
+        c.run = button("Run", lambda: self.cluster.run(ticks=parse_ticks(c.ticks.value)),
                        "tick and deliver, `ticks` times: cluster.run(ticks=n)", icon="play")
         c.undo = button("Undo", self._do_undo, "go back one operation: cluster.undo()", icon="undo")
         c.replay = button("Replay", self._do_replay, "rebuild the cluster from its trace: Cluster.replay(trace)",
@@ -169,10 +211,10 @@ class Lab(W.VBox):
                          "crash the node: cluster.crash(pid)", style="danger", icon="power-off")
         c.recover = button("Recover", lambda: self.cluster.recover(self._pid(c.node.value)),
                            "restart the node from its storage: cluster.recover(pid)", style="success", icon="refresh")
-        c.priority = W.IntText(value=0, description="priority", layout=W.Layout(width="130px"),
-                               style={"description_width": "55px"})
+        c.priority = W.Text(value="0", description="priority", layout=W.Layout(width="130px"),
+                            style={"description_width": "55px"}, tooltip="a whole number from 0 up")
         c.set_priority = button("Set priority", lambda: self.cluster.set_priority(self._pid(c.node.value),
-                                                                                  int(c.priority.value)),
+                                                                                  parse_priority(c.priority.value)),
                                 "the node's leader-election priority, from its next heartbeat round: "
                                 "cluster.set_priority(pid, p)", icon="sort-amount-desc")
         c.try_become_leader = button("Try become leader", lambda: self.cluster.try_become_leader(
@@ -273,7 +315,7 @@ class Lab(W.VBox):
         b.on_click(lambda _button: self._act(label, action) if record else action())
         return b
 
-    def press(self, name: str, **inputs: Any) -> str:
+    def press(self, name: str, *, strict: bool = False, **inputs: Any) -> str:
         """Fill a control's inputs and press it, as a learner would; returns the status line's text.
 
         ``press("step")``, ``press("step", msg_id=12)``, ``press("drop", msg_id=12)``,
@@ -282,41 +324,91 @@ class Lab(W.VBox):
         ``press("put", key="a", value="1")``, ``press("reconfigure", nodes="1, 2, 4")``,
         ``press("partition", preset=...)``, ``press("set_priority", node=1, priority=5)``,
         ``press("try_become_leader", node=1)``, ``press("trim", idx="4")``, ``press("snapshot", idx="",
-        compact_at=2, local_only=True)``. Inputs are the names in ``controls``; a value a control
-        cannot take (not offered by a dropdown, not a number in a number box) is refused like a bad
-        click would be (status line, nothing changes)."""
+        compact_at=2, local_only=True)``. Inputs are the names in ``controls``; a text box takes any
+        value as the text a learner would type (``ticks=2.5`` types ``2.5``, which Run refuses).
+
+        The widget first catches up with its cluster (calls typed earlier in the same cell count):
+        ``msg_id`` may be any message in flight now, listed in the dropdown or not. A value a control
+        cannot take (a node that does not exist, a message not in flight, not True or False for a
+        box) is refused like a bad click: the status line says why and nothing changes. With
+        ``strict=True`` a refusal is also raised (`BadInput`, or the replica's own refusal) once shown,
+        for a script that must not go on after it."""
         button = getattr(self.controls, name, None)
         if not isinstance(button, W.Button):
             names = sorted(k for k, v in vars(self.controls).items() if isinstance(v, W.Button))
-            raise ValueError(f"no button {name!r}; the buttons are {names}")
-        for field, value in inputs.items():
+            raise InputError(f"no button {name!r}; the buttons are {names}")
+        for field in inputs:
             control = getattr(self.controls, field, None)
             if control is None or isinstance(control, W.Button):
-                raise ValueError(f"no input {field!r} on the lab")
-            if isinstance(control, W.Dropdown):
-                if value is None and field in ("msg_id", "at", "compact_at"):
-                    value = _OLDEST if field == "msg_id" else _LEADER
-                allowed = [v for _, v in control.options]
-                if value not in allowed:
-                    choices = [v for v in allowed if v not in (None, _OLDEST, _LEADER)]
-                    if field in ("node", "link_a", "link_b", "at", "compact_at"):
-                        self._say_error(f"there is no node {value!r}; the nodes are {choices}")
-                    else:
-                        self._say_error(f"{field}: {value!r} is not one of the choices {choices or '(none)'}")
-                    return self.status_text
-                value = allowed[allowed.index(value)]  # the option itself: np.int64(5) -> 5, as typed
-            elif isinstance(control, W.Text):
-                value = "" if value is None else str(value)
-            elif isinstance(control, W.Checkbox) and not isinstance(value, bool):
-                self._say_error(f"{field}: {value!r} is not True or False")
-                return self.status_text
-            try:
-                control.value = value
-            except TraitError:
-                self._say_error(f"{field}: {value!r} is not a value this box takes")
+                raise InputError(f"no input {field!r} on the lab")
+        self._sync_if_changed()  # options as the cluster is now, not as the last redraw saw it
+        self._last_exception = None
+        for field, value in inputs.items():
+            if not self._fill(field, value):
+                if strict:
+                    raise self._last_exception
                 return self.status_text
         button.click()
+        if strict and self._last_exception is not None:
+            raise self._last_exception
         return self.status_text
+
+    def _fill(self, field: str, value: Any) -> bool:
+        """Put `value` in input `field` as a learner would; False (and a message) if it cannot hold it."""
+        control = getattr(self.controls, field)
+        if isinstance(control, W.Dropdown):
+            if value is None and field in ("msg_id", "at", "compact_at"):
+                value = _OLDEST if field == "msg_id" else _LEADER
+            allowed = [v for _, v in control.options]
+            if field == "msg_id" and value not in allowed:
+                value = self._offer_message(value)
+                if value is None:
+                    return False
+                allowed = [v for _, v in control.options]
+            if value not in allowed:
+                choices = [v for v in allowed if v not in (None, _OLDEST, _LEADER)]
+                if field in ("node", "link_a", "link_b", "at", "compact_at"):
+                    self._refuse(f"there is no node {value!r}; the nodes are {choices}")
+                else:
+                    self._refuse(f"{field}: {value!r} is not one of the choices {choices or '(none)'}")
+                return False
+            value = allowed[allowed.index(value)]  # the option itself: np.int64(5) -> 5, as typed
+        elif isinstance(control, W.Text):
+            value = "" if value is None else str(value)
+        elif isinstance(control, W.Checkbox) and not isinstance(value, bool):
+            self._refuse(f"{field}: {value!r} is not True or False")
+            return False
+        try:
+            control.value = value
+        except TraitError:
+            self._refuse(f"{field}: {value!r} is not a value this box takes")
+            return False
+        return True
+
+    def _offer_message(self, value: Any) -> Any:
+        """`value` as the id of a message in flight now (added to the dropdown if it was not listed:
+        the dropdown lists the oldest ones only), or None after saying it is not in flight."""
+        in_flight = self.cluster.network.in_flight
+        try:
+            msg_id = operator.index(value) if not isinstance(value, bool) else None
+        except TypeError:
+            msg_id = None
+        if msg_id is None or msg_id not in in_flight:
+            ids = list(in_flight)
+            shown = ids if len(ids) <= 20 else ids[:20] + ["..."]
+            self._refuse(f"msg_id: message {value!r} is not in flight (delivered, dropped or never sent); "
+                         f"the messages in flight are {shown or 'none: Tick or Run makes the servers send'}")
+            return None
+        options = list(self.controls.msg_id.options)
+        if msg_id not in [v for _, v in options]:
+            env = self.cluster.network.in_flight[msg_id]
+            options.append((f"#{env.id} {env.sender}→{env.receiver} {env.kind}", env.id))
+            self.controls.msg_id.options = options
+        return msg_id
+
+    def _refuse(self, message: str) -> None:
+        self._last_exception = InputError(message)
+        self._say_error(message)
 
     @property
     def status_text(self) -> str:
@@ -329,20 +421,27 @@ class Lab(W.VBox):
         return value
 
     def _act(self, label: str, action: Callable[[], Any]) -> None:
-        """Run one control: call the cluster, report the call (or why it could not be made), redraw."""
+        """Run one control: call the cluster, report the call (or why it could not be made), redraw.
+
+        The message chosen in the dropdown is read before catching up with the cluster: if a call
+        typed elsewhere delivered it meanwhile, Step says so instead of stepping another one."""
+        self._chosen = self.controls.msg_id.value
         self._sync_if_changed()
         before = (id(self.cluster.trace), len(self.cluster.trace))
+        self._last_exception = None
         try:
             result = action()
-        except InputError as err:
-            self._say_error(str(err))
-        except BadInput as err:
+        except BadInput as err:  # the lab's own checks (InputError) and the cluster's
+            self._last_exception = err
             self._say_error(str(err))
         except (ProposeErr, CompactionErr, SnapshotUnsupported) as err:  # recorded in the trace, as when typed
+            self._last_exception = err
             self._say_error(f"refused by the replica: {type(err).__qualname__}: {err}", calls=self._new_calls(before))
         except (SimulationError, ValueError, TypeError, KeyError) as err:
+            self._last_exception = err
             self._say_error(f"{type(err).__name__}: {err}")
         except Exception as err:  # never let a traceback reach the notebook from a click
+            self._last_exception = err
             self._say_error(f"unexpected {type(err).__name__}: {err} (please report this)")
         else:
             calls = self._new_calls(before) if not isinstance(result, str) else [result]
@@ -377,13 +476,13 @@ class Lab(W.VBox):
     # --- the actions that need more than one call or some parsing ---------------------------------------
 
     def _do_step(self) -> Any:
-        chosen = self.controls.msg_id.value
+        chosen = self._chosen
         return self.cluster.step(None if chosen == _OLDEST else chosen)
 
     def _chosen_message(self, verb: str) -> int:
         """The id in the message dropdown; for "oldest", the oldest message's id (``drop`` and
         ``duplicate`` take an id, so the call shows which message it was)."""
-        chosen = self.controls.msg_id.value
+        chosen = self._chosen
         if chosen != _OLDEST:
             return chosen
         oldest = self.cluster.network.oldest_id()
