@@ -41,6 +41,7 @@ from omnilab.sim.errors import BadInput, SimulationError
 from omnilab.view import diagrams, tables
 from omnilab.view import palette as P
 from omnilab.view.reconfiguration import reconfiguration, strip_html
+from omnilab.view.storage import storage as storage_view
 
 __all__ = ["lab", "Lab", "TABS"]
 
@@ -625,7 +626,15 @@ class Lab(W.VBox):
                 return "<i>No key is written anywhere yet. Put one!</i>"
             return tables.html_table(frame, table_class="omnilab-table omnilab-kv")
         if key == "storage":
-            return tables.html_table(tables.state_split(cluster), table_class="omnilab-table omnilab-storage")
+            # Every configuration's storage (view.storage), then what a crash loses (view.state_split).
+            split = tables.state_split(cluster)
+            memory = split.loc[[tables.MEMORY]]
+            return ("<div class=\"omnilab-tab-note\"><b>Storage, one group per configuration</b> (it survives a "
+                    "crash): <code>view.storage(cluster)</code></div>"
+                    + tables.html_table(storage_view(cluster), table_class="omnilab-table omnilab-storage")
+                    + "<div class=\"omnilab-tab-note\" style=\"margin-top:8px\"><b>Memory</b> (a crash loses it): "
+                    "<code>view.state_split(cluster)</code></div>"
+                    + tables.html_table(memory, table_class="omnilab-table omnilab-memory"))
         raise KeyError(key)
 
     def _update_badges(self) -> None:

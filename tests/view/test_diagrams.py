@@ -55,7 +55,7 @@ def test_cluster_diagram_marks_the_leader_and_the_crashed_node():
     crashed = node_block(source, "3")
     assert "✗ crashed" in crashed and "dashed" in crashed and P.CRASHED_STROKE in crashed
     assert "★" not in node_block(source, "1")
-    assert "configuration 1" not in source  # one configuration: no grouping boxes
+    assert "configuration 1:" not in source and "not in configuration" not in source  # one configuration
 
 
 def test_cut_links_are_broken_lines_and_messages_are_labelled_arrows():
@@ -74,14 +74,57 @@ def test_a_one_way_cut_is_an_arrow():
     assert "✂ 1→2" in diagrams.cluster_diagram(cluster).source
 
 
-def test_nodes_are_grouped_by_configuration_during_a_reconfiguration():
+def node_positions(source: str) -> dict:
+    return {name: pos for name, pos in re.findall(r'^\s*(\d+) \[.*?pos="([^"]+)"', source, re.M | re.S)}
+
+
+def test_nodes_keep_their_places_when_node_4_appears():
+    cluster = scenarios.replace_crashed_node()
+    before = node_positions(diagrams.cluster_diagram(cluster).source)
+    assert set(before) == {"1", "2", "3"}
+    cluster.reconfigure([1, 2, 4])
+    cluster.run(ticks=1)  # node 4 is created, joining configuration 2
+    during = node_positions(diagrams.cluster_diagram(cluster).source)
+    cluster.run(ticks=3)
+    cluster.recover(3)
+    after = node_positions(diagrams.cluster_diagram(cluster).source)
+    assert "4" in during and during == after
+    assert {pid: during[pid] for pid in before} == before  # nobody moved
+    x = {pid: float(pos.split(",")[0]) for pid, pos in after.items()}
+    assert x["4"] > max(x[p] for p in "123")  # the newcomer stands to the right of the first ring
+    # Replaying the trace (Undo, Replay) draws the same places.
+    from omnilab.sim import Cluster
+
+    assert node_positions(diagrams.cluster_diagram(Cluster.replay(cluster.trace)).source) == after
+
+
+def test_the_configurations_are_named_in_the_heading_during_a_reconfiguration():
     cluster = scenarios.replace_crashed_node()
     cluster.reconfigure([1, 2, 4])
     cluster.run(ticks=3)
     source = diagrams.cluster_diagram(cluster).source
-    assert "configuration 1\\nnodes 1, 2, 3" in source
-    assert "configuration 2\\nnodes 1, 2, 4" in source
+    assert "configuration 1: nodes 1, 2, 3 (sealed)" in source
+    assert "configuration 2: nodes 1, 2, 4 (current)" in source
     assert "c2 · promise" in node_block(source, "4")
+    assert "not in configuration 2" in node_block(source, "3")
+    assert "not in configuration" not in node_block(source, "1")
+
+
+def test_every_part_of_the_cluster_diagram_has_a_title_in_words():
+    cluster = scenarios.replace_crashed_node()
+    cluster.cut(1, 2, one_way=True)
+    cluster.tick()
+    svg = diagrams.svg(diagrams.cluster_diagram(cluster))
+    # The picture's own <title> (read by screen readers), then one per node, link and message card.
+    first_title = re.search(r"<title>(.*?)</title>", svg).group(1)
+    assert first_title.startswith("cluster of nodes 1, 2, 3; leader 2; configuration 1; crashed 3; ")
+    tips = re.findall(r'xlink:title="([^"]*)"', svg)
+    assert any(t.startswith("node 2 (the leader); Leader in phase Accept of configuration 1") for t in tips)
+    assert any(t.startswith("node 3; crashed: its memory is lost, its storage (c1) survives") for t in tips)
+    assert "link 1 → 2 cut one way: 1 cannot reach 2, 2 still reaches 1" in tips
+    env = next(iter(cluster.network.in_flight.values()))
+    assert any(f"#{env.id} {env.kind}(" in t and t.startswith(f"{sum(1 for e in cluster.network.in_flight.values() if (e.sender, e.receiver) == (env.sender, env.receiver))} in flight {env.sender} → {env.receiver}")
+               for t in tips)
 
 
 def test_many_messages_on_one_link_are_summarised():

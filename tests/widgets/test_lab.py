@@ -392,3 +392,15 @@ def test_the_spacetime_window_holds_a_moment_while_the_trace_grows():
     assert c.window.value == len(w.cluster.trace)
     assert w.status_text == "✓ view.spacetime(cluster, last=60)"
     assert "StopSign→c2" not in w.views["spacetime"].value
+
+
+def test_the_storage_tab_shows_every_configuration_and_the_memory():
+    cluster = scenarios.replace_crashed_node()
+    cluster.reconfigure([1, 2, 4])
+    cluster.run(ticks=3)
+    w = lab(cluster)
+    w.draw("storage")
+    shown = w.views["storage"].value
+    assert "c1 [1, 2, 3]" in shown and "c2 [1, 2, 4]" in shown  # both configurations' storage
+    assert shown.count("StopSign→c2 [1, 2, 4]") >= 2 and "from c1: a=1, b=2" in shown
+    assert "memory (lost in a crash)" in shown and "view.storage(cluster)" in shown
