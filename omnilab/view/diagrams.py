@@ -588,19 +588,21 @@ class _PrefixState:
         self.pos = upto
 
 
-_PREFIXES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# id(trace) -> (a weak reference to that trace, its prefix state). Not a WeakKeyDictionary: a
+# Trace is a list, so it cannot be a dict key; the weak reference tells a live trace from a new one
+# that reuses a dead one's id, and its callback drops the entry with the trace.
+_PREFIXES: dict = {}
 
 
 def _prefix_state(trace, upto: int) -> _PrefixState:
-    try:
-        state = _PREFIXES.get(trace)
-    except TypeError:  # a plain list cannot be weakly referenced: scan it
-        state = None
+    key = id(trace)
+    entry = _PREFIXES.get(key)
+    state = entry[1] if entry is not None and entry[0]() is trace else None
     if state is None or state.pos > upto:
         state = _PrefixState()
         try:
-            _PREFIXES[trace] = state
-        except TypeError:
+            _PREFIXES[key] = (weakref.ref(trace, lambda _ref, key=key: _PREFIXES.pop(key, None)), state)
+        except TypeError:  # a plain list cannot be weakly referenced: scan it each time
             pass
     state.advance(trace, upto)
     return state

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import html
+import itertools
 import operator
 import re
 import weakref
@@ -49,6 +50,7 @@ __all__ = ["lab", "Lab", "TABS"]
 TABS = (("diagram", "Diagram"), ("logs", "Logs"), ("messages", "Messages"), ("nodes", "Nodes"),
         ("spacetime", "Space-time"), ("events", "Events"), ("kv", "Key-value"), ("storage", "Storage"))
 MAX_MESSAGE_BUTTONS = 30
+MAX_MESSAGE_CHOICES = 60  # messages listed in the message dropdown (the oldest)
 MAX_LOG_ROWS = 200
 EVENTS_SHOWN = 40  # rows of the Events tab
 SPACETIME_SHOWN = 60  # trace items in the Space-time window (the default of `diagrams.spacetime`)
@@ -133,12 +135,27 @@ def parse_value(text: str) -> Any:
         return text
 
 
+#: The lab in JupyterLab's light and dark themes: text, borders and warnings take the theme's CSS
+#: variables (with the light theme's values as fallbacks outside JupyterLab). Cells coloured by
+#: status keep dark text on their light fills in both themes (the tables set it).
+THEME_CSS = """<style>
+.omnilab-lab .omnilab-table caption, .omnilab-lab .omnilab-table td.omitted,
+.omnilab-lab .omnilab-tab-note { color: var(--jp-ui-font-color2, #555); }
+.omnilab-lab .omnilab-table td, .omnilab-lab .omnilab-table th { border-color: var(--jp-border-color2, #e2e2e2); }
+.omnilab-lab .omnilab-table th.crashed, .omnilab-lab .omnilab-status.error,
+.omnilab-lab .omnilab-status.note { color: var(--jp-error-color1, #b22222); }
+.omnilab-lab .omnilab-table td.crashed { opacity: 0.75; }
+</style>"""
+
+
 def _svg_html(svg: str, css_class: str, max_height: str = "") -> str:
     """Inline SVG that shrinks to the tab's width (never grows past its natural size)."""
     start = svg.find("<svg")
     body = svg[start:] if start >= 0 else svg
     fit = f"max-height:{max_height};width:auto;" if max_height else ""
-    return (f"<div class=\"{css_class}\" style=\"overflow:auto;max-height:760px\"><style>.{css_class} svg "
+    # The diagrams' colours are chosen for a light page: in a dark theme they stay on a white card.
+    return (f"<div class=\"{css_class}\" style=\"overflow:auto;max-height:760px;background:#fff;border-radius:4px\">"
+            f"<style>.{css_class} svg "
             f"{{max-width:100%;height:auto;{fit}}}</style>{body}</div>")
 
 
@@ -152,12 +169,12 @@ def _badge(verdict: Any) -> str:
     name = html.escape(verdict.name)
     if verdict.ok:
         return (f"<span class=\"omnilab-badge ok\" title=\"{name}: holds\" style=\"background:"
-                f"{P.FILL[P.DECIDED]};border:1px solid {P.STROKE[P.DECIDED]};border-radius:10px;padding:1px 8px;"
+                f"{P.FILL[P.DECIDED]};color:#111;border:1px solid {P.STROKE[P.DECIDED]};border-radius:10px;padding:1px 8px;"
                 f"margin-right:4px;font-size:12px;line-height:16px;display:inline-block;white-space:nowrap\">"
                 f"✓ {name}</span>")
     message = html.escape(verdict.message)
     return (f"<span class=\"omnilab-badge violated\" title=\"{message}\" style=\"background:"
-            f"{P.CRASHED_FILL};border:1px solid {P.CRASHED_STROKE};border-radius:10px;padding:1px 8px;"
+            f"{P.CRASHED_FILL};color:#111;border:1px solid {P.CRASHED_STROKE};border-radius:10px;padding:1px 8px;"
             f"margin-right:4px;font-size:12px\">✗ {name}: {message}</span>")
 
 
@@ -274,6 +291,7 @@ class Lab(W.VBox):
 
         # --- status, badges and views -------------------------------------------------------------
         self.title = W.HTML()
+        self.theme = W.HTML(value=THEME_CSS, layout=W.Layout(display="none"))  # styles only, never shown
         self.status = W.HTML(value="")
         self.badges = W.HTML(value="")
         self.strip = W.HTML(value="")  # the reconfiguration strip (see _update_strip)
@@ -301,7 +319,7 @@ class Lab(W.VBox):
              c.replay, c.refresh],
         ]
         rows = [W.HBox(row, layout=W.Layout(flex_flow="row wrap")) for row in rows]
-        super().__init__([self.title, *rows, self.status, self.badges, self.strip, self.tabs])
+        super().__init__([self.theme, self.title, *rows, self.status, self.badges, self.strip, self.tabs])
         self.add_class("omnilab-lab")
         self._building = False
         self.refresh()
@@ -447,7 +465,9 @@ class Lab(W.VBox):
         else:
             calls = self._new_calls(before) if not isinstance(result, str) else [result]
             self._say_ok(calls or [f"{label}: nothing changed"])
-        self._redraw()
+        # Redraw only if the cluster changed (its version moved, or Replay made a new one): a refused
+        # click leaves every pane as it is, and the status line already says why.
+        self._sync_if_changed()
 
     def _new_calls(self, before: tuple) -> list[str]:
         trace = self.cluster.trace
@@ -465,13 +485,13 @@ class Lab(W.VBox):
     def _say_error(self, message: str, calls: Optional[list] = None) -> None:
         self.last_error = message
         recorded = "".join(f" · recorded: <code>{html.escape(c)}</code>" for c in calls or [])
-        self.status.value = (f"<span class=\"omnilab-status error\" style=\"color:{P.CRASHED_STROKE}\">⚠ "
+        self.status.value = (f"<span class=\"omnilab-status error\" style=\"color:var(--jp-error-color1,{P.CRASHED_STROKE})\">⚠ "
                              f"{html.escape(message)}</span>{recorded}")
 
     def announce(self, message: str) -> None:
         """Show `message` in the status line, highlighted, without calling the cluster (e.g. the
         explorer naming the invariant a counterexample's last step violates)."""
-        self.status.value = (f"<span class=\"omnilab-status note\" style=\"color:{P.CRASHED_STROKE};"
+        self.status.value = (f"<span class=\"omnilab-status note\" style=\"color:var(--jp-error-color1,{P.CRASHED_STROKE});"
                              f"font-weight:bold\">⚑ {html.escape(message)}</span>")
 
     # --- the actions that need more than one call or some parsing ---------------------------------------
@@ -757,10 +777,16 @@ class Lab(W.VBox):
                             + (f" · crashed {crashed}" if crashed else "")
                             + ("" if cluster.variant.is_reference else
                                f" · variant <b>{html.escape(cluster.variant.name)}</b>")
-                            + (f"<details style=\"color:#555;font-size:12px\"><summary>about this scenario"
+                            + (f"<details style=\"color:var(--jp-ui-font-color2,#555);font-size:12px\"><summary>about this scenario"
                                f"</summary>{html.escape(cluster.description)}</details>" if cluster.description else ""))
-        in_flight = list(cluster.network.in_flight.values())
-        options = [(_OLDEST, _OLDEST)] + [(f"#{e.id} {e.sender}→{e.receiver} {e.kind}", e.id) for e in in_flight[:200]]
+        # The oldest messages only (each redraw sends the whole list to the browser); press() and
+        # the Messages tab reach any other one, and a chosen one stays listed while in flight.
+        flying = cluster.network.in_flight
+        listed = list(itertools.islice(flying.values(), MAX_MESSAGE_CHOICES))
+        chosen = c.msg_id.value
+        if chosen in flying and all(e.id != chosen for e in listed):
+            listed.append(flying[chosen])
+        options = [(_OLDEST, _OLDEST)] + [(f"#{e.id} {e.sender}→{e.receiver} {e.kind}", e.id) for e in listed]
         _set_options(c.msg_id, options)
         node_options = [(str(p), p) for p in pids]
         for dropdown in (c.node, c.link_a, c.link_b):
