@@ -107,6 +107,7 @@ def _ring(pids: list, cx: float, cy: float) -> dict:
 
 
 _JOINER_GAP_X, _JOINER_GAP_Y, _JOINERS_PER_COLUMN = 2.85, 1.35, 4
+_FRAME_X, _FRAME_Y = 1.35, 0.85  # inches from a node's centre to the picture's fixed frame
 
 
 def _positions(cluster) -> dict:
@@ -202,13 +203,21 @@ def cluster_diagram(cluster, max_messages_per_link: int = 4) -> graphviz.Digraph
         lines = [f"configuration {c}: nodes {', '.join(map(str, members))}"
                  + (" (current)" if c == current else " (sealed)")
                  for c, members in sorted(configs.items())]
-        graph_attr.update(label="\\l".join(lines) + "\\l", labelloc="t", labeljust="l", fontsize="12")
+        # At the bottom: a heading on top would push the nodes down the moment it appears.
+        graph_attr.update(label="\\l".join(lines) + "\\l", labelloc="b", labeljust="l", fontsize="12")
     # The graph's name is the SVG's <title>: the picture in words, for a screen reader.
     dot = graphviz.Digraph(summary, engine="neato", graph_attr=graph_attr,
         node_attr={"fontname": P.FONT, "fontsize": "11", "shape": "box", "fixedsize": "shape", "width": "2.15",
                    "height": "0.95"},
         edge_attr={"fontname": P.FONT, "fontsize": "9"})
     pos = _positions(cluster)
+    # Two invisible corners a margin beyond the nodes fix the picture's frame, so message cards
+    # coming and going near the edge do not shift the nodes on the page.
+    xs, ys = [x for x, _ in pos.values()], [y for _, y in pos.values()]
+    for name, (cx, cy) in (("frame_nw", (min(xs) - _FRAME_X, max(ys) + _FRAME_Y)),
+                           ("frame_se", (max(xs) + _FRAME_X, min(ys) - _FRAME_Y))):
+        dot.node(name, "", shape="point", style="invis", width="0.01", height="0.01", fixedsize="true",
+                 pos=f"{_fmt(cx)},{_fmt(cy)}!")
 
     outside = [] if len(configs) < 2 else [p for p in servers if p not in configs.get(current, ())]
     for pid in sorted(servers):

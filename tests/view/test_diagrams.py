@@ -98,12 +98,24 @@ def test_nodes_keep_their_places_when_node_4_appears():
     assert node_positions(diagrams.cluster_diagram(Cluster.replay(cluster.trace)).source) == after
 
 
+def test_message_cards_coming_and_going_do_not_move_the_picture():
+    cluster = scenarios.replace_crashed_node()
+
+    def frame(svg):
+        return re.search(r'viewBox="([^"]+)"', svg).group(1), re.search(r'transform="([^"]+)"', svg).group(1)
+
+    quiet = frame(diagrams.svg(diagrams.cluster_diagram(cluster)))
+    cluster.tick(3)  # heartbeats in flight on every link: cards beside every line
+    assert cluster.network.in_flight
+    assert frame(diagrams.svg(diagrams.cluster_diagram(cluster))) == quiet
+
+
 def test_the_configurations_are_named_in_the_heading_during_a_reconfiguration():
     cluster = scenarios.replace_crashed_node()
     cluster.reconfigure([1, 2, 4])
     cluster.run(ticks=3)
     source = diagrams.cluster_diagram(cluster).source
-    assert "configuration 1: nodes 1, 2, 3 (sealed)" in source
+    assert "configuration 1: nodes 1, 2, 3 (sealed)" in source and "labelloc=b" in source  # below: nobody moves
     assert "configuration 2: nodes 1, 2, 4 (current)" in source
     assert "c2 · promise" in node_block(source, "4")
     assert "not in configuration 2" in node_block(source, "3")
