@@ -392,7 +392,16 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
     lanes = sorted(pids)
     lane_x = {pid: k * _LANE_GAP for k, pid in enumerate(lanes)}
 
-    dot = graphviz.Digraph("spacetime", engine="neato", graph_attr={
+    from .tables import message_fields_text
+
+    def about(env, what: str) -> str:
+        kind, fields = message_fields_text(env.message)
+        return f"#{env.id} {kind} from node {env.sender} to node {env.receiver}, {what}: {kind}({_short_text(fields, 120)})"
+
+    # The graph's name is the SVG's <title>: what the picture shows, in words.
+    title = (f"space-time diagram of nodes {', '.join(map(str, lanes))}: trace positions {start} to {window_end}"
+             + ("" if ble else ", heartbeats hidden"))
+    dot = graphviz.Digraph(title, engine="neato", graph_attr={
         "splines": "line", "outputorder": "edgesfirst", "fontname": P.FONT, "pad": "0.2", "bgcolor": "white"},
         node_attr={"fontname": P.FONT, "fontsize": "9", "shape": "point", "width": "0.07", "color": "#333333"},
         edge_attr={"fontname": P.FONT, "fontsize": "8", "arrowsize": "0.6"})
@@ -407,6 +416,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
     def mark(pid: int, row: float, text: str, fill: str, stroke: str, **attrs) -> str:
         attrs = {"shape": "box", "style": "rounded,filled", "fontcolor": "#111111", "fixedsize": "false",
                  "width": "0", "height": "0", "margin": "0.04,0.01", **attrs}
+        attrs.setdefault("tooltip", f"node {pid}: {text}")
         return place(lane_x[pid], row, label=text, fillcolor=fill, color=stroke, **attrs)
 
     def margin(row: float, text: str, **attrs) -> None:
@@ -478,12 +488,12 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
             if isinstance(item, T.Delivered):
                 end = place(end_x, row, width="0.07", color=colour)
                 dot.edge(start_point, end, color=colour, fontcolor=colour, label=label,
-                         style="solid" if origin else "dashed", penwidth="1.1")
+                         style="solid" if origin else "dashed", penwidth="1.1", tooltip=about(env, "delivered"))
             else:
                 end = place(end_x, row, shape="plaintext", label="✗", fontcolor=P.CUT_LINK, fontsize="12",
                             width="0.15", height="0.15", fixedsize="shape")
                 dot.edge(start_point, end, color=colour, fontcolor=colour, label=f"{label} lost",
-                         style="dashed", arrowhead="none", tooltip=item.reason)
+                         style="dashed", arrowhead="none", tooltip=about(env, f"lost ({item.reason})"))
         elif isinstance(item, T.Duplicated):
             row += 1
             origin = send_point.get(item.envelope.id)
@@ -542,7 +552,8 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
         colour = _message_colour(env.kind)
         a = place(lane_x[sender], send_row, width="0.06", color=colour)
         b = place(lane_x[env.receiver], bottom - 0.5, shape="point", width="0.02", color=colour)
-        dot.edge(a, b, color=colour, fontcolor=colour, style="dashed", label=f"#{env_id} {env.kind} (in flight)")
+        dot.edge(a, b, color=colour, fontcolor=colour, style="dashed", label=f"#{env_id} {env.kind} (in flight)",
+                 tooltip=about(env, "still in flight"))
     for pid in lanes:
         if lane_state[pid] is not None:
             segments.append((pid, lane_from[pid], bottom, lane_state[pid]))

@@ -7,16 +7,21 @@ Rules it keeps:
   records it as if typed, and the status line shows the call. Nothing here changes the cluster any
   other way.
 * **No traceback from a click.** Input is checked first (a malformed node list, an empty key, an
-  index that is not a number); the simulator refuses the rest with `BadInput` and leaves the
-  cluster unchanged. Either way the status line says what was wrong and what to do. A proposal or
+  index that is not a number, a tick count that is not a whole number from 1 to `MAX_TICKS`:
+  refused, never clamped; only ASCII digits count, so ``²`` is a message, not a ``ValueError``);
+  the simulator refuses the rest with `BadInput` and leaves the cluster unchanged. Either way the
+  status line says what was wrong and what to do (`InputError` is a `BadInput`). A proposal or
   a compaction the replica refuses (``ProposeErr``, ``CompactionErr``) is reported the same way,
   with the call the trace recorded (as it does for a typed call).
 * **The widget follows its cluster.** Calls typed in other cells are picked up after every cell
   (an IPython ``post_run_cell`` hook), on every control and on `refresh()`; a change is noticed by
   ``cluster.version``, which every operation and `undo` move on (a new cluster, after Replay, is
   noticed by its identity).
-* **Lazy drawing.** Only the visible tab is redrawn; the others are marked stale and drawn when
-  shown. Diagrams are cached by their DOT source (`omnilab.view.diagrams.svg`).
+* **Lazy drawing.** Only when the cluster changed (a refused click redraws nothing), and only the
+  visible tab: the others are marked stale and drawn when shown. Diagrams are cached by their DOT
+  source (`omnilab.view.diagrams.svg`).
+* **Both themes.** Text, borders and warnings use JupyterLab's CSS variables (`THEME_CSS`), so the
+  lab reads the same in the light and the dark theme; no state is shown by colour alone.
 * **Headless.** Everything works without a frontend: ``w.press("step")`` or
   ``w.controls.step.click()`` from Python, and ``w.views["logs"].value`` holds the same HTML a
   learner sees.

@@ -1,5 +1,6 @@
 """The diagrams of omnilab.view: drawn from the replica's table and the cluster's state and trace."""
 
+import html
 import re
 
 import graphviz
@@ -128,9 +129,9 @@ def test_every_part_of_the_cluster_diagram_has_a_title_in_words():
     cluster.tick()
     svg = diagrams.svg(diagrams.cluster_diagram(cluster))
     # The picture's own <title> (read by screen readers), then one per node, link and message card.
-    first_title = re.search(r"<title>(.*?)</title>", svg).group(1)
+    first_title = html.unescape(re.search(r"<title>(.*?)</title>", svg).group(1))
     assert first_title.startswith("cluster of nodes 1, 2, 3; leader 2; configuration 1; crashed 3; ")
-    tips = re.findall(r'xlink:title="([^"]*)"', svg)
+    tips = [html.unescape(t) for t in re.findall(r'xlink:title="([^"]*)"', svg)]
     assert any(t.startswith("node 2 (the leader); Leader in phase Accept of configuration 1") for t in tips)
     assert any(t.startswith("node 3; crashed: its memory is lost, its storage (c1) survives") for t in tips)
     assert "link 1 → 2 cut one way: 1 cannot reach 2, 2 still reaches 1" in tips
@@ -245,3 +246,17 @@ def test_svg_is_cached_by_source():
     hits = diagrams._render_svg.cache_info().hits
     assert diagrams.svg(diagrams.role_phase_diagram()) is first
     assert diagrams._render_svg.cache_info().hits == hits + 1
+
+
+def test_the_spacetime_svg_says_what_it_shows_and_each_arrow_its_message():
+    cluster = scenarios.replace_crashed_node()
+    cluster.put("c", 3)
+    cluster.run(ticks=1)
+    cluster.tick()
+    svg = diagrams.svg(diagrams.spacetime(cluster, last=40))
+    title = html.unescape(re.search(r"<title>(.*?)</title>", svg).group(1))
+    assert title.startswith("space-time diagram of nodes 1, 2, 3: trace positions ")
+    assert title.endswith(f"to {len(cluster.trace)}, heartbeats hidden")
+    tips = [html.unescape(t) for t in re.findall(r'xlink:title="([^"]*)"', svg)]
+    assert any(re.match(r"#\d+ AcceptDecide from node 2 to node 1, delivered: AcceptDecide\(", t) for t in tips), tips
+    assert any(t.startswith("node 2: ✓ 2: c=3") or t.startswith("node 1: ✓ 2: c=3") for t in tips), tips
