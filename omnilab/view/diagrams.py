@@ -271,8 +271,9 @@ def cluster_diagram(cluster, max_messages_per_link: int = 4) -> graphviz.Digraph
         dot.node(card, "\\n".join(lines), shape="box", style="rounded,filled", fillcolor="#f4f8fd",
                  color=colour, fontcolor=colour, fontsize="9", fixedsize="false", width="0", height="0",
                  margin="0.05,0.02", pos=f"{_fmt(cx)},{_fmt(cy)}!", tooltip=tip)
-        dot.edge(str(src), card, dir="none", color=colour, penwidth="1.4", tooltip=tip)
-        dot.edge(card, str(dst), color=colour, penwidth="1.4", arrowsize="0.8", tooltip=tip)
+        short = tip.split(" (", 1)[0]  # the card carries the fields; its two arrows only say the link
+        dot.edge(str(src), card, dir="none", color=colour, penwidth="1.4", tooltip=short)
+        dot.edge(card, str(dst), color=colour, penwidth="1.4", arrowsize="0.8", tooltip=short)
     return dot
 
 

@@ -153,10 +153,16 @@ THEME_CSS = """<style>
 </style>"""
 
 
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_BETWEEN_TAGS = re.compile(r">\s+<")
+
+
 def _svg_html(svg: str, css_class: str, max_height: str = "") -> str:
     """Inline SVG that shrinks to the tab's width (never grows past its natural size)."""
     start = svg.find("<svg")
     body = svg[start:] if start >= 0 else svg
+    # Less to send and parse: graphviz's comments (one per element) and the whitespace between tags.
+    body = _BETWEEN_TAGS.sub("><", _COMMENT.sub("", body))
     fit = f"max-height:{max_height};width:auto;" if max_height else ""
     # The diagrams' colours are chosen for a light page: in a dark theme they stay on a white card.
     return (f"<div class=\"{css_class}\" style=\"overflow:auto;max-height:760px;background:#fff;border-radius:4px\">"
@@ -602,7 +608,6 @@ class Lab(W.VBox):
         self._update_controls()
         self._update_badges()
         self._update_strip()
-        self._update_window()
         self._stale = {key for key, _ in TABS}
         self._draw_visible()
 
@@ -613,7 +618,10 @@ class Lab(W.VBox):
             self.draw(key)
 
     def draw(self, key: str) -> None:
-        """Draw one view now (whether or not it is visible)."""
+        """Draw one view now (whether or not it is visible). The Space-time window's slider lives in
+        its tab, so it follows the trace's length when that tab is drawn (nothing to send otherwise)."""
+        if key == "spacetime":
+            self._update_window()
         self.views[key].value = self.render(key)
         if key == "messages":
             self._update_message_buttons()
@@ -839,8 +847,9 @@ def _set_options(dropdown: W.Dropdown, options: list) -> None:
         return
     value = dropdown.value
     values = [v for _, v in options]
-    dropdown.options = options
-    dropdown.value = value if value in values else (values[0] if values else None)
+    with dropdown.hold_sync():  # options and value reach the browser in one message
+        dropdown.options = options
+        dropdown.value = value if value in values else (values[0] if values else None)
 
 
 def presets(cluster: Cluster) -> list[tuple[str, list]]:

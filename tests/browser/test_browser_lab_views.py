@@ -118,7 +118,7 @@ def test_the_lab_shows_a_reconfiguration_as_it_happens(lab):
 
     # The same lab in JupyterLab's dark theme.
     lab.menu("Settings", "Theme", "JupyterLab Dark")
-    lab.page.wait_for_selector("body[data-jp-theme-light='false']")
+    lab.page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
     lab.page.wait_for_timeout(500)  # the theme's stylesheet is applied
     shot(widget, "views-6-dark-diagram")
     tab(widget, "Logs").click()
@@ -139,7 +139,7 @@ def test_the_lab_shows_a_reconfiguration_as_it_happens(lab):
         };
     }""")
     lab.menu("Settings", "Theme", "JupyterLab Light")
-    lab.page.wait_for_selector("body[data-jp-theme-light='true']")
+    lab.page.wait_for_selector("body[data-jp-theme-light='true']", state="attached")
 
     # --- the checks (after every screenshot) ------------------------------------------------------
     assert "… accepted by" in proposed or "✓ accepted by" in proposed, proposed
@@ -176,10 +176,15 @@ BIG = [
 PRESSES = 3
 
 
+def pane(inner):
+    """The HTML widget's content box around `inner`: it stays while its HTML is replaced."""
+    return inner.locator("xpath=ancestor::div[contains(@class, 'widget-html-content')][1]")
+
+
 def test_click_to_update_medians(lab, capsys):
     widget = open_lab(lab, "lab-clicks.ipynb", BIG)
     title = widget.locator(".widget-html", has_text="omnilab lab").first
-    diagram = widget.locator(".omnilab-diagram")
+    diagram = pane(widget.locator(".omnilab-diagram"))
     figures: dict[str, list] = {}
 
     def click(name: str, label: str, expected: str, changes) -> None:
@@ -213,8 +218,7 @@ def test_click_to_update_medians(lab, capsys):
         click("Cut", "Cut", "✓ cluster.cut(1, 2)", diagram)
         click("Heal all", "Heal all", "✓ cluster.heal()", diagram)
         tab(widget, "Logs").click()
-        logs = widget.locator("table.omnilab-table").first.locator(
-            "xpath=ancestor::div[contains(@class, 'widget-html-content')][1]")
+        logs = pane(widget.locator("table.omnilab-table").first)
         click("Deliver all (Logs tab)", "Deliver all", "✓ cluster.deliver_all()", logs)
         tab(widget, "Diagram").click()
     medians = {name: statistics.median(values) for name, values in figures.items()}
