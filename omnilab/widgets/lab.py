@@ -659,15 +659,19 @@ class Lab(W.VBox):
                 return "<i>No key is written anywhere yet. Put one!</i>"
             return tables.html_table(frame, table_class="omnilab-table omnilab-kv")
         if key == "storage":
-            # Every configuration's storage (view.storage), then what a crash loses (view.state_split).
-            split = tables.state_split(cluster)
-            memory = split.loc[[tables.MEMORY]]
-            return ("<div class=\"omnilab-tab-note\"><b>Storage, one group per configuration</b> (it survives a "
-                    "crash): <code>view.storage(cluster)</code></div>"
-                    + tables.html_table(storage_view(cluster), table_class="omnilab-table omnilab-storage")
-                    + "<div class=\"omnilab-tab-note\" style=\"margin-top:8px\"><b>Memory</b> (a crash loses it): "
-                    "<code>view.state_split(cluster)</code></div>"
-                    + tables.html_table(memory, table_class="omnilab-table omnilab-memory"))
+            # One table per configuration (view.storage), then what a crash loses (view.state_split).
+            frame = storage_view(cluster)
+            parts = ["<div class=\"omnilab-tab-note\">What each node keeps in <b>storage</b> (it survives a crash), "
+                     "one table per configuration: <code>view.storage(cluster)</code></div>"]
+            for label in dict.fromkeys(frame.index.get_level_values(0)):
+                parts.append(f"<div class=\"omnilab-tab-note\" style=\"margin-top:6px\"><b>configuration "
+                             f"{html.escape(label[1:])}</b></div>")
+                parts.append(tables.html_table(frame.loc[label], table_class="omnilab-table omnilab-storage"))
+            memory = tables.state_split(cluster).loc[tables.MEMORY]
+            parts.append("<div class=\"omnilab-tab-note\" style=\"margin-top:8px\">What each node keeps in "
+                         "<b>memory</b> (a crash loses it): <code>view.state_split(cluster)</code></div>")
+            parts.append(tables.html_table(memory, table_class="omnilab-table omnilab-memory"))
+            return "".join(parts)
         raise KeyError(key)
 
     def _update_badges(self) -> None:

@@ -401,6 +401,7 @@ def test_the_storage_tab_shows_every_configuration_and_the_memory():
     w = lab(cluster)
     w.draw("storage")
     shown = w.views["storage"].value
-    assert "c1 [1, 2, 3]" in shown and "c2 [1, 2, 4]" in shown  # both configurations' storage
+    assert "<b>configuration 1 [1, 2, 3]</b>" in shown and "<b>configuration 2 [1, 2, 4]</b>" in shown
+    assert shown.count("<table class=\"omnilab-table omnilab-storage\">") == 2  # one table per configuration
     assert shown.count("StopSign→c2 [1, 2, 4]") >= 2 and "from c1: a=1, b=2" in shown
-    assert "memory (lost in a crash)" in shown and "view.storage(cluster)" in shown
+    assert "BLE ballot" in shown and "view.storage(cluster)" in shown and "view.state_split(cluster)" in shown
