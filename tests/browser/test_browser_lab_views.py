@@ -106,10 +106,11 @@ def test_the_lab_shows_a_reconfiguration_as_it_happens(lab):
     shot(widget, "views-4-node-4-joined")
 
     tab(widget, "Storage").click()
-    storage = widget.locator("table.omnilab-storage")
-    expect(storage).to_be_visible()
+    storage = widget.locator("table.omnilab-storage")  # one table per configuration
+    expect(storage).to_have_count(2)
+    expect(storage.last).to_be_visible()
     shot(widget, "views-5-storage")
-    storage_text = storage.inner_text()
+    storage_text = pane(storage.first).inner_text()
 
     tab(widget, "Diagram").click()
     svg_title = widget.locator(".omnilab-diagram svg > g > title").first.text_content()
@@ -155,7 +156,7 @@ def test_the_lab_shows_a_reconfiguration_as_it_happens(lab):
     kept = {pid: (round(x, 2), round(y, 2)) for pid, (x, y) in normalised(after).items() if pid != 4}
     assert all(math.dist(moved[p], kept[p]) < 0.03 for p in (1, 2, 3)), (moved, kept)
     assert after[4][0] > max(after[p][0] for p in (1, 2, 3))  # node 4 to the right of the ring
-    assert "c1 [1, 2, 3]" in storage_text and "c2 [1, 2, 4]" in storage_text
+    assert "configuration 1 [1, 2, 3]" in storage_text and "configuration 2 [1, 2, 4]" in storage_text
     assert "from c1: a=1, b=2" in storage_text
     assert svg_title.startswith("cluster of nodes 1, 2, 3, 4; leader 4; configuration 2"), svg_title
     assert any(t.startswith("node 4 (the leader)") for t in tips), tips[:5]
