@@ -68,7 +68,7 @@ class InputError(BadInput):
     nothing is recorded). One of the `BadInput` family: the message says what to type instead."""
 
 
-#: The most ticks one click of Run (or Tick) performs; more is a call to type in a cell.
+#: The most ticks one click of Run performs (it stays a click, not a wait); more is a call to type in a cell.
 MAX_TICKS = 1000
 # Only ASCII digits make a number here: str.isdigit() accepts '²' and '٣', and int('²') raises.
 _DIGITS = re.compile(r"[0-9]+")
@@ -113,7 +113,8 @@ def parse_ticks(text: str, most: int = MAX_TICKS) -> int:
     if not _DIGITS.fullmatch(body):
         raise InputError(f"{body!r} is not a number of ticks: type a whole number from 1 to {most}, e.g. 3")
     if len(body.lstrip("0")) > len(str(most)) or int(body) > most:
-        raise InputError(f"{body} ticks is more than one click runs (at most {most}): type a smaller number, "
+        shown = body if len(body) <= 12 else f"{body[:6]}… ({len(body)} digits)"
+        raise InputError(f"{shown} ticks is more than one click runs (at most {most}): type a smaller number, "
                          f"or call cluster.run(ticks=...) in a cell")
     if int(body) == 0:
         raise InputError(f"0 ticks would do nothing: type a number of ticks from 1 to {most}, e.g. 3")
