@@ -249,9 +249,10 @@ def service_messages(cluster):
 display(service_messages(cluster))
 
 # %% [markdown]
-# The picture shows the moment: configuration 1's crashed node 3 in its own box, configuration 2's
-# members in another, node 4 grey (*joining*, no instance yet) and the service messages riding the
-# arrows towards it, next to configuration 2's first heartbeats.
+# The picture shows the moment: the nodes stay where they were and node 4 joins on the right; the
+# caption names each configuration's nodes (configuration 1 sealed, configuration 2 current). Crashed
+# node 3 says *not in configuration 2*, node 4 is grey (*joining*, no instance yet), and the service
+# messages ride the arrows towards it, next to configuration 2's first heartbeats.
 
 # %%
 view.cluster_diagram(cluster)
