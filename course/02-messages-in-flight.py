@@ -61,7 +61,7 @@ display(cluster.pending())
 
 # %% tags=["nbval-check-output"]
 delivered = cluster.step()
-print("delivered:", delivered)
+print("delivered:", view.envelope_text(delivered))
 display(cluster.pending())
 
 # %% [markdown]
@@ -74,7 +74,7 @@ display(cluster.pending())
 # follower, and node 2 untouched: its Prepare (`#18`) is still on the wire.
 
 # %% tags=["nbval-check-output"]
-print("delivered:", cluster.step(17))
+print("delivered:", view.envelope_text(cluster.step(17)))
 display(view.nodes(cluster)[["role", "phase", "ballot", "promise", "leader"]])
 
 # %% [markdown]

@@ -22,12 +22,12 @@ from IPython.display import display
 import omnilab
 from omnilab import view
 from omnilab.sim import Cluster, scenarios
-from omnilab.sim.walkthrough import in_flight, protocol_messages, steps
+from omnilab.view.walkthrough import in_flight, protocol_messages, steps
 
 pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
-# The three helpers from `omnilab.sim.walkthrough` only read the cluster or call `cluster.step(id)`.
+# The three helpers from `omnilab.view.walkthrough` only read the cluster or call `cluster.step(id)`.
 # `in_flight` finds message ids, and `protocol_messages` is `cluster.pending()` without heartbeats.
 # `steps` delivers messages one by one
 # and returns a table with a row per step, with each node's **decided/accepted** index: `2/3` means two slots

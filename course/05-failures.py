@@ -19,12 +19,12 @@ from IPython.display import display
 import omnilab
 from omnilab import view
 from omnilab.sim import Cluster, NodeDown, NoLeader, scenarios
-from omnilab.sim.walkthrough import in_flight, protocol_messages, steps, verdicts
+from omnilab.view.walkthrough import in_flight, protocol_messages, steps, verdicts
 
 pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
-# These are the helpers of notebook 04, from `omnilab.sim.walkthrough`: `in_flight` finds message ids, `protocol_messages` is
+# These are the helpers of notebook 04, from `omnilab.view.walkthrough`: `in_flight` finds message ids, `protocol_messages` is
 # `cluster.pending()` without heartbeats, and `steps` delivers messages one at a time. It prints a
 # row per step with each node's **decided/accepted** index, its phase when it is not Accept, and ★ on
 # a leader. A message delivered to a crashed node is lost, and its row says so. `verdicts` runs the

@@ -22,7 +22,7 @@ import omnilab
 from omnilab import ClusterConfig, LogEntry, MemoryStorage, ProposeErr, ServerConfig, view
 from omnilab.kv import KeyValue
 from omnilab.sim import BadInput, scenarios
-from omnilab.sim.describe import summarize
+from omnilab.view.text import message_text
 
 pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
@@ -86,7 +86,7 @@ def move_messages(replicas, show=True):
             return
         for message in outgoing:
             if show:
-                print(f"  {message.sender} -> {message.receiver}  {summarize(message)}")
+                print(f"  {message.sender} -> {message.receiver}  {message_text(message)}")
             replicas[message.receiver].handle_incoming(message)
 
 
@@ -249,9 +249,10 @@ def service_messages(cluster):
 display(service_messages(cluster))
 
 # %% [markdown]
-# The picture shows the moment: configuration 1's crashed node 3 in its own box, configuration 2's
-# members in another, node 4 grey (*joining*, no instance yet) and the service messages riding the
-# arrows towards it, next to configuration 2's first heartbeats.
+# The picture shows the moment: the nodes stay where they were and node 4 joins on the right; the
+# caption names each configuration's nodes (configuration 1 sealed, configuration 2 current). Crashed
+# node 3 says *not in configuration 2*, node 4 is grey (*joining*, no instance yet), and the service
+# messages ride the arrows towards it, next to configuration 2's first heartbeats.
 
 # %%
 view.cluster_diagram(cluster)

@@ -17,12 +17,16 @@
 # notebook, and what it finds plays in the lab.
 
 # %%
+import pandas as pd
 from IPython.display import display
 
+from omnilab import view
 from omnilab.replica.sequence_paxos import SequencePaxos
 from omnilab.sim.explore import STARTS, explore
 from omnilab.sim.mutants import MUTANTS, AppendAfterStopSign
 from omnilab.sim.variant import REFERENCE
+
+pd.set_option("display.max_colwidth", None)  # tables show every cell's whole text
 
 # %% [markdown]
 # ## Where a search starts
@@ -78,7 +82,7 @@ print(result.script())
 
 # %% tags=["nbval-check-output"]
 failing = result.replay()
-print(result.after_start().format())
+display(view.events(result.after_start(), last=None))
 
 # %% [markdown]
 # Read it: node 3 proposes the StopSign ending configuration 1 (next: nodes 1, 2, 4), node 1

@@ -174,7 +174,8 @@ def add_exercises_command(subparsers: Subparsers) -> None:
         "exercises", help="build the exercise notebooks from the solution sources",
         description="Exercise notebooks. `omnilab exercises build` regenerates solutions/NN-slug.ipynb and "
                     "exercises/NN-slug.ipynb from each solutions/NN-slug.py (jupytext percent format; the "
-                    "### BEGIN SOLUTION / ### END SOLUTION regions become raise NotImplementedError).")
+                    "### BEGIN SOLUTION / ### END SOLUTION regions become raise NotImplementedError), and "
+                    "solutions/instructor-NAME.ipynb from each instructor notebook solutions/instructor-NAME.py.")
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION", required=True)
     build = actions.add_parser("build", help="regenerate the notebooks of every solution source")
     build.add_argument("--root", default=".", help="the checkout holding solutions/ and exercises/ (default: .)")

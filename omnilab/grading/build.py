@@ -13,9 +13,14 @@ lines. From each source the build writes two notebooks:
   region's indentation (the comments before the region, the hints, stay), and every cell tagged
   ``solution-only`` (the last cell, asserting full marks) left out.
 
-Both are deterministic: cell ids derived from the cell's position (answer cells: from the surface),
-no outputs, no execution counts, fixed metadata; building twice writes the same bytes, and
-``--check`` reports any notebook that a build would change.
+An *instructor notebook*, ``solutions/instructor-NAME.py`` (for example the class summary, which
+grades a small generated class and shows the pass rate per check and the score distribution), is
+built the same way into ``solutions/instructor-NAME.ipynb`` and has no exercise twin: it holds no
+answer cell and no solution region (the build refuses one), and learners never receive it.
+
+Every notebook is deterministic: cell ids derived from the cell's position (answer cells: from the
+surface), no outputs, no execution counts, fixed metadata; building twice writes the same bytes,
+and ``--check`` reports any notebook that a build would change.
 """
 
 from __future__ import annotations
@@ -49,6 +54,11 @@ class Built:
 def sources(root: Path) -> list[Path]:
     """Every solution source under `root`, in name order."""
     return sorted((root / "solutions").glob("[0-9][0-9]-*.py"))
+
+
+def instructor_sources(root: Path) -> list[Path]:
+    """Every instructor notebook source under `root` (``solutions/instructor-*.py``), in name order."""
+    return sorted((root / "solutions").glob("instructor-*.py"))
 
 
 def strip_solution(source: str, where: str) -> str:
@@ -145,17 +155,40 @@ def build_one(source: Path, root: Path) -> Built:
                  assemble(solution_cells, "solution"), assemble(exercise_cells, "exercise"))
 
 
+def build_instructor(source: Path, root: Path) -> tuple[Path, str]:
+    """Read the instructor notebook `source`; return the path and text of its notebook (nothing is
+    written). An answer cell or a solution region in it is refused: it would never reach a learner."""
+    import jupytext
+    import nbformat
+
+    where = str(source.relative_to(root))
+    notebook = jupytext.read(source, fmt="py:percent")
+    for cell in notebook.cells:
+        if "answer" in (cell.metadata.get("tags") or []) or BEGIN in cell.source:
+            raise BuildError(f"{where}: an instructor notebook has no answer cell and no {BEGIN} region "
+                             "(an exercise is a solutions/NN-slug.py)")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"},
+                   "omnilab": {"kind": "instructor", "generated_from": where}}
+    nb.cells = [_clean(cell, index) for index, cell in enumerate(notebook.cells)]
+    return root / "solutions" / f"{source.stem}.ipynb", _notebook_text(nb)
+
+
 def build(root: Path, check: bool = False) -> list[Path]:
     """Regenerate every notebook; return the paths whose content changed (with `check`, nothing is
-    written and the returned paths are those a build would change)."""
-    changed = []
+    written and the returned paths are those a build would change). Every source is read before
+    anything is written, so a source the build refuses leaves every notebook as it was."""
+    outputs: list[tuple[Path, str]] = []
     for source in sources(root):
         built = build_one(source, root)
-        for path, text in ((built.solution, built.solution_text), (built.exercise, built.exercise_text)):
-            old = path.read_text(encoding="utf-8") if path.exists() else None
-            if old != text:
-                changed.append(path)
-                if not check:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text(text, encoding="utf-8")
+        outputs += [(built.solution, built.solution_text), (built.exercise, built.exercise_text)]
+    outputs += [build_instructor(source, root) for source in instructor_sources(root)]
+    changed = []
+    for path, text in outputs:
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        if old != text:
+            changed.append(path)
+            if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
     return changed

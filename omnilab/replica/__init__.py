@@ -12,13 +12,14 @@ from .errors import (CompactionErr, ConfigError, InvalidArgument, MessageErr, Pr
 from .messages import BLEMessage, LogSync, Message, PaxosMessage, SnapshotType
 from .omnipaxos import OmniPaxos
 from .persistent import PersistentStorage
-from .state import OmniPaxosStates, Phase, ReplicaState, Role
+from .state import OmniPaxosStates, Phase, PromiseState, ReplicaState, Role
 from .storage import MemoryStorage, Storage, StorageOp
+from .stored import StoredState, stored_entries, stored_state
 
 __all__ = [
     "Ballot", "SequenceNumber", "ClusterConfig", "FlexibleQuorum", "OmniPaxosConfig", "ServerConfig",
     "LogEntry", "NoSnapshot", "SnapshottedEntry", "StopSign", "entry", "CompactionErr", "ConfigError",
     "InvalidArgument", "MessageErr", "ProposeErr", "SnapshotUnsupported", "StorageError", "BLEMessage", "LogSync", "Message", "PaxosMessage", "SnapshotType",
-    "OmniPaxos", "PersistentStorage", "OmniPaxosStates", "Phase", "ReplicaState", "Role", "MemoryStorage",
-    "Storage", "StorageOp",
+    "OmniPaxos", "PersistentStorage", "OmniPaxosStates", "Phase", "PromiseState", "ReplicaState", "Role", "MemoryStorage",
+    "Storage", "StorageOp", "StoredState", "stored_state", "stored_entries",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, ClassVar, Iterable, Optional
 
 from .config import ClusterConfig
 
@@ -119,6 +119,13 @@ class SnapshottedEntry:
 
 class LogEntry:
     """A slot read from the log: one of the five variants below (use ``match`` or ``isinstance``)."""
+
+    # The variants, attached below their definitions (``LogEntry.Name``):
+    Decided: ClassVar[type[Decided]]
+    Undecided: ClassVar[type[Undecided]]
+    Trimmed: ClassVar[type[Trimmed]]
+    Snapshotted: ClassVar[type[Snapshotted]]
+    StopSign: ClassVar[type[StopSignEntry]]
 
     __slots__ = ()
 

@@ -13,7 +13,7 @@ another pid, of another configuration, or malformed); both leave the replica unc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class ConfigError(Exception):
@@ -21,6 +21,11 @@ class ConfigError(Exception):
     rule, worded as in OmniPaxos), ``.hint`` (what to do) and ``.field`` (the field at fault, e.g.
     ``"batch_size"``, or ``""``). ``ConfigError.ReadFile`` and ``ConfigError.Parse`` come from
     `OmniPaxosConfig.with_toml` and name the file."""
+
+    # The variants, attached below their definitions (``ConfigError.Name``):
+    InvalidConfig: ClassVar[type[_InvalidConfig]]
+    ReadFile: ClassVar[type[ConfigError]]
+    Parse: ClassVar[type[ConfigError]]
 
 
 class _InvalidConfig(ConfigError):
@@ -37,6 +42,11 @@ _InvalidConfig.__name__ = _InvalidConfig.__qualname__ = "ConfigError.InvalidConf
 
 class ProposeErr(Exception):
     """A proposal (`append` or `reconfigure`) was refused; the refused value is an attribute."""
+
+    # The variants, attached below their definitions (``ProposeErr.Name``):
+    PendingReconfigEntry: ClassVar[type[_PendingReconfigEntry]]
+    PendingReconfigConfig: ClassVar[type[_PendingReconfigConfig]]
+    ConfigError: ClassVar[type[_ProposeConfigError]]
 
 
 class _PendingReconfigEntry(ProposeErr):
@@ -68,6 +78,8 @@ class _ProposeConfigError(ProposeErr):
 ProposeErr.PendingReconfigEntry = _PendingReconfigEntry
 ProposeErr.PendingReconfigConfig = _PendingReconfigConfig
 ProposeErr.ConfigError = _ProposeConfigError
+_cls: type  # the loops below name each variant class as it is written, ``Base.Variant``
+_name: str
 for _cls, _name in ((_PendingReconfigEntry, "PendingReconfigEntry"),
                     (_PendingReconfigConfig, "PendingReconfigConfig"),
                     (_ProposeConfigError, "ConfigError")):
@@ -78,6 +90,11 @@ class CompactionErr(Exception):
     """A trim or snapshot request that cannot be carried out (yet). A request at or below the index
     already compacted is not an error: it does nothing (OmniPaxos declares a ``TrimmedIndex`` error
     for it but never returns it, so omnilab has none)."""
+
+    # The variants, attached below their definitions (``CompactionErr.Name``):
+    NotCurrentLeader: ClassVar[type[_NotCurrentLeader]]
+    NotAllDecided: ClassVar[type[_NotAllDecided]]
+    UndecidedIndex: ClassVar[type[_UndecidedIndex]]
 
 
 class _NotCurrentLeader(CompactionErr):
@@ -129,6 +146,12 @@ class StorageError(Exception):
     - ``StorageError.ReadOnly``: the file or its folder cannot be written.
     - ``StorageError.BadPath``: the path itself cannot name a storage file (empty, a folder, ...).
     """
+
+    # The variants, attached below their definitions (``StorageError.Name``):
+    Corrupt: ClassVar[type[_StorageCorrupt]]
+    InUse: ClassVar[type[_StorageInUse]]
+    ReadOnly: ClassVar[type[_StorageReadOnly]]
+    BadPath: ClassVar[type[_StorageBadPath]]
 
     def __init__(self, path: str, problem: str, advice: str = "") -> None:
         self.path = path
@@ -193,6 +216,12 @@ class MessageErr(Exception):
     - ``MessageErr.Malformed``: not a protocol message, or a field of the wrong type or sign
       (``HeartbeatReply(ballot=None)``, a negative index).
     """
+
+    # The variants, attached below their definitions (``MessageErr.Name``):
+    NotForMe: ClassVar[type[_NotForMe]]
+    UnknownSender: ClassVar[type[_UnknownSender]]
+    OtherConfiguration: ClassVar[type[_OtherConfiguration]]
+    Malformed: ClassVar[type[_Malformed]]
 
     def __init__(self, pid: int, message: Any, reason: str) -> None:
         self.pid = pid

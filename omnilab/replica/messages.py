@@ -8,7 +8,7 @@ several replicas, so nobody may change it after it is sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Optional, Union
 
 from .ballot import Ballot, SequenceNumber
 from .entries import StopSign
@@ -20,6 +20,10 @@ from .entries import StopSign
 class SnapshotType:
     """A snapshot shipped in a `LogSync`: ``SnapshotType.Complete(s)`` replaces the receiver's
     compacted prefix; ``SnapshotType.Delta(s)`` is merged onto the receiver's own decided prefix."""
+
+    # The variants, attached below their definitions (``SnapshotType.Name``):
+    Complete: ClassVar[type[Complete]]
+    Delta: ClassVar[type[Delta]]
 
     snapshot: Any
 
@@ -142,6 +146,10 @@ class ProposalForward:
 class Compaction:
     """Propagates a compaction to peers: ``Compaction.Trim(idx)`` or ``Compaction.Snapshot(idx)``."""
 
+    # The variants, attached below their definitions (``Compaction.Name``):
+    Trim: ClassVar[type[Trim]]
+    Snapshot: ClassVar[type[Snapshot]]
+
     idx: Optional[int]
 
 
@@ -217,6 +225,10 @@ class Message:
 
     Build one as ``Message.SequencePaxos(sender, receiver, msg)`` or ``Message.BLE(...)``.
     """
+
+    # The variants, attached below their definitions (``Message.Name``):
+    SequencePaxos: ClassVar[type[PaxosMessage]]
+    BLE: ClassVar[type[BLEMessage]]
 
     sender: int
     receiver: int

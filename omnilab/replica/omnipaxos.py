@@ -220,7 +220,7 @@ class OmniPaxos:
             ble_happy=ble.happy, buffered_proposals=len(sp.buffered_proposals),
             buffered_stopsign=sp.buffered_stopsign, batched=len(log.batch),
             leader_accepted=dict(ls.accepted_idx) if leading else {},
-            leader_promised={p: s.value for p, s in ls.promise_state.items()} if leading else {},
+            leader_promised=dict(ls.promise_state) if leading else {},
         )
 
     def get_ui_states(self) -> OmniPaxosStates:

@@ -1,5 +1,6 @@
-"""The replica's explicit state: `Role` and `Phase` enums, and `ReplicaState`, a read-only picture
-of one replica for the simulator, the views and the invariant checkers."""
+"""The replica's explicit state: the `Role`, `Phase` and `PromiseState` enums, and `ReplicaState`, a
+read-only picture of one replica for the simulator, the views and the invariant checkers (its states
+stay enums all the way: a view compares ``state.phase is Phase.ACCEPT``, never a string)."""
 
 from __future__ import annotations
 
@@ -34,13 +35,26 @@ class Phase(Enum):
         return f"Phase.{self.name}"
 
 
+class PromiseState(Enum):
+    """What a leader knows of a member's promise for its ballot: ``NOT_PROMISED`` (not yet, or it
+    asked to be prepared again), ``PROMISED``, or ``PROMISED_HIGHER`` (it promised a higher ballot)."""
+
+    NOT_PROMISED = "NotPromised"
+    PROMISED = "Promised"
+    PROMISED_HIGHER = "PromisedHigher"
+
+    def __repr__(self) -> str:
+        return f"PromiseState.{self.name}"
+
+
 @dataclass(frozen=True)
 class ReplicaState:
     """A snapshot of one replica, taken by `OmniPaxos.inspect()`. Nothing here can change the replica.
 
     ``accepted_idx``, ``decided_idx`` and ``compacted_idx`` follow the OmniPaxos source's conventions (lengths
     from index 0; the StopSign slot counts once stored). ``n_leader`` is the ballot I lead (None when I
-    am a follower); ``leader_accepted`` / ``leader_promised`` are what I, as leader, know of each member.
+    am a follower); ``leader_accepted`` / ``leader_promised`` are what I, as leader, know of each member
+(its accepted index; its `PromiseState`).
     ``ble_*`` is Ballot Leader Election's view: my own ballot, the ballot I follow, and my happiness.
     """
 

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from omnilab.replica.errors import CompactionErr, ProposeErr, SnapshotUnsupported
+from omnilab.replica.messages import (AcceptDecide, Accepted, AcceptStopSign, AcceptSync, Decide, Prepare, PrepareReq,
+                                      Promise)
 
 from . import invariants
 from .cluster import Cluster
@@ -49,13 +51,13 @@ from .trace import (Crash, Cut, Delivered, DeliverAll, Drop, Dropped, Duplicate,
 #: Every fault a campaign can inject.
 FAULTS = ("reorder", "drop", "duplicate", "delay", "crash", "cut", "partition", "append", "compact", "reconfigure")
 #: The messages a ``delay`` prefers: a stale one of these, arriving late, is what breaks a replica.
-CONTROL_MESSAGES = frozenset({"AcceptSync", "Prepare", "Promise", "AcceptStopSign", "Decide", "PrepareReq"})
+CONTROL_MESSAGES = (AcceptSync, Prepare, Promise, AcceptStopSign, Decide, PrepareReq)
 #: A delay holds a control message whenever one is in flight; when none is, it holds another
 #: message (mostly heartbeats) with this probability, else it waits.
 OTHER_DELAY = 0.2
 #: The messages a ``drop`` prefers: the control messages and the replies that count towards a
 #: decision (a lost Accepted for a StopSign must not stall a reconfiguration).
-DROPPED_MORE = CONTROL_MESSAGES | {"Accepted", "AcceptDecide"}
+DROPPED_MORE = CONTROL_MESSAGES + (Accepted, AcceptDecide)
 #: How much likelier one of those is to be dropped than any other (heartbeats are most of the traffic).
 DROP_BIAS = 4
 #: How often a drop is a burst: every in-flight message of the dropped one's type is lost with it
@@ -187,17 +189,17 @@ class ScheduleDrawer:
             free = self._free() if holding else list(in_flight)
             if not free:
                 return None
-            weights = [DROP_BIAS if _message_name(in_flight[m]) in DROPPED_MORE else 1 for m in free]
+            weights = [DROP_BIAS if isinstance(in_flight[m].payload, DROPPED_MORE) else 1 for m in free]
             msg_id = rng.choices(free, weights)[0]
             if rng.random() < BURST_DROP:  # a burst: every message of that type in flight is lost
-                name = _message_name(in_flight[msg_id])
-                self.queue.extend(Drop(m) for m in free if m != msg_id and _message_name(in_flight[m]) == name)
+                cls = type(in_flight[msg_id].payload)
+                self.queue.extend(Drop(m) for m in free if m != msg_id and type(in_flight[m].payload) is cls)
             return Drop(msg_id)
         if kind == "delay":
             free = self._free() if holding else list(in_flight)
             if not free:
                 return None
-            control = [m for m in free if _message_name(in_flight[m]) in CONTROL_MESSAGES]
+            control = [m for m in free if isinstance(in_flight[m].payload, CONTROL_MESSAGES)]
             if control:
                 msg_id = rng.choice(control)
             elif rng.random() < OTHER_DELAY:
@@ -247,11 +249,6 @@ class ScheduleDrawer:
             at = [p for p in ready if servers[p].config_id == config_id] or ready
             return Reconfigure(tuple(sorted(nodes)), rng.choice(at))
         raise AssertionError(kind)
-
-
-def _message_name(env: Any) -> str:
-    message = env.message
-    return type(getattr(message, "msg", message)).__name__
 
 
 def _stopsign_pending(cluster: Cluster) -> bool:

@@ -44,13 +44,13 @@ from dataclasses import fields as dataclass_fields
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from omnilab.kv import KeyValue
+from omnilab.presentation import present
 from omnilab.replica.config import ClusterConfig, ServerConfig
 from omnilab.replica.entries import StopSign
 from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
 
 from . import fingerprint as _fingerprint
 from .copying import deep_copy
-from . import frames
 from . import invariants as _invariants
 from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp,
                      NoQuiescence, NotStarted, NothingInFlight, NothingToUndo, UnknownMessageId, UnknownNode)
@@ -286,22 +286,20 @@ class Cluster:
 
     def pending(self):
         """The in-flight messages as a DataFrame: id, from, to, config, type and their fields
-        (`omnilab.view.tables.messages`)."""
-        from omnilab.view.tables import messages  # pandas and the views load on first use
-
-        return messages(self)
+        (`omnilab.view.tables.messages`, reached through `omnilab.presentation`: the simulator
+        never imports the views)."""
+        return present("pending", self)
 
     def logs(self):
         """Every server's log as a DataFrame: one row per log idx, one column per (configuration,
         node); a cell is the entry and its status (✓ decided, … accepted only), coloured in a
         notebook; a crashed node's column is what its storage kept (`omnilab.view.tables.logs`)."""
-        from omnilab.view.tables import logs
-
-        return logs(self)
+        return present("logs", self)
 
     def history(self):
-        """The client history (puts, appends, gets with their invocation and response) as a DataFrame."""
-        return frames.history_frame(self)
+        """The client history (puts, appends, gets with their invocation and response) as a DataFrame
+        (`omnilab.view.history.history`)."""
+        return present("history", self)
 
     # --- the network ---------------------------------------------------------------------------------
 

@@ -75,6 +75,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Sequence
 
+from omnilab.presentation import present
 from omnilab.replica.errors import CompactionErr, ProposeErr
 
 from .cluster import Cluster
@@ -152,17 +153,6 @@ def _apply(cluster: Cluster, choice: tuple) -> None:
                 raise ValueError(f"unknown choice {choice!r}")
         except (ProposeErr, CompactionErr):
             pass
-
-
-def describe_choice(choice: tuple) -> str:
-    """A choice in words (the schedule shows the Cluster calls themselves)."""
-    kind = choice[0]
-    if kind in ("step", "drop", "duplicate"):
-        sender, receiver, config_id, message = choice[1]
-        from .describe import summarize
-
-        return f"{kind} {sender}->{receiver} c{config_id} {summarize(message)}"
-    return f"{kind} {' '.join(map(str, choice[1:]))}".strip()
 
 
 @dataclass(frozen=True)
@@ -396,9 +386,7 @@ class ExploreResult:
     def lab(self):
         """The lab widget on the counterexample, opened at the violating step with the violated
         invariant named in its status line (undo walks back through the schedule)."""
-        from omnilab.widgets.lab import lab
-
-        widget = lab(self.replay())
+        widget = present("lab", self.replay())
         widget.announce(f"explore: the last step violates {self.violation.name}: {self.violation.message} "
                         f"({len(self.choices)} choices after the start {self.start!r}; undo walks back)")
         return widget

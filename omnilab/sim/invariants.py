@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Protocol
 
 from omnilab.kv import KeyValue, KVSnapshot
 from omnilab.replica.entries import StopSign
-from omnilab.replica.state import Role
+from omnilab.replica.state import Phase, Role
 
 from .ledger import COMPACTED, Ledger, Verdict
 
@@ -367,7 +367,7 @@ def _probe_target(world: Any) -> Optional[int]:
         if omni is None:
             continue
         state = omni.inspect()
-        if state.n_leader is not None and state.phase.value == "Accept" and (best is None or state.n_leader > best[0]):
+        if state.n_leader is not None and state.phase is Phase.ACCEPT and (best is None or state.n_leader > best[0]):
             best = (state.n_leader, pid)
     return None if best is None else best[1]
 

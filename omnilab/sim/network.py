@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator, NamedTuple, Optional
 
-from .describe import payload, summarize
+from omnilab.replica.messages import Message
+
 from .trace import Dropped, Event, Sent
 
 
@@ -37,7 +38,8 @@ class Envelope(NamedTuple):
     @property
     def payload(self) -> Any:
         """The protocol message itself (inside the replica's `PaxosMessage`/`BLEMessage` wrapper)."""
-        return payload(self.message)
+        message = self.message
+        return message.msg if isinstance(message, Message) else message
 
     @property
     def kind(self) -> str:
@@ -45,7 +47,7 @@ class Envelope(NamedTuple):
         return type(self.payload).__name__
 
     def __repr__(self) -> str:
-        return f"#{self.id} {self.sender}->{self.receiver} c{self.config_id} {summarize(self.message)}"
+        return f"#{self.id} {self.sender}->{self.receiver} c{self.config_id} {self.payload!r}"
 
 
 def new_envelope(fields: tuple) -> Envelope:

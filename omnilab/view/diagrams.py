@@ -19,9 +19,12 @@ import graphviz
 
 from omnilab.replica.sequence_paxos.transitions import ALL_STATES, INITIAL_STATES, TRANSITIONS
 from omnilab.replica.entries import StopSign
-from omnilab.replica.state import Role
+from omnilab.replica.messages import BLE_MESSAGE_TYPES
+from omnilab.replica.state import Phase, Role
+from omnilab.sim.service import SERVICE_MESSAGE_TYPES
 
 from . import palette as P
+from .text import entry_text
 
 __all__ = ["cluster_diagram", "spacetime", "role_phase_diagram", "svg"]
 
@@ -106,22 +109,41 @@ def _ring(pids: list, cx: float, cy: float) -> dict:
             for k, pid in enumerate(pids)}
 
 
-def _group_of(cluster, server) -> int:
-    """The configuration a server belongs to in the picture: the newest it runs or stored, or (for a
-    server still joining) the configuration it was created for."""
-    if server.durable.configs:
-        return max(server.durable.configs)
-    return cluster.config_id
+_JOINER_GAP_X, _JOINER_GAP_Y, _JOINERS_PER_COLUMN = 2.85, 1.35, 4
+_FRAME_X, _FRAME_Y = 1.35, 0.85  # inches from a node's centre to the picture's fixed frame
 
 
-def _node_label(pid: int, server, leader: bool) -> str:
+def _positions(cluster) -> dict:
+    """Where each server sits (inches), the same for as long as the cluster lives.
+
+    The nodes the cluster was created with sit on a ring (the first at the top, clockwise); a
+    server created later (node 4, joining configuration 2) takes the next free place in a column to
+    the right of the ring, in the order servers were created. So nobody moves when a node appears
+    or a configuration ends: a learner's eye stays on node 1 wherever it was. Servers are kept in
+    creation order (``cluster.servers`` is a dict filled as they are created; a replay fills it the
+    same way), so this reads no history."""
+    order = list(cluster.servers)
+    first = getattr(cluster.trace[0], "nodes", None) if len(cluster.trace) else None
+    initial = [pid for pid in (first or order) if pid in cluster.servers] or order
+    later = [pid for pid in order if pid not in initial]
+    ring = _ring(sorted(initial), 0.0, 0.0)
+    pos = dict(ring)
+    if later:
+        right, top = max(x for x, _ in ring.values()), max(y for _, y in ring.values())
+        for k, pid in enumerate(later):
+            column, row = divmod(k, _JOINERS_PER_COLUMN)
+            pos[pid] = (right + _JOINER_GAP_X * (column + 1), top - _JOINER_GAP_Y * row)
+    return pos
+
+
+def _node_label(pid: int, server, leader: bool, note: str = "") -> str:
     lines = [f"<B>node {pid}</B>" + (" ★" if leader else "")]
     if not server.up:
         lines.append("✗ crashed")
         if server.durable.storages:
             lines.append(f"storage: c{max(server.durable.storages)}")
     elif server.omnipaxos is None:
-        lines.append("joining" if server.status.value == "joining" else server.status.value)
+        lines.append(server.status.value)
         lines.append("waits for its state")
     else:
         state = server.omnipaxos.inspect()
@@ -130,6 +152,8 @@ def _node_label(pid: int, server, leader: bool) -> str:
         lines.append(f"decided {state.decided_idx} · accepted {state.accepted_idx}")
         if server.retired:
             lines.append("retired")
+    if note:
+        lines.append(f"<I>{escape(note)}</I>")
     return "<" + "<BR/>".join(lines) + ">"
 
 
@@ -142,16 +166,17 @@ def _node_style(server, leader: bool) -> dict:
         return {"fillcolor": P.IDLE_FILL, "color": "#888888", "style": "rounded,dotted,filled", "penwidth": "1.5"}
     state = omni.inspect()
     if state.role is Role.LEADER:
-        fill = P.LEADER_FILL if state.phase.value == "Accept" else P.CANDIDATE_FILL
+        fill = P.LEADER_FILL if state.phase is Phase.ACCEPT else P.CANDIDATE_FILL
     else:
         fill = P.FOLLOWER_FILL
     return {"fillcolor": fill, "color": "#1b1b1b", "style": "rounded,filled", "penwidth": "3.5" if leader else "1.2"}
 
 
-def _message_colour(kind: str) -> str:
-    if kind.startswith("Heartbeat"):
+def _message_colour(env) -> str:
+    """Heartbeats in the election's colour, the reconfiguration service's messages in the StopSign's."""
+    if isinstance(env.payload, BLE_MESSAGE_TYPES):
         return P.BLE_MESSAGE
-    if kind in ("StartInstance", "StateTransfer", "TransferAck"):
+    if isinstance(env.payload, SERVICE_MESSAGE_TYPES):
         return P.STROKE[P.STOPSIGN]
     return P.MESSAGE
 
@@ -163,47 +188,49 @@ def cluster_diagram(cluster, max_messages_per_link: int = 4) -> graphviz.Digraph
     grey dotted: joining or retired); the cluster's leader has a bold outline and a star; a crashed
     server is red and dashed. A cut link is a red dashed line with ✂ (an arrow when cut one way).
     Messages in flight travel on a labelled arrow per direction (``#12 Prepare``), oldest first.
-    While servers run different configurations (a reconfiguration), each configuration's servers
-    sit together in a dashed box.
+    Nodes keep their places for as long as the cluster lives (`_positions`): the first nodes on a
+    ring, a node created later (node 4 joining) to its right. Once there is more than one
+    configuration, the picture's heading names each one's nodes, and a node outside the current
+    one says so. Every node, link and message card has a tooltip (an SVG ``<title>``) saying in
+    words what it shows, and so does the picture as a whole.
     """
     servers = cluster.servers
     leader = cluster.leader()
-    groups: dict = {}
-    for pid in sorted(servers):
-        groups.setdefault(_group_of(cluster, servers[pid]), []).append(pid)
-    dot = graphviz.Digraph("cluster", engine="neato", graph_attr={
-        "splines": "line", "outputorder": "edgesfirst", "fontname": P.FONT, "pad": "0.2",
-        "bgcolor": "white", "size": "9.5,8"},
+    configs = _configurations(cluster)
+    current = max(configs) if configs else cluster.config_id
+    summary = _summary(cluster, leader)
+    graph_attr = {"splines": "line", "outputorder": "edgesfirst", "fontname": P.FONT, "pad": "0.2",
+                  "bgcolor": "white", "size": "9.5,8", "tooltip": summary}
+    if len(configs) > 1:
+        # Which nodes are in which configuration, in words (the nodes stay where they were, so
+        # configurations are not boxes around them): oldest first, the current one last.
+        lines = [f"configuration {c}: nodes {', '.join(map(str, members))}"
+                 + (" (current)" if c == current else " (sealed)")
+                 for c, members in sorted(configs.items())]
+        # At the bottom: a heading on top would push the nodes down the moment it appears.
+        graph_attr.update(label="\\l".join(lines) + "\\l", labelloc="b", labeljust="l", fontsize="12")
+    # The graph's name is the SVG's <title>: the picture in words, for a screen reader.
+    dot = graphviz.Digraph(summary, engine="neato", graph_attr=graph_attr,
         node_attr={"fontname": P.FONT, "fontsize": "11", "shape": "box", "fixedsize": "shape", "width": "2.15",
                    "height": "0.95"},
         edge_attr={"fontname": P.FONT, "fontsize": "9"})
-    pos: dict = {}
-    x = 0.0
-    for config_id, pids in sorted(groups.items()):
-        ring = _ring(pids, 0.0, 0.0)
-        xs = [p[0] for p in ring.values()]
-        ys = [p[1] for p in ring.values()]
-        # Groups stand side by side with their tops aligned, so a line from a small group to a
-        # big one crosses the big ring's middle rather than running along its bottom row.
-        shift, lift = x - min(xs) + 1.35, -max(ys)
-        for pid, (px, py) in ring.items():
-            pos[pid] = (px + shift, py + lift)
-        if len(groups) > 1:
-            members = ", ".join(str(p) for p in _members(cluster, config_id))
-            width = max(xs) - min(xs) + 2.7
-            height = max(ys) - min(ys) + 1.9
-            cx = (max(xs) + min(xs)) / 2 + shift
-            cy = (max(ys) + min(ys)) / 2 + lift + 0.15
-            dot.node(f"config_{config_id}", f"configuration {config_id}\\nnodes {members}", shape="box",
-                     style="dashed,rounded", color="#7a7a7a", fixedsize="true", width=_fmt(width),
-                     height=_fmt(height), labelloc="t", fontsize="12", pos=f"{_fmt(cx)},{_fmt(cy)}!")
-        x = max(xs) + shift + 1.6
+    pos = _positions(cluster)
+    # Two invisible corners a margin beyond the nodes fix the picture's frame, so message cards
+    # coming and going near the edge do not shift the nodes on the page.
+    xs, ys = [x for x, _ in pos.values()], [y for _, y in pos.values()]
+    for name, (cx, cy) in (("frame_nw", (min(xs) - _FRAME_X, max(ys) + _FRAME_Y)),
+                           ("frame_se", (max(xs) + _FRAME_X, min(ys) - _FRAME_Y))):
+        dot.node(name, "", shape="point", style="invis", width="0.01", height="0.01", fixedsize="true",
+                 pos=f"{_fmt(cx)},{_fmt(cy)}!")
 
+    outside = [] if len(configs) < 2 else [p for p in servers if p not in configs.get(current, ())]
     for pid in sorted(servers):
         server = servers[pid]
         px, py = pos[pid]
-        dot.node(str(pid), _node_label(pid, server, pid == leader), pos=f"{_fmt(px)},{_fmt(py)}!",
-                 **_node_style(server, pid == leader))
+        note = f"not in configuration {current}" if pid in outside else ""
+        dot.node(str(pid), _node_label(pid, server, pid == leader, note), pos=f"{_fmt(px)},{_fmt(py)}!",
+                 tooltip=_node_tooltip(pid, server, pid == leader, note), **_node_style(server, pid == leader),
+                 **({"height": "1.2"} if note else {}))
 
     cut = cluster.network.cut_links
     pids = sorted(servers)
@@ -212,13 +239,16 @@ def cluster_diagram(cluster, max_messages_per_link: int = 4) -> graphviz.Digraph
             ab, ba = (a, b) in cut, (b, a) in cut
             if ab and ba:
                 dot.edge(str(a), str(b), dir="none", style="dashed", color=P.CUT_LINK, penwidth="1.6",
-                         label="✂", fontcolor=P.CUT_LINK, fontsize="14")
+                         label="✂", fontcolor=P.CUT_LINK, fontsize="14",
+                         tooltip=f"link {a} ↔ {b} cut both ways: what is sent on it is lost (cluster.heal({a}, {b}))")
             elif ab or ba:
                 src, dst = (a, b) if ab else (b, a)
                 dot.edge(str(src), str(dst), style="dashed", color=P.CUT_LINK, penwidth="1.6",
-                         label=f"✂ {src}→{dst}", fontcolor=P.CUT_LINK)
+                         label=f"✂ {src}→{dst}", fontcolor=P.CUT_LINK,
+                         tooltip=f"link {src} → {dst} cut one way: {src} cannot reach {dst}, {dst} still reaches {src}")
             else:
-                dot.edge(str(a), str(b), dir="none", color="#c8c8c8", penwidth="1")
+                dot.edge(str(a), str(b), dir="none", color="#c8c8c8", penwidth="1",
+                         tooltip=f"link {a} ↔ {b}: up both ways")
 
     by_link: dict = {}
     for env in cluster.network.in_flight.values():
@@ -237,24 +267,69 @@ def cluster_diagram(cluster, max_messages_per_link: int = 4) -> graphviz.Digraph
         half_w, half_h = 0.035 * max(map(len, lines)) + 0.08, 0.075 * len(lines) + 0.05
         offset = abs(nx) * half_w + abs(ny) * half_h + 0.06
         cx, cy = sx + 0.4 * (dx - sx) + offset * nx, sy + 0.4 * (dy - sy) + offset * ny
-        colour = _message_colour(shown[0].kind)
-        if any(_message_colour(e.kind) == P.MESSAGE for e in envs):
+        colour = _message_colour(shown[0])
+        if any(_message_colour(e) == P.MESSAGE for e in envs):
             colour = P.MESSAGE
         card = f"msgs_{src}_{dst}"
+        tip = _messages_tooltip(src, dst, envs)
         dot.node(card, "\\n".join(lines), shape="box", style="rounded,filled", fillcolor="#f4f8fd",
                  color=colour, fontcolor=colour, fontsize="9", fixedsize="false", width="0", height="0",
-                 margin="0.05,0.02", pos=f"{_fmt(cx)},{_fmt(cy)}!")
-        dot.edge(str(src), card, dir="none", color=colour, penwidth="1.4")
-        dot.edge(card, str(dst), color=colour, penwidth="1.4", arrowsize="0.8")
+                 margin="0.05,0.02", pos=f"{_fmt(cx)},{_fmt(cy)}!", tooltip=tip)
+        short = tip.split(" (", 1)[0]  # the card carries the fields; its two arrows only say the link
+        dot.edge(str(src), card, dir="none", color=colour, penwidth="1.4", tooltip=short)
+        dot.edge(card, str(dst), color=colour, penwidth="1.4", arrowsize="0.8", tooltip=short)
     return dot
 
 
-def _members(cluster, config_id: int) -> list:
-    for server in cluster.servers.values():
-        config = server.durable.configs.get(config_id)
-        if config is not None:
-            return list(config.nodes)
-    return sorted(p for p, s in cluster.servers.items() if _group_of(cluster, s) == config_id)
+def _configurations(cluster) -> dict:
+    """Every configuration some server knows: config id -> its nodes (sorted)."""
+    found: dict = {}
+    for pid in sorted(cluster.servers):
+        for config_id, config in cluster.servers[pid].durable.configs.items():
+            found.setdefault(config_id, tuple(sorted(config.nodes)))
+    return found
+
+
+def _summary(cluster, leader) -> str:
+    """The whole picture in one sentence (the SVG's own title, for a screen reader and a tooltip)."""
+    crashed = [p for p, s in sorted(cluster.servers.items()) if not s.up]
+    return (f"cluster of nodes {', '.join(map(str, sorted(cluster.servers)))}; leader "
+            f"{leader if leader is not None else 'none agreed'}; configuration {cluster.config_id}"
+            + (f"; crashed {', '.join(map(str, crashed))}" if crashed else "")
+            + f"; {len(cluster.network.in_flight)} messages in flight"
+            + (f"; {len(cluster.network.cut_links)} links cut one way or both" if cluster.network.cut_links else ""))
+
+
+def _node_tooltip(pid: int, server, leader: bool, note: str) -> str:
+    """Node `pid`'s state in words (its label says it in short)."""
+    parts = [f"node {pid}" + (" (the leader)" if leader else "")]
+    if not server.up:
+        kept = ", ".join(f"c{c}" for c in sorted(server.durable.storages)) or "none"
+        parts.append(f"crashed: its memory is lost, its storage ({kept}) survives; cluster.recover({pid}) restarts it")
+    elif server.omnipaxos is None:
+        parts.append("joining: it waits to be told its configuration and to receive the state decided before")
+    else:
+        state = server.omnipaxos.inspect()
+        parts.append(f"{state.role.value} in phase {state.phase.value} of configuration {state.configuration_id}")
+        parts.append(f"promised ballot {state.promise.short()}; decided up to index {state.decided_idx}, "
+                     f"accepted up to {state.accepted_idx}")
+        if server.retired:
+            parts.append("retired: its configuration ended and it is not in the next one")
+    if note:
+        parts.append(note)
+    return "; ".join(parts)
+
+
+def _messages_tooltip(src: int, dst: int, envs: list) -> str:
+    """The messages in flight on one link, with their fields (the card shows their kinds)."""
+    from .tables import message_fields_text
+
+    lines = []
+    for env in envs[:12]:
+        kind, fields = message_fields_text(env.message)
+        lines.append(f"#{env.id} {kind}({_short_text(fields, 90)})")
+    more = f"\n… {len(envs) - 12} more" if len(envs) > 12 else ""
+    return f"{len(envs)} in flight {src} → {dst} (cluster.step(id) delivers one):\n" + "\n".join(lines) + more
 
 
 # --- the message history as a space-time (Lamport) diagram ----------------------------------------
@@ -288,7 +363,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
 
     def is_ble(item) -> bool:
         env = getattr(item, "envelope", None)
-        return env is not None and type(env.payload).__name__.startswith("Heartbeat")
+        return env is not None and isinstance(env.payload, BLE_MESSAGE_TYPES)
 
     # The window: the last `last` items (heartbeats skipped unless `ble`), found from the end.
     window_end = len(trace) if upto is None else max(0, min(int(upto), len(trace)))
@@ -307,7 +382,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
     exists_at_start = set(before.pids)
     crashed_at_start = set(before.crashed)
     sends_before = {i: env for i, env in before.outstanding.items()
-                    if ble or not type(env.payload).__name__.startswith("Heartbeat")}
+                    if ble or not isinstance(env.payload, BLE_MESSAGE_TYPES)}
     pids = set(exists_at_start)
     for pos in window:
         item = trace[pos]
@@ -322,7 +397,16 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
     lanes = sorted(pids)
     lane_x = {pid: k * _LANE_GAP for k, pid in enumerate(lanes)}
 
-    dot = graphviz.Digraph("spacetime", engine="neato", graph_attr={
+    from .tables import message_fields_text
+
+    def about(env, what: str) -> str:
+        kind, fields = message_fields_text(env.message)
+        return f"#{env.id} {kind} from node {env.sender} to node {env.receiver}, {what}: {kind}({_short_text(fields, 120)})"
+
+    # The graph's name is the SVG's <title>: what the picture shows, in words.
+    title = (f"space-time diagram of nodes {', '.join(map(str, lanes))}: trace positions {start} to {window_end}"
+             + ("" if ble else ", heartbeats hidden"))
+    dot = graphviz.Digraph(title, engine="neato", graph_attr={
         "splines": "line", "outputorder": "edgesfirst", "fontname": P.FONT, "pad": "0.2", "bgcolor": "white"},
         node_attr={"fontname": P.FONT, "fontsize": "9", "shape": "point", "width": "0.07", "color": "#333333"},
         edge_attr={"fontname": P.FONT, "fontsize": "8", "arrowsize": "0.6"})
@@ -337,6 +421,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
     def mark(pid: int, row: float, text: str, fill: str, stroke: str, **attrs) -> str:
         attrs = {"shape": "box", "style": "rounded,filled", "fontcolor": "#111111", "fixedsize": "false",
                  "width": "0", "height": "0", "margin": "0.04,0.01", **attrs}
+        attrs.setdefault("tooltip", f"node {pid}: {text}")
         return place(lane_x[pid], row, label=text, fillcolor=fill, color=stroke, **attrs)
 
     def margin(row: float, text: str, **attrs) -> None:
@@ -395,7 +480,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
             env = item.envelope
             row += 1
             origin = send_point.pop(env.id, None)
-            colour = _message_colour(env.kind)
+            colour = _message_colour(env)
             label = f"#{env.id} {env.kind}"
             if origin is None and isinstance(item, T.Dropped):  # dropped at send time: its link was cut
                 start_point = place(lane_x[env.sender], row, width="0.05")
@@ -408,12 +493,12 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
             if isinstance(item, T.Delivered):
                 end = place(end_x, row, width="0.07", color=colour)
                 dot.edge(start_point, end, color=colour, fontcolor=colour, label=label,
-                         style="solid" if origin else "dashed", penwidth="1.1")
+                         style="solid" if origin else "dashed", penwidth="1.1", tooltip=about(env, "delivered"))
             else:
                 end = place(end_x, row, shape="plaintext", label="✗", fontcolor=P.CUT_LINK, fontsize="12",
                             width="0.15", height="0.15", fixedsize="shape")
                 dot.edge(start_point, end, color=colour, fontcolor=colour, label=f"{label} lost",
-                         style="dashed", arrowhead="none", tooltip=item.reason)
+                         style="dashed", arrowhead="none", tooltip=about(env, f"lost ({item.reason})"))
         elif isinstance(item, T.Duplicated):
             row += 1
             origin = send_point.get(item.envelope.id)
@@ -469,10 +554,11 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
 
     bottom = row + 1.5
     for env_id, (sender, send_row, env) in send_point.items():  # still in flight at the end
-        colour = _message_colour(env.kind)
+        colour = _message_colour(env)
         a = place(lane_x[sender], send_row, width="0.06", color=colour)
         b = place(lane_x[env.receiver], bottom - 0.5, shape="point", width="0.02", color=colour)
-        dot.edge(a, b, color=colour, fontcolor=colour, style="dashed", label=f"#{env_id} {env.kind} (in flight)")
+        dot.edge(a, b, color=colour, fontcolor=colour, style="dashed", label=f"#{env_id} {env.kind} (in flight)",
+                 tooltip=about(env, "still in flight"))
     for pid in lanes:
         if lane_state[pid] is not None:
             segments.append((pid, lane_from[pid], bottom, lane_state[pid]))
@@ -527,25 +613,25 @@ class _PrefixState:
         self.pos = upto
 
 
-_PREFIXES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# id(trace) -> (a weak reference to that trace, its prefix state). Not a WeakKeyDictionary: a
+# Trace is a list, so it cannot be a dict key; the weak reference tells a live trace from a new one
+# that reuses a dead one's id, and its callback drops the entry with the trace.
+_PREFIXES: dict = {}
 
 
 def _prefix_state(trace, upto: int) -> _PrefixState:
-    try:
-        state = _PREFIXES.get(trace)
-    except TypeError:  # a plain list cannot be weakly referenced: scan it
-        state = None
+    key = id(trace)
+    entry = _PREFIXES.get(key)
+    state = entry[1] if entry is not None and entry[0]() is trace else None
     if state is None or state.pos > upto:
         state = _PrefixState()
         try:
-            _PREFIXES[trace] = state
-        except TypeError:
+            _PREFIXES[key] = (weakref.ref(trace, lambda _ref, key=key: _PREFIXES.pop(key, None)), state)
+        except TypeError:  # a plain list cannot be weakly referenced: scan it each time
             pass
     state.advance(trace, upto)
     return state
 
 
 def _entry_label(value) -> str:
-    if isinstance(value, StopSign):
-        return f"StopSign→c{value.next_config.configuration_id}"
-    return str(value) if type(value).__str__ is not object.__str__ else repr(value)
+    return entry_text(value, members=False)  # a lane mark is short: the StopSign without its members

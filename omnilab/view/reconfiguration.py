@@ -15,12 +15,14 @@ Pure: it reads the cluster and changes nothing. Every stage says its state in te
 
 from __future__ import annotations
 
+import weakref
 from html import escape
 from typing import Any
 
 import pandas as pd
 
 from omnilab.replica.entries import StopSign
+from omnilab.sim.service import StartInstance
 
 from . import palette as P
 
@@ -46,37 +48,72 @@ class _Change:
         self.decided_ss = None
 
 
-def _scan(trace) -> tuple[dict, dict, set, set]:
-    """One pass over the trace: the changes by old configuration id; ``started`` config id -> pids
-    that started an instance of it (in order); ``told`` and ``installed`` as (pid, config id) pairs
-    (``installed`` with the *new* configuration id, found through the StopSign's old id)."""
-    from omnilab.sim import trace as T
+class _Scan:
+    """What the trace says so far: the changes by old configuration id; ``started`` config id ->
+    pids that started an instance of it (in order); ``told`` and ``installed`` as (pid, config id)
+    pairs (``installed`` with the *old* configuration id). A trace only grows, so a scan is kept per
+    trace and only its new items are read on the next call (the strip is redrawn after every click;
+    reading the whole trace each time would cost more the longer the learner works)."""
 
-    changes: dict[int, _Change] = {}
-    started: dict[int, list] = {}
-    told: set = set()
-    installed: set = set()  # (pid, old config id)
-    proposed, decided, instance, state, delivered = T.Proposed, T.Decided, T.InstanceStarted, T.StateInstalled, \
-        T.Delivered
-    for item in trace:
-        kind = type(item)
-        if kind is proposed:
-            if isinstance(item.proposal, StopSign):
-                changes.setdefault(item.config_id, _Change(item.config_id)).proposed.append((item.pid, item.proposal))
-        elif kind is decided:
-            if isinstance(item.entry, StopSign):
-                change = changes.setdefault(item.config_id, _Change(item.config_id))
-                change.decided.append(item.pid)
-                change.decided_ss = item.entry
-        elif kind is instance:
-            started.setdefault(item.config_id, []).append(item.pid)
-        elif kind is state:
-            installed.add((item.pid, item.from_config_id))
-        elif kind is delivered:
-            payload = item.envelope.payload
-            if type(payload).__name__ == "StartInstance":
-                told.add((item.envelope.receiver, payload.config.configuration_id))
-    return changes, started, told, installed
+    def __init__(self) -> None:
+        self.pos = 0
+        self.changes: dict[int, _Change] = {}
+        self.started: dict[int, list] = {}
+        self.told: set = set()
+        self.installed: set = set()
+
+    def advance(self, trace) -> None:
+        from omnilab.sim import trace as T
+
+        proposed, decided, instance, state, delivered = T.Proposed, T.Decided, T.InstanceStarted, \
+            T.StateInstalled, T.Delivered
+        changes = self.changes
+        for pos in range(self.pos, len(trace)):
+            item = trace[pos]
+            kind = type(item)
+            if kind is proposed:
+                if isinstance(item.proposal, StopSign):
+                    changes.setdefault(item.config_id, _Change(item.config_id)).proposed.append(
+                        (item.pid, item.proposal))
+            elif kind is decided:
+                if isinstance(item.entry, StopSign):
+                    change = changes.setdefault(item.config_id, _Change(item.config_id))
+                    change.decided.append(item.pid)
+                    change.decided_ss = item.entry
+            elif kind is instance:
+                self.started.setdefault(item.config_id, []).append(item.pid)
+            elif kind is state:
+                self.installed.add((item.pid, item.from_config_id))
+            elif kind is delivered:
+                payload = item.envelope.payload
+                if isinstance(payload, StartInstance):
+                    self.told.add((item.envelope.receiver, payload.config.configuration_id))
+        self.pos = len(trace)
+
+
+# id(trace) -> (weak reference to the trace, its _Scan); a Trace is a list, so not a dict key itself.
+_SCANS: dict = {}
+
+
+def _scan(trace) -> tuple[dict, dict, set, set]:
+    """`_Scan` of `trace` brought up to date: (changes, started, told, installed), copies the
+    caller may change."""
+    key = id(trace)
+    entry = _SCANS.get(key)
+    scan = entry[1] if entry is not None and entry[0]() is trace else None
+    if scan is None or scan.pos > len(trace):
+        scan = _Scan()
+        try:
+            _SCANS[key] = (weakref.ref(trace, lambda _ref, key=key: _SCANS.pop(key, None)), scan)
+        except TypeError:  # a plain list: scanned afresh each time
+            pass
+    scan.advance(trace)
+    changes = {}
+    for old, change in scan.changes.items():
+        copy = _Change(old)
+        copy.proposed, copy.decided, copy.decided_ss = list(change.proposed), list(change.decided), change.decided_ss
+        changes[old] = copy
+    return changes, {c: list(p) for c, p in scan.started.items()}, set(scan.told), set(scan.installed)
 
 
 def _members(cluster: Any, config_id: int) -> tuple:

@@ -21,14 +21,15 @@ from typing import Any, Iterable, Optional
 
 import pandas as pd
 
-from omnilab.replica.entries import StopSign
-from omnilab.replica.sequence_paxos.log import ReplicaLog
 from omnilab.replica.entries import LogEntry
+from omnilab.replica.messages import BLE_MESSAGE_TYPES
+from omnilab.replica.stored import stored_entries, stored_state
 
 from . import palette as P
+from .text import entry_text, envelope_text, message_fields_text
 
 __all__ = ["logs", "nodes", "ble", "messages", "events", "state_split", "kv", "LogTable", "html_table",
-           "entry_text", "describe_item"]
+           "describe_item", "is_heartbeat"]
 
 _DECIDED, _UNDECIDED, _STOPSIGN = LogEntry.Decided, LogEntry.Undecided, LogEntry.StopSign
 _SNAPSHOTTED, _TRIMMED = LogEntry.Snapshotted, LogEntry.Trimmed
@@ -45,27 +46,18 @@ def node_label(pid: int) -> str:
 
 # --- entries and log slots --------------------------------------------------------------------------
 
-def entry_text(value: Any) -> str:
-    """A log entry as a learner reads it: ``a=1`` for a KeyValue, ``StopSign→c2 [1, 2, 4]``, else its
-    ``str`` (or ``repr`` when the class has no ``__str__`` of its own)."""
-    if isinstance(value, StopSign):
-        return f"StopSign→c{value.next_config.configuration_id} {list(value.next_config.nodes)}"
-    return str(value) if type(value).__str__ is not object.__str__ else repr(value)
-
-
 def _read_slots(server: Any, config_id: int) -> list:
     """The slots of `server`'s log in configuration `config_id`, as `LogEntry` values.
 
     A running instance is read through its public API; a crashed server's log is read from the
-    storage it keeps, through the replica's own log reader (which only reads)."""
+    storage it keeps, as a replica rebuilt on it would read it (`omnilab.replica.stored`)."""
     omni = server.instances.get(config_id) if server.up else None
     if omni is not None:
         return omni.read_entries(0) or []
     storage = server.durable.storages.get(config_id)
     if storage is None:
         return []
-    log = ReplicaLog(storage, 1)
-    return log.read_entries(0, log.accepted_idx) or []
+    return stored_entries(storage)
 
 
 def _slot_cells(slots: list) -> list[tuple[str, str]]:
@@ -182,9 +174,8 @@ BLE_COLUMNS = ["ble_ballot", "ble_leader", "ble_happy", "role", "phase", "promis
 
 
 def _storage_indexes(server: Any, config_id: int) -> tuple:
-    storage = server.durable.storages[config_id]
-    log = ReplicaLog(storage, 1)
-    return log.promise, log.decided_idx, log.accepted_idx, log.compacted_idx
+    stored = stored_state(server.durable.storages[config_id])
+    return stored.promise, stored.decided_idx, stored.accepted_idx, stored.compacted_idx
 
 
 def nodes(cluster: Any) -> pd.DataFrame:
@@ -247,15 +238,6 @@ def ble(cluster: Any) -> pd.DataFrame:
 MESSAGE_COLUMNS = ["from", "to", "config", "type", "fields"]
 
 
-def message_fields_text(message: Any) -> tuple[str, str]:
-    """(type, "field=value, ...") of a message, with ballots as ``n.pid``."""
-    from omnilab.sim.describe import message_fields
-
-    fields = message_fields(message)
-    kind = fields.pop("type")
-    return kind, ", ".join(f"{k}={v}" for k, v in fields.items())
-
-
 def messages(cluster: Any) -> pd.DataFrame:
     """The in-flight messages, oldest first, indexed by ``id`` (pass it to ``step(id)``, ``drop(id)``):
     ``from``, ``to``, ``config`` (the sender's configuration), ``type`` and the message's ``fields``."""
@@ -269,11 +251,6 @@ def messages(cluster: Any) -> pd.DataFrame:
 
 # --- the trace ------------------------------------------------------------------------------------
 
-def _envelope_text(env: Any) -> str:
-    kind, fields = message_fields_text(env.message)
-    return f"#{env.id} {env.sender}→{env.receiver} c{env.config_id} {kind}({fields})"
-
-
 def describe_item(item: Any) -> tuple[str, Any, str]:
     """(what, node, text) for one trace item: an operation reads as the Python call, an event as a
     short sentence; ``node`` is the pid it happened at (or "" when it is not one node's)."""
@@ -284,13 +261,13 @@ def describe_item(item: Any) -> tuple[str, Any, str]:
         node = getattr(item, "pid", None) or getattr(item, "at", None) or ""
         return kind, node, item.call()
     if isinstance(item, T.Sent):
-        return kind, item.envelope.sender, _envelope_text(item.envelope)
+        return kind, item.envelope.sender, envelope_text(item.envelope)
     if isinstance(item, T.Delivered):
-        return kind, item.envelope.receiver, _envelope_text(item.envelope)
+        return kind, item.envelope.receiver, envelope_text(item.envelope)
     if isinstance(item, T.Dropped):
-        return kind, item.envelope.receiver, f"{_envelope_text(item.envelope)}: {item.reason}"
+        return kind, item.envelope.receiver, f"{envelope_text(item.envelope)}: {item.reason}"
     if isinstance(item, T.Duplicated):
-        return kind, item.envelope.sender, f"{_envelope_text(item.envelope)} copied as #{item.copy_id}"
+        return kind, item.envelope.sender, f"{envelope_text(item.envelope)} copied as #{item.copy_id}"
     if isinstance(item, T.Ticked):
         return kind, "", f"tick {item.clock}: nodes {', '.join(map(str, item.pids)) or 'none'} ticked"
     if isinstance(item, T.Crashed):
@@ -337,7 +314,7 @@ def is_heartbeat(item: Any) -> bool:
     """Whether a trace item is a Ballot Leader Election heartbeat being sent, delivered, dropped or
     copied (most of the traffic; it hides the Sequence Paxos exchanges)."""
     env = getattr(item, "envelope", None)
-    return env is not None and type(env.payload).__name__.startswith("Heartbeat")
+    return env is not None and isinstance(env.payload, BLE_MESSAGE_TYPES)
 
 
 def events(cluster: Any, last: Optional[int] = 20, heartbeats: bool = True) -> pd.DataFrame:
@@ -383,18 +360,17 @@ def _storage_column(server: Any) -> list:
     if not durable.storages:
         return [NONE] * len(STORAGE_FIELDS)
     config_id = max(durable.storages)
-    storage = durable.storages[config_id]
-    log = ReplicaLog(storage, 1)
-    snapshot = storage.get_snapshot()
+    stored = stored_state(durable.storages[config_id])
+    snapshot = stored.snapshot
     transferred = durable.transferred
     return [
         _configs(sorted(durable.storages)),
-        f"{log.promise.short()} (c{config_id})",
-        log.accepted_round.short(),
-        log.decided_idx,
-        log.compacted_idx,
-        storage.get_log_len(),
-        entry_text(log.stopsign) if log.stopsign is not None else NONE,
+        f"{stored.promise.short()} (c{config_id})",
+        stored.accepted_round.short(),
+        stored.decided_idx,
+        stored.compacted_idx,
+        stored.log_len,
+        entry_text(stored.stopsign) if stored.stopsign is not None else NONE,
         _kv_text(getattr(snapshot, "snapshotted", None)) if snapshot is not None else NONE,
         (f"from c{transferred.from_config_id}: {_kv_text(dict(transferred.state))}" if transferred else NONE),
     ]

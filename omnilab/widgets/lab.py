@@ -7,16 +7,21 @@ Rules it keeps:
   records it as if typed, and the status line shows the call. Nothing here changes the cluster any
   other way.
 * **No traceback from a click.** Input is checked first (a malformed node list, an empty key, an
-  index that is not a number); the simulator refuses the rest with `BadInput` and leaves the
-  cluster unchanged. Either way the status line says what was wrong and what to do. A proposal or
+  index that is not a number, a tick count that is not a whole number from 1 to `MAX_TICKS`:
+  refused, never clamped; only ASCII digits count, so ``²`` is a message, not a ``ValueError``);
+  the simulator refuses the rest with `BadInput` and leaves the cluster unchanged. Either way the
+  status line says what was wrong and what to do (`InputError` is a `BadInput`). A proposal or
   a compaction the replica refuses (``ProposeErr``, ``CompactionErr``) is reported the same way,
   with the call the trace recorded (as it does for a typed call).
 * **The widget follows its cluster.** Calls typed in other cells are picked up after every cell
   (an IPython ``post_run_cell`` hook), on every control and on `refresh()`; a change is noticed by
   ``cluster.version``, which every operation and `undo` move on (a new cluster, after Replay, is
   noticed by its identity).
-* **Lazy drawing.** Only the visible tab is redrawn; the others are marked stale and drawn when
-  shown. Diagrams are cached by their DOT source (`omnilab.view.diagrams.svg`).
+* **Lazy drawing.** Only when the cluster changed (a refused click redraws nothing), and only the
+  visible tab: the others are marked stale and drawn when shown. Diagrams are cached by their DOT
+  source (`omnilab.view.diagrams.svg`).
+* **Both themes.** Text, borders and warnings use JupyterLab's CSS variables (`THEME_CSS`), so the
+  lab reads the same in the light and the dark theme; no state is shown by colour alone.
 * **Headless.** Everything works without a frontend: ``w.press("step")`` or
   ``w.controls.step.click()`` from Python, and ``w.views["logs"].value`` holds the same HTML a
   learner sees.
@@ -26,6 +31,8 @@ from __future__ import annotations
 
 import ast
 import html
+import itertools
+import operator
 import re
 import weakref
 from types import SimpleNamespace
@@ -40,6 +47,8 @@ from omnilab.sim.errors import BadInput, SimulationError
 from omnilab.view import diagrams, tables
 from omnilab.view import palette as P
 from omnilab.view.reconfiguration import reconfiguration, strip_html
+from omnilab.view.text import message_fields_text
+from omnilab.view.storage import storage as storage_view
 
 __all__ = ["lab", "Lab", "TABS"]
 
@@ -47,6 +56,7 @@ __all__ = ["lab", "Lab", "TABS"]
 TABS = (("diagram", "Diagram"), ("logs", "Logs"), ("messages", "Messages"), ("nodes", "Nodes"),
         ("spacetime", "Space-time"), ("events", "Events"), ("kv", "Key-value"), ("storage", "Storage"))
 MAX_MESSAGE_BUTTONS = 30
+MAX_MESSAGE_CHOICES = 60  # messages listed in the message dropdown (the oldest)
 MAX_LOG_ROWS = 200
 EVENTS_SHOWN = 40  # rows of the Events tab
 SPACETIME_SHOWN = 60  # trace items in the Space-time window (the default of `diagrams.spacetime`)
@@ -54,8 +64,15 @@ SPACETIME_SHOWN = 60  # trace items in the Space-time window (the default of `di
 _LEADER, _OLDEST = "leader", "oldest"
 
 
-class InputError(ValueError):
-    """A control's input that cannot be turned into a call (checked before calling the cluster)."""
+class InputError(BadInput):
+    """A control's input that cannot be turned into a call (checked before calling the cluster, so
+    nothing is recorded). One of the `BadInput` family: the message says what to type instead."""
+
+
+#: The most ticks one click of Run performs (it stays a click, not a wait); more is a call to type in a cell.
+MAX_TICKS = 1000
+# Only ASCII digits make a number here: str.isdigit() accepts '²' and '٣', and int('²') raises.
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def parse_nodes(text: str) -> list[int]:
@@ -66,7 +83,7 @@ def parse_nodes(text: str) -> list[int]:
     parts = [p for p in re.split(r"[\s,;]+", body) if p]
     pids = []
     for part in parts:
-        if not part.isdigit() or int(part) <= 0:
+        if not _DIGITS.fullmatch(part) or len(part) > 9 or int(part) <= 0:
             raise InputError(f"{text.strip()!r} is not a list of nodes: write positive pids separated by "
                              "commas, e.g. 1, 2, 4")
         pids.append(int(part))
@@ -79,9 +96,40 @@ def parse_index(text: str) -> Optional[int]:
     body = text.strip()
     if not body:
         return None
-    if not body.isdigit():
+    if not _DIGITS.fullmatch(body) or len(body) > 18:
         raise InputError(f"{body!r} is not a log index: type a number such as 4, or leave the box empty "
                          "to compact as far as the replica may")
+    return int(body)
+
+
+def parse_ticks(text: str, most: int = MAX_TICKS) -> int:
+    """The ticks box: a whole number from 1 to `most` (``"3"`` -> 3). Anything else, including 0,
+    a negative or fractional number and more than `most`, raises InputError: never clamped, so the
+    call in the status line is always the number typed."""
+    body = text.strip()
+    if not body:
+        raise InputError(f"Run needs a number of ticks: type one in the ticks box, from 1 to {most}, e.g. 3")
+    if re.fullmatch(r"-\s*[0-9]+", body):
+        raise InputError(f"{body!r} ticks: time only goes forward; type a number of ticks from 1 to {most}, e.g. 3")
+    if not _DIGITS.fullmatch(body):
+        raise InputError(f"{body!r} is not a number of ticks: type a whole number from 1 to {most}, e.g. 3")
+    if len(body.lstrip("0")) > len(str(most)) or int(body) > most:
+        shown = body if len(body) <= 12 else f"{body[:6]}… ({len(body)} digits)"
+        raise InputError(f"{shown} ticks is more than one click runs (at most {most}): type a smaller number, "
+                         f"or call cluster.run(ticks=...) in a cell")
+    if int(body) == 0:
+        raise InputError(f"0 ticks would do nothing: type a number of ticks from 1 to {most}, e.g. 3")
+    return int(body)
+
+
+def parse_priority(text: str) -> int:
+    """The priority box: a whole number >= 0 (``"5"`` -> 5); anything else raises InputError."""
+    body = text.strip()
+    if not body:
+        raise InputError("Set priority needs a priority: type a whole number in the priority box, e.g. 5")
+    if not _DIGITS.fullmatch(body) or len(body) > 9:
+        raise InputError(f"{body!r} is not a priority: type a whole number from 0 up (the highest priority "
+                         "wins an election), e.g. 5")
     return int(body)
 
 
@@ -90,16 +138,37 @@ def parse_value(text: str) -> Any:
     text = text.strip()
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):  # "{[1]: 2}" raises TypeError
         return text
+
+
+#: The lab in JupyterLab's light and dark themes: text, borders and warnings take the theme's CSS
+#: variables (with the light theme's values as fallbacks outside JupyterLab). Cells coloured by
+#: status keep dark text on their light fills in both themes (the tables set it).
+THEME_CSS = """<style>
+.omnilab-lab .omnilab-table caption, .omnilab-lab .omnilab-table td.omitted,
+.omnilab-lab .omnilab-tab-note { color: var(--jp-ui-font-color2, #555); }
+.omnilab-lab .omnilab-table td, .omnilab-lab .omnilab-table th { border-color: var(--jp-border-color2, #e2e2e2); }
+.omnilab-lab .omnilab-table th.crashed, .omnilab-lab .omnilab-status.error,
+.omnilab-lab .omnilab-status.note { color: var(--jp-error-color1, #b22222); }
+.omnilab-lab .omnilab-table td.crashed { opacity: 0.75; }
+</style>"""
+
+
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_BETWEEN_TAGS = re.compile(r">\s+<")
 
 
 def _svg_html(svg: str, css_class: str, max_height: str = "") -> str:
     """Inline SVG that shrinks to the tab's width (never grows past its natural size)."""
     start = svg.find("<svg")
     body = svg[start:] if start >= 0 else svg
+    # Less to send and parse: graphviz's comments (one per element) and the whitespace between tags.
+    body = _BETWEEN_TAGS.sub("><", _COMMENT.sub("", body))
     fit = f"max-height:{max_height};width:auto;" if max_height else ""
-    return (f"<div class=\"{css_class}\" style=\"overflow:auto;max-height:760px\"><style>.{css_class} svg "
+    # The diagrams' colours are chosen for a light page: in a dark theme they stay on a white card.
+    return (f"<div class=\"{css_class}\" style=\"overflow:auto;max-height:760px;background:#fff;border-radius:4px\">"
+            f"<style>.{css_class} svg "
             f"{{max-width:100%;height:auto;{fit}}}</style>{body}</div>")
 
 
@@ -113,12 +182,12 @@ def _badge(verdict: Any) -> str:
     name = html.escape(verdict.name)
     if verdict.ok:
         return (f"<span class=\"omnilab-badge ok\" title=\"{name}: holds\" style=\"background:"
-                f"{P.FILL[P.DECIDED]};border:1px solid {P.STROKE[P.DECIDED]};border-radius:10px;padding:1px 8px;"
+                f"{P.FILL[P.DECIDED]};color:#111;border:1px solid {P.STROKE[P.DECIDED]};border-radius:10px;padding:1px 8px;"
                 f"margin-right:4px;font-size:12px;line-height:16px;display:inline-block;white-space:nowrap\">"
                 f"✓ {name}</span>")
     message = html.escape(verdict.message)
     return (f"<span class=\"omnilab-badge violated\" title=\"{message}\" style=\"background:"
-            f"{P.CRASHED_FILL};border:1px solid {P.CRASHED_STROKE};border-radius:10px;padding:1px 8px;"
+            f"{P.CRASHED_FILL};color:#111;border:1px solid {P.CRASHED_STROKE};border-radius:10px;padding:1px 8px;"
             f"margin-right:4px;font-size:12px\">✗ {name}: {message}</span>")
 
 
@@ -136,6 +205,8 @@ class Lab(W.VBox):
         self._stale: set = set()
         self._building = True
         self.last_error: Optional[str] = None
+        self._last_exception: Optional[BaseException] = None
+        self._chosen: Any = _OLDEST  # the message dropdown's value when the control was pressed
         c = SimpleNamespace()
         self.controls = c
         button = self._button
@@ -154,9 +225,11 @@ class Lab(W.VBox):
                                "deliver until nothing is in flight: cluster.deliver_all()", icon="fast-forward")
         c.tick = button("Tick", lambda: self.cluster.tick(), "tick every live server once: cluster.tick()",
                         icon="clock-o")
-        c.ticks = W.BoundedIntText(value=3, min=1, max=10_000, description="ticks",
-                                   layout=W.Layout(width="110px"), style={"description_width": "36px"})
-        c.run = button("Run", lambda: self.cluster.run(ticks=int(c.ticks.value)),
+        # Text boxes, not number boxes: a number box clamps (0 becomes 1) or drops what it cannot
+        # parse without a word; here every typed text is checked and refused with a message.
+        c.ticks = W.Text(value="3", description="ticks", layout=W.Layout(width="110px"),
+                         style={"description_width": "36px"}, tooltip=f"a whole number from 1 to {MAX_TICKS}")
+        c.run = button("Run", lambda: self.cluster.run(ticks=parse_ticks(c.ticks.value)),
                        "tick and deliver, `ticks` times: cluster.run(ticks=n)", icon="play")
         c.undo = button("Undo", self._do_undo, "go back one operation: cluster.undo()", icon="undo")
         c.replay = button("Replay", self._do_replay, "rebuild the cluster from its trace: Cluster.replay(trace)",
@@ -169,10 +242,10 @@ class Lab(W.VBox):
                          "crash the node: cluster.crash(pid)", style="danger", icon="power-off")
         c.recover = button("Recover", lambda: self.cluster.recover(self._pid(c.node.value)),
                            "restart the node from its storage: cluster.recover(pid)", style="success", icon="refresh")
-        c.priority = W.IntText(value=0, description="priority", layout=W.Layout(width="130px"),
-                               style={"description_width": "55px"})
+        c.priority = W.Text(value="0", description="priority", layout=W.Layout(width="130px"),
+                            style={"description_width": "55px"}, tooltip="a whole number from 0 up")
         c.set_priority = button("Set priority", lambda: self.cluster.set_priority(self._pid(c.node.value),
-                                                                                  int(c.priority.value)),
+                                                                                  parse_priority(c.priority.value)),
                                 "the node's leader-election priority, from its next heartbeat round: "
                                 "cluster.set_priority(pid, p)", icon="sort-amount-desc")
         c.try_become_leader = button("Try become leader", lambda: self.cluster.try_become_leader(
@@ -231,6 +304,7 @@ class Lab(W.VBox):
 
         # --- status, badges and views -------------------------------------------------------------
         self.title = W.HTML()
+        self.theme = W.HTML(value=THEME_CSS, layout=W.Layout(display="none"))  # styles only, never shown
         self.status = W.HTML(value="")
         self.badges = W.HTML(value="")
         self.strip = W.HTML(value="")  # the reconfiguration strip (see _update_strip)
@@ -258,7 +332,7 @@ class Lab(W.VBox):
              c.replay, c.refresh],
         ]
         rows = [W.HBox(row, layout=W.Layout(flex_flow="row wrap")) for row in rows]
-        super().__init__([self.title, *rows, self.status, self.badges, self.strip, self.tabs])
+        super().__init__([self.theme, self.title, *rows, self.status, self.badges, self.strip, self.tabs])
         self.add_class("omnilab-lab")
         self._building = False
         self.refresh()
@@ -273,7 +347,7 @@ class Lab(W.VBox):
         b.on_click(lambda _button: self._act(label, action) if record else action())
         return b
 
-    def press(self, name: str, **inputs: Any) -> str:
+    def press(self, name: str, *, strict: bool = False, **inputs: Any) -> str:
         """Fill a control's inputs and press it, as a learner would; returns the status line's text.
 
         ``press("step")``, ``press("step", msg_id=12)``, ``press("drop", msg_id=12)``,
@@ -282,41 +356,91 @@ class Lab(W.VBox):
         ``press("put", key="a", value="1")``, ``press("reconfigure", nodes="1, 2, 4")``,
         ``press("partition", preset=...)``, ``press("set_priority", node=1, priority=5)``,
         ``press("try_become_leader", node=1)``, ``press("trim", idx="4")``, ``press("snapshot", idx="",
-        compact_at=2, local_only=True)``. Inputs are the names in ``controls``; a value a control
-        cannot take (not offered by a dropdown, not a number in a number box) is refused like a bad
-        click would be (status line, nothing changes)."""
+        compact_at=2, local_only=True)``. Inputs are the names in ``controls``; a text box takes any
+        value as the text a learner would type (``ticks=2.5`` types ``2.5``, which Run refuses).
+
+        The widget first catches up with its cluster (calls typed earlier in the same cell count):
+        ``msg_id`` may be any message in flight now, listed in the dropdown or not. A value a control
+        cannot take (a node that does not exist, a message not in flight, not True or False for a
+        box) is refused like a bad click: the status line says why and nothing changes. With
+        ``strict=True`` a refusal is also raised (`BadInput`, or the replica's own refusal) once shown,
+        for a script that must not go on after it."""
         button = getattr(self.controls, name, None)
         if not isinstance(button, W.Button):
             names = sorted(k for k, v in vars(self.controls).items() if isinstance(v, W.Button))
-            raise ValueError(f"no button {name!r}; the buttons are {names}")
-        for field, value in inputs.items():
+            raise InputError(f"no button {name!r}; the buttons are {names}")
+        for field in inputs:
             control = getattr(self.controls, field, None)
             if control is None or isinstance(control, W.Button):
-                raise ValueError(f"no input {field!r} on the lab")
-            if isinstance(control, W.Dropdown):
-                if value is None and field in ("msg_id", "at", "compact_at"):
-                    value = _OLDEST if field == "msg_id" else _LEADER
-                allowed = [v for _, v in control.options]
-                if value not in allowed:
-                    choices = [v for v in allowed if v not in (None, _OLDEST, _LEADER)]
-                    if field in ("node", "link_a", "link_b", "at", "compact_at"):
-                        self._say_error(f"there is no node {value!r}; the nodes are {choices}")
-                    else:
-                        self._say_error(f"{field}: {value!r} is not one of the choices {choices or '(none)'}")
-                    return self.status_text
-                value = allowed[allowed.index(value)]  # the option itself: np.int64(5) -> 5, as typed
-            elif isinstance(control, W.Text):
-                value = "" if value is None else str(value)
-            elif isinstance(control, W.Checkbox) and not isinstance(value, bool):
-                self._say_error(f"{field}: {value!r} is not True or False")
-                return self.status_text
-            try:
-                control.value = value
-            except TraitError:
-                self._say_error(f"{field}: {value!r} is not a value this box takes")
+                raise InputError(f"no input {field!r} on the lab")
+        self._sync_if_changed()  # options as the cluster is now, not as the last redraw saw it
+        self._last_exception = None
+        for field, value in inputs.items():
+            if not self._fill(field, value):
+                if strict:
+                    raise self._last_exception
                 return self.status_text
         button.click()
+        if strict and self._last_exception is not None:
+            raise self._last_exception
         return self.status_text
+
+    def _fill(self, field: str, value: Any) -> bool:
+        """Put `value` in input `field` as a learner would; False (and a message) if it cannot hold it."""
+        control = getattr(self.controls, field)
+        if isinstance(control, W.Dropdown):
+            if value is None and field in ("msg_id", "at", "compact_at"):
+                value = _OLDEST if field == "msg_id" else _LEADER
+            allowed = [v for _, v in control.options]
+            if field == "msg_id" and value not in allowed:
+                value = self._offer_message(value)
+                if value is None:
+                    return False
+                allowed = [v for _, v in control.options]
+            if value not in allowed:
+                choices = [v for v in allowed if v not in (None, _OLDEST, _LEADER)]
+                if field in ("node", "link_a", "link_b", "at", "compact_at"):
+                    self._refuse(f"there is no node {value!r}; the nodes are {choices}")
+                else:
+                    self._refuse(f"{field}: {value!r} is not one of the choices {choices or '(none)'}")
+                return False
+            value = allowed[allowed.index(value)]  # the option itself: np.int64(5) -> 5, as typed
+        elif isinstance(control, W.Text):
+            value = "" if value is None else str(value)
+        elif isinstance(control, W.Checkbox) and not isinstance(value, bool):
+            self._refuse(f"{field}: {value!r} is not True or False")
+            return False
+        try:
+            control.value = value
+        except TraitError:
+            self._refuse(f"{field}: {value!r} is not a value this box takes")
+            return False
+        return True
+
+    def _offer_message(self, value: Any) -> Any:
+        """`value` as the id of a message in flight now (added to the dropdown if it was not listed:
+        the dropdown lists the oldest ones only), or None after saying it is not in flight."""
+        in_flight = self.cluster.network.in_flight
+        try:
+            msg_id = operator.index(value) if not isinstance(value, bool) else None
+        except TypeError:
+            msg_id = None
+        if msg_id is None or msg_id not in in_flight:
+            ids = list(in_flight)
+            shown = ids if len(ids) <= 20 else ids[:20] + ["..."]
+            self._refuse(f"msg_id: message {value!r} is not in flight (delivered, dropped or never sent); "
+                         f"the messages in flight are {shown or 'none: Tick or Run makes the servers send'}")
+            return None
+        options = list(self.controls.msg_id.options)
+        if msg_id not in [v for _, v in options]:
+            env = self.cluster.network.in_flight[msg_id]
+            options.append((f"#{env.id} {env.sender}→{env.receiver} {env.kind}", env.id))
+            self.controls.msg_id.options = options
+        return msg_id
+
+    def _refuse(self, message: str) -> None:
+        self._last_exception = InputError(message)
+        self._say_error(message)
 
     @property
     def status_text(self) -> str:
@@ -329,25 +453,34 @@ class Lab(W.VBox):
         return value
 
     def _act(self, label: str, action: Callable[[], Any]) -> None:
-        """Run one control: call the cluster, report the call (or why it could not be made), redraw."""
+        """Run one control: call the cluster, report the call (or why it could not be made), redraw.
+
+        The message chosen in the dropdown is read before catching up with the cluster: if a call
+        typed elsewhere delivered it meanwhile, Step says so instead of stepping another one."""
+        self._chosen = self.controls.msg_id.value
         self._sync_if_changed()
         before = (id(self.cluster.trace), len(self.cluster.trace))
+        self._last_exception = None
         try:
             result = action()
-        except InputError as err:
-            self._say_error(str(err))
-        except BadInput as err:
+        except BadInput as err:  # the lab's own checks (InputError) and the cluster's
+            self._last_exception = err
             self._say_error(str(err))
         except (ProposeErr, CompactionErr, SnapshotUnsupported) as err:  # recorded in the trace, as when typed
+            self._last_exception = err
             self._say_error(f"refused by the replica: {type(err).__qualname__}: {err}", calls=self._new_calls(before))
         except (SimulationError, ValueError, TypeError, KeyError) as err:
+            self._last_exception = err
             self._say_error(f"{type(err).__name__}: {err}")
         except Exception as err:  # never let a traceback reach the notebook from a click
+            self._last_exception = err
             self._say_error(f"unexpected {type(err).__name__}: {err} (please report this)")
         else:
             calls = self._new_calls(before) if not isinstance(result, str) else [result]
             self._say_ok(calls or [f"{label}: nothing changed"])
-        self._redraw()
+        # Redraw only if the cluster changed (its version moved, or Replay made a new one): a refused
+        # click leaves every pane as it is, and the status line already says why.
+        self._sync_if_changed()
 
     def _new_calls(self, before: tuple) -> list[str]:
         trace = self.cluster.trace
@@ -365,25 +498,25 @@ class Lab(W.VBox):
     def _say_error(self, message: str, calls: Optional[list] = None) -> None:
         self.last_error = message
         recorded = "".join(f" · recorded: <code>{html.escape(c)}</code>" for c in calls or [])
-        self.status.value = (f"<span class=\"omnilab-status error\" style=\"color:{P.CRASHED_STROKE}\">⚠ "
+        self.status.value = (f"<span class=\"omnilab-status error\" style=\"color:var(--jp-error-color1,{P.CRASHED_STROKE})\">⚠ "
                              f"{html.escape(message)}</span>{recorded}")
 
     def announce(self, message: str) -> None:
         """Show `message` in the status line, highlighted, without calling the cluster (e.g. the
         explorer naming the invariant a counterexample's last step violates)."""
-        self.status.value = (f"<span class=\"omnilab-status note\" style=\"color:{P.CRASHED_STROKE};"
+        self.status.value = (f"<span class=\"omnilab-status note\" style=\"color:var(--jp-error-color1,{P.CRASHED_STROKE});"
                              f"font-weight:bold\">⚑ {html.escape(message)}</span>")
 
     # --- the actions that need more than one call or some parsing ---------------------------------------
 
     def _do_step(self) -> Any:
-        chosen = self.controls.msg_id.value
+        chosen = self._chosen
         return self.cluster.step(None if chosen == _OLDEST else chosen)
 
     def _chosen_message(self, verb: str) -> int:
         """The id in the message dropdown; for "oldest", the oldest message's id (``drop`` and
         ``duplicate`` take an id, so the call shows which message it was)."""
-        chosen = self.controls.msg_id.value
+        chosen = self._chosen
         if chosen != _OLDEST:
             return chosen
         oldest = self.cluster.network.oldest_id()
@@ -477,7 +610,6 @@ class Lab(W.VBox):
         self._update_controls()
         self._update_badges()
         self._update_strip()
-        self._update_window()
         self._stale = {key for key, _ in TABS}
         self._draw_visible()
 
@@ -488,7 +620,10 @@ class Lab(W.VBox):
             self.draw(key)
 
     def draw(self, key: str) -> None:
-        """Draw one view now (whether or not it is visible)."""
+        """Draw one view now (whether or not it is visible). The Space-time window's slider lives in
+        its tab, so it follows the trace's length when that tab is drawn (nothing to send otherwise)."""
+        if key == "spacetime":
+            self._update_window()
         self.views[key].value = self.render(key)
         if key == "messages":
             self._update_message_buttons()
@@ -526,7 +661,19 @@ class Lab(W.VBox):
                 return "<i>No key is written anywhere yet. Put one!</i>"
             return tables.html_table(frame, table_class="omnilab-table omnilab-kv")
         if key == "storage":
-            return tables.html_table(tables.state_split(cluster), table_class="omnilab-table omnilab-storage")
+            # One table per configuration (view.storage), then what a crash loses (view.state_split).
+            frame = storage_view(cluster)
+            parts = ["<div class=\"omnilab-tab-note\">What each node keeps in <b>storage</b> (it survives a crash), "
+                     "one table per configuration: <code>view.storage(cluster)</code></div>"]
+            for label in dict.fromkeys(frame.index.get_level_values(0)):
+                parts.append(f"<div class=\"omnilab-tab-note\" style=\"margin-top:6px\"><b>configuration "
+                             f"{html.escape(label[1:])}</b></div>")
+                parts.append(tables.html_table(frame.loc[label], table_class="omnilab-table omnilab-storage"))
+            memory = tables.state_split(cluster).loc[tables.MEMORY]
+            parts.append("<div class=\"omnilab-tab-note\" style=\"margin-top:8px\">What each node keeps in "
+                         "<b>memory</b> (a crash loses it): <code>view.state_split(cluster)</code></div>")
+            parts.append(tables.html_table(memory, table_class="omnilab-table omnilab-memory"))
+            return "".join(parts)
         raise KeyError(key)
 
     def _update_badges(self) -> None:
@@ -649,10 +796,16 @@ class Lab(W.VBox):
                             + (f" · crashed {crashed}" if crashed else "")
                             + ("" if cluster.variant.is_reference else
                                f" · variant <b>{html.escape(cluster.variant.name)}</b>")
-                            + (f"<details style=\"color:#555;font-size:12px\"><summary>about this scenario"
+                            + (f"<details style=\"color:var(--jp-ui-font-color2,#555);font-size:12px\"><summary>about this scenario"
                                f"</summary>{html.escape(cluster.description)}</details>" if cluster.description else ""))
-        in_flight = list(cluster.network.in_flight.values())
-        options = [(_OLDEST, _OLDEST)] + [(f"#{e.id} {e.sender}→{e.receiver} {e.kind}", e.id) for e in in_flight[:200]]
+        # The oldest messages only (each redraw sends the whole list to the browser); press() and
+        # the Messages tab reach any other one, and a chosen one stays listed while in flight.
+        flying = cluster.network.in_flight
+        listed = list(itertools.islice(flying.values(), MAX_MESSAGE_CHOICES))
+        chosen = c.msg_id.value
+        if chosen in flying and all(e.id != chosen for e in listed):
+            listed.append(flying[chosen])
+        options = [(_OLDEST, _OLDEST)] + [(f"#{e.id} {e.sender}→{e.receiver} {e.kind}", e.id) for e in listed]
         _set_options(c.msg_id, options)
         node_options = [(str(p), p) for p in pids]
         for dropdown in (c.node, c.link_a, c.link_b):
@@ -674,7 +827,7 @@ class Lab(W.VBox):
             self._message_buttons.append(b)
         self._message_ids = [e.id for e in shown]
         for b, env in zip(self._message_buttons, shown):
-            kind, fields = tables.message_fields_text(env.message)
+            kind, fields = message_fields_text(env.message)
             b.description = f"#{env.id}  {env.sender} → {env.receiver}  {kind}"
             b.tooltip = f"cluster.step({env.id}): {kind}({fields})"
         children = self._message_buttons[:len(shown)]
@@ -700,8 +853,9 @@ def _set_options(dropdown: W.Dropdown, options: list) -> None:
         return
     value = dropdown.value
     values = [v for _, v in options]
-    dropdown.options = options
-    dropdown.value = value if value in values else (values[0] if values else None)
+    with dropdown.hold_sync():  # options and value reach the browser in one message
+        dropdown.options = options
+        dropdown.value = value if value in values else (values[0] if values else None)
 
 
 def presets(cluster: Cluster) -> list[tuple[str, list]]:

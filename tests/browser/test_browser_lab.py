@@ -266,6 +266,6 @@ def test_a_learner_steps_crashes_and_replaces_a_node_in_jupyterlab(lab_page, cap
     lab.page.keyboard.press("Shift+Enter")
     expect(node_in_diagram(widget, 3)).not_to_contain_text("crashed")
     timer.figures.append(("typed cluster.recover(3) -> diagram redrawn", (time.perf_counter() - start) * 1000))
-    expect(widget.locator(".widget-html").first).not_to_contain_text("crashed [3]")
+    expect(widget.locator(".widget-html", has_text="omnilab lab").first).not_to_contain_text("crashed [3]")
     shot(widget, "lab-8-followed-a-typed-call")
     timer.report(capsys)

@@ -7,7 +7,7 @@ import pytest
 
 from omnilab.cli import main
 from omnilab.grading import bank
-from omnilab.grading.build import BEGIN, END, BuildError, build, build_one, sources, strip_solution
+from omnilab.grading.build import BEGIN, END, BuildError, build, build_one, instructor_sources, sources, strip_solution
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,3 +79,31 @@ def test_a_build_writes_both_notebooks_and_then_nothing(tmp_path):
     assert build(tmp_path) == []
     assert (tmp_path / "exercises" / "01-quorums.ipynb").read_text() == (
         ROOT / "exercises" / "01-quorums.ipynb").read_text()
+
+
+def test_an_instructor_notebook_is_built_alone_with_no_exercise_twin(tmp_path):
+    (tmp_path / "solutions").mkdir()
+    source = ROOT / "solutions" / "instructor-summary.py"
+    (tmp_path / "solutions" / source.name).write_text(source.read_text())
+    written = build(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in written] == ["solutions/instructor-summary.ipynb"]
+    assert not (tmp_path / "exercises").exists()
+    assert build(tmp_path) == []
+    built = (tmp_path / "solutions" / "instructor-summary.ipynb").read_text()
+    assert built == (ROOT / "solutions" / "instructor-summary.ipynb").read_text()
+    notebook = json.loads(built)
+    assert notebook["metadata"]["omnilab"] == {"kind": "instructor", "generated_from": "solutions/instructor-summary.py"}
+    assert all(c["outputs"] == [] and c["execution_count"] is None for c in notebook["cells"] if c["cell_type"] == "code")
+    assert instructor_sources(ROOT) == [source] and source not in sources(ROOT)
+
+
+@pytest.mark.parametrize("cell", ['# %% tags=["answer"] omnilab={"exercise": "ex01", "surface": "is_quorum"}\nx = 1\n',
+                                  f"# %%\n{BEGIN}\nx = 1\n{END}\n"])
+def test_an_instructor_notebook_with_an_answer_is_refused_and_nothing_is_written(tmp_path, cell):
+    (tmp_path / "solutions").mkdir()
+    source = ROOT / "solutions" / "01-quorums.py"
+    (tmp_path / "solutions" / source.name).write_text(source.read_text())
+    (tmp_path / "solutions" / "instructor-x.py").write_text(cell)
+    with pytest.raises(BuildError, match="an instructor notebook has no answer cell"):
+        build(tmp_path)
+    assert sorted(p.name for p in (tmp_path / "solutions").iterdir()) == ["01-quorums.py", "instructor-x.py"]

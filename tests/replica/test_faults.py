@@ -4,7 +4,7 @@ nothing but `omnilab.Cluster` calls (messages picked by id from ``cluster.pendin
 from __future__ import annotations
 
 from omnilab import Cluster
-from omnilab.replica.state import Phase, Role
+from omnilab.replica.state import Phase, PromiseState, Role
 from omnilab.sim.trace import ProposalLost
 
 
@@ -235,13 +235,13 @@ def test_follower_and_leader_find_each_other_after_a_late_preparereq():
         assert not deliver_holding(c, held, "NoSuchMessage", leader)
     assert c.server(f).omnipaxos.inspect().phase is Phase.ACCEPT
     c.step(held[0])                                         # the late PrepareReq
-    assert c.server(leader).omnipaxos.inspect().leader_promised[f] == "NotPromised"
+    assert c.server(leader).omnipaxos.inspect().leader_promised[f] is PromiseState.NOT_PROMISED
     c.run(ticks=3)
     assert c.leader() == leader
     op = c.put("d", 4)
     c.run(ticks=3)
     assert op.completed is not None
-    assert c.server(leader).omnipaxos.inspect().leader_promised[f] == "Promised"
+    assert c.server(leader).omnipaxos.inspect().leader_promised[f] is PromiseState.PROMISED
     assert c.server(f).omnipaxos.get_decided_idx() == c.server(leader).omnipaxos.get_decided_idx() == 4
     assert c.server(f).kv.get("d") == 4
     assert not failed(c), failed(c)

@@ -12,6 +12,7 @@ import pytest
 from omnilab.replica import Ballot
 from omnilab.replica.config import Quorum
 from omnilab.replica.messages import Prepare
+from omnilab.replica.state import PromiseState
 from omnilab.replica.sequence_paxos.leader_state import LeaderState
 
 from tests.replica.driver import Cluster
@@ -42,7 +43,7 @@ def test_leader_over_sparse_pids_prepares_every_peer(pids):
     for pid in pids:
         assert cluster.node(pid).get_current_leader() == (leader, True)
     promised = op.inspect().leader_promised
-    assert promised == {p: "Promised" for p in pids}
+    assert promised == {p: PromiseState.PROMISED for p in pids}
 
 
 def test_leader_resends_prepare_only_to_peers_that_have_not_promised():

@@ -20,28 +20,28 @@ def test_a_campaign_of_200_seeds_finds_no_violation():
 
 
 def test_a_delay_holds_mostly_control_messages_and_releases_them_much_later():
-    from omnilab.sim.campaigns import CONTROL_MESSAGES, DELAY_RANGE, ScheduleDrawer, _message_name, _perform
+    from omnilab.sim.campaigns import CONTROL_MESSAGES, DELAY_RANGE, ScheduleDrawer, _perform
     from omnilab.sim.trace import DeliverAll, Run
 
-    released = []  # (operations held, message type)
+    released = []  # (operations held, message class)
     for seed in range(6):
         cluster = Cluster([1, 2, 3], seed=seed)
         drawer = ScheduleDrawer(cluster, FAULTS)
-        since: dict[int, tuple[int, str]] = {}
+        since: dict[int, tuple[int, type]] = {}
         for step in range(300):
             for msg_id in drawer.held:
-                since.setdefault(msg_id, (step, _message_name(cluster.network.in_flight[msg_id])))
+                since.setdefault(msg_id, (step, type(cluster.network.in_flight[msg_id].payload)))
             op = drawer.draw()
             if drawer.held and set(drawer.held) & set(cluster.network.in_flight):
                 assert not isinstance(op, (Run, DeliverAll))  # nothing delivers a held message
             if getattr(op, "msg_id", None) in since and op.msg_id not in drawer.held:
-                start, name = since.pop(op.msg_id)
-                released.append((step - start, name))
+                start, cls = since.pop(op.msg_id)
+                released.append((step - start, cls))
             _perform(cluster, op)
     assert len(released) >= 10
     assert min(gap for gap, _ in released) >= DELAY_RANGE[0] - 1
     assert max(gap for gap, _ in released) >= 50
-    control = sum(name in CONTROL_MESSAGES for _, name in released)
+    control = sum(cls in CONTROL_MESSAGES for _, cls in released)
     assert control > len(released) // 2, released
 
 

@@ -153,24 +153,6 @@ def test_leader_is_none_while_members_disagree_or_the_leader_is_down():
     assert cluster.leader() == 2
 
 
-def test_tables_are_dataframes_and_their_rows_are_plain_data():
-    from omnilab.sim import frames
-
-    cluster = Cluster([1, 2, 3])
-    cluster.run(ticks=3)
-    cluster.put("a", 1)
-    pending = cluster.pending()
-    first = pending.iloc[0]
-    assert (first["from"], first["to"], first["type"]) == (3, 1, "AcceptDecide")
-    assert "entries=[a=1]" in first["fields"]
-    assert frames.history_rows(cluster)[0]["status"] == "pending"
-    cluster.run(ticks=1)
-    logs = cluster.logs()
-    assert logs.loc[0, ("config 1", "node 2")] == "a=1 ✓"
-    history = cluster.history()
-    assert history.loc[0, "status"] == "done" and history.loc[0, "idx"] == 0
-
-
 # --- determinism, replay, undo ------------------------------------------------------------------------
 
 def _scripted(cluster: Cluster) -> Cluster:

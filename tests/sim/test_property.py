@@ -14,7 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from omnilab import CompactionErr, ProposeErr
 from omnilab.replica.errors import SnapshotUnsupported
 from omnilab.sim import BadInput, Cluster
-from omnilab.sim.campaigns import CONTROL_MESSAGES, MAX_RECONFIGURATIONS, _message_name, _stopsign_pending
+from omnilab.sim.campaigns import CONTROL_MESSAGES, MAX_RECONFIGURATIONS, _stopsign_pending
 from omnilab.sim.invariants import newest_members
 
 
@@ -59,7 +59,7 @@ class ClusterMachine(RuleBasedStateMachine):
     def hold(self, data):
         in_flight = self.cluster.network.in_flight
         free = self._free()
-        control = [m for m in free if _message_name(in_flight[m]) in CONTROL_MESSAGES]
+        control = [m for m in free if isinstance(in_flight[m].payload, CONTROL_MESSAGES)]
         self.held.add(data.draw(st.sampled_from(control or free)))
 
     @precondition(lambda self: self.held & set(self.cluster.network.in_flight))

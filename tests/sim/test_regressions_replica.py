@@ -24,7 +24,7 @@ from pathlib import Path
 
 from omnilab import Cluster
 from omnilab.replica.errors import CompactionErr, ProposeErr, SnapshotUnsupported
-from omnilab.replica.state import Phase, Role
+from omnilab.replica.state import Phase, PromiseState, Role
 from omnilab.sim.errors import BadInput
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -111,7 +111,7 @@ def test_new_member_of_seed_30970_catches_up():
     assert not lagging, f"members behind the leader {leader}: {lagging}"
     leader_state = cluster.server(leader).omnipaxos.inspect()
     assert (leader_state.role, leader_state.phase) == (Role.LEADER, Phase.ACCEPT)
-    assert all(v == "Promised" for p, v in leader_state.leader_promised.items() if p != leader)
+    assert all(v is PromiseState.PROMISED for p, v in leader_state.leader_promised.items() if p != leader)
     assert all(v.ok for v in cluster.check()), [v for v in cluster.check() if not v.ok]
 
 

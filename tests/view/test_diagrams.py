@@ -1,5 +1,6 @@
 """The diagrams of omnilab.view: drawn from the replica's table and the cluster's state and trace."""
 
+import html
 import re
 
 import graphviz
@@ -55,7 +56,7 @@ def test_cluster_diagram_marks_the_leader_and_the_crashed_node():
     crashed = node_block(source, "3")
     assert "✗ crashed" in crashed and "dashed" in crashed and P.CRASHED_STROKE in crashed
     assert "★" not in node_block(source, "1")
-    assert "configuration 1" not in source  # one configuration: no grouping boxes
+    assert "configuration 1:" not in source and "not in configuration" not in source  # one configuration
 
 
 def test_cut_links_are_broken_lines_and_messages_are_labelled_arrows():
@@ -74,14 +75,69 @@ def test_a_one_way_cut_is_an_arrow():
     assert "✂ 1→2" in diagrams.cluster_diagram(cluster).source
 
 
-def test_nodes_are_grouped_by_configuration_during_a_reconfiguration():
+def node_positions(source: str) -> dict:
+    return {name: pos for name, pos in re.findall(r'^\s*(\d+) \[.*?pos="([^"]+)"', source, re.M | re.S)}
+
+
+def test_nodes_keep_their_places_when_node_4_appears():
+    cluster = scenarios.replace_crashed_node()
+    before = node_positions(diagrams.cluster_diagram(cluster).source)
+    assert set(before) == {"1", "2", "3"}
+    cluster.reconfigure([1, 2, 4])
+    cluster.run(ticks=1)  # node 4 is created, joining configuration 2
+    during = node_positions(diagrams.cluster_diagram(cluster).source)
+    cluster.run(ticks=3)
+    cluster.recover(3)
+    after = node_positions(diagrams.cluster_diagram(cluster).source)
+    assert "4" in during and during == after
+    assert {pid: during[pid] for pid in before} == before  # nobody moved
+    x = {pid: float(pos.split(",")[0]) for pid, pos in after.items()}
+    assert x["4"] > max(x[p] for p in "123")  # the newcomer stands to the right of the first ring
+    # Replaying the trace (Undo, Replay) draws the same places.
+    from omnilab.sim import Cluster
+
+    assert node_positions(diagrams.cluster_diagram(Cluster.replay(cluster.trace)).source) == after
+
+
+def test_message_cards_coming_and_going_do_not_move_the_picture():
+    cluster = scenarios.replace_crashed_node()
+
+    def frame(svg):
+        return re.search(r'viewBox="([^"]+)"', svg).group(1), re.search(r'transform="([^"]+)"', svg).group(1)
+
+    quiet = frame(diagrams.svg(diagrams.cluster_diagram(cluster)))
+    cluster.tick(3)  # heartbeats in flight on every link: cards beside every line
+    assert cluster.network.in_flight
+    assert frame(diagrams.svg(diagrams.cluster_diagram(cluster))) == quiet
+
+
+def test_the_configurations_are_named_in_the_heading_during_a_reconfiguration():
     cluster = scenarios.replace_crashed_node()
     cluster.reconfigure([1, 2, 4])
     cluster.run(ticks=3)
     source = diagrams.cluster_diagram(cluster).source
-    assert "configuration 1\\nnodes 1, 2, 3" in source
-    assert "configuration 2\\nnodes 1, 2, 4" in source
+    assert "configuration 1: nodes 1, 2, 3 (sealed)" in source and "labelloc=b" in source  # below: nobody moves
+    assert "configuration 2: nodes 1, 2, 4 (current)" in source
     assert "c2 · promise" in node_block(source, "4")
+    assert "not in configuration 2" in node_block(source, "3")
+    assert "not in configuration" not in node_block(source, "1")
+
+
+def test_every_part_of_the_cluster_diagram_has_a_title_in_words():
+    cluster = scenarios.replace_crashed_node()
+    cluster.cut(1, 2, one_way=True)
+    cluster.tick()
+    svg = diagrams.svg(diagrams.cluster_diagram(cluster))
+    # The picture's own <title> (read by screen readers), then one per node, link and message card.
+    first_title = html.unescape(re.search(r"<title>(.*?)</title>", svg).group(1))
+    assert first_title.startswith("cluster of nodes 1, 2, 3; leader 2; configuration 1; crashed 3; ")
+    tips = [html.unescape(t) for t in re.findall(r'xlink:title="([^"]*)"', svg)]
+    assert any(t.startswith("node 2 (the leader); Leader in phase Accept of configuration 1") for t in tips)
+    assert any(t.startswith("node 3; crashed: its memory is lost, its storage (c1) survives") for t in tips)
+    assert "link 1 → 2 cut one way: 1 cannot reach 2, 2 still reaches 1" in tips
+    env = next(iter(cluster.network.in_flight.values()))
+    assert any(f"#{env.id} {env.kind}(" in t and t.startswith(f"{sum(1 for e in cluster.network.in_flight.values() if (e.sender, e.receiver) == (env.sender, env.receiver))} in flight {env.sender} → {env.receiver}")
+               for t in tips)
 
 
 def test_many_messages_on_one_link_are_summarised():
@@ -190,3 +246,17 @@ def test_svg_is_cached_by_source():
     hits = diagrams._render_svg.cache_info().hits
     assert diagrams.svg(diagrams.role_phase_diagram()) is first
     assert diagrams._render_svg.cache_info().hits == hits + 1
+
+
+def test_the_spacetime_svg_says_what_it_shows_and_each_arrow_its_message():
+    cluster = scenarios.replace_crashed_node()
+    cluster.put("c", 3)
+    cluster.run(ticks=1)
+    cluster.tick()
+    svg = diagrams.svg(diagrams.spacetime(cluster, last=40))
+    title = html.unescape(re.search(r"<title>(.*?)</title>", svg).group(1))
+    assert title.startswith("space-time diagram of nodes 1, 2, 3: trace positions ")
+    assert title.endswith(f"to {len(cluster.trace)}, heartbeats hidden")
+    tips = [html.unescape(t) for t in re.findall(r'xlink:title="([^"]*)"', svg)]
+    assert any(re.match(r"#\d+ AcceptDecide from node 2 to node 1, delivered: AcceptDecide\(", t) for t in tips), tips
+    assert any(t.startswith("node 2: ✓ 2: c=3") or t.startswith("node 1: ✓ 2: c=3") for t in tips), tips

@@ -215,41 +215,7 @@ def test_replay_rebuilds_an_identical_cluster():
     assert w2.cluster.trace == cluster.trace
 
 
-@pytest.mark.parametrize("name, inputs, says", [
-    ("crash", {"node": 9}, "there is no node 9; the nodes are [1, 2, 3]"),
-    ("put", {"key": "", "value": "1"}, "put needs a key"),
-    ("put", {"key": "   ", "value": "1"}, "put needs a key"),
-    ("put", {"key": "a", "value": ""}, "put needs a value"),
-    ("reconfigure", {"nodes": "1, two, 4"}, "is not a list of nodes"),
-    ("reconfigure", {"nodes": ""}, "reconfigure needs the nodes"),
-    ("reconfigure", {"nodes": "1, 1"}, "each pid once"),
-    ("reconfigure", {"nodes": "1"}, "at least two nodes"),
-    ("crash", {"node": 3}, "node 3 is already crashed"),
-    ("recover", {"node": 1}, "node 1 is running"),
-    ("step", {}, "no message is in flight"),
-    ("cut", {"link_a": 1, "link_b": 1}, "a node always reaches itself"),
-    ("put", {"key": "a", "value": "1", "at": 3}, "node 3 is crashed"),
-    ("drop", {}, "no message is in flight, so there is none to drop"),
-    ("duplicate", {}, "no message is in flight, so there is none to duplicate"),
-    ("drop", {"msg_id": 9999}, "msg_id: 9999 is not one of the choices"),
-    ("cut", {"link_a": 1, "link_b": 2, "one_way": "yes"}, "one_way: 'yes' is not True or False"),
-    ("run", {"ticks": "many"}, "ticks: 'many' is not a value this box takes"),
-    ("set_priority", {"node": 3, "priority": 2}, "node 3 is crashed"),
-    ("set_priority", {"node": 1, "priority": "high"}, "priority: 'high' is not a value this box takes"),
-    ("try_become_leader", {"node": 3}, "node 3 is crashed"),
-    ("trim", {"idx": "two"}, "'two' is not a log index"),
-    ("snapshot", {"idx": "-1"}, "'-1' is not a log index"),
-    ("snapshot", {"idx": "1", "compact_at": 3}, "node 3 is crashed"),
-    ("trim", {"idx": "1", "compact_at": 7}, "there is no node 7"),
-])
-def test_bad_input_shows_a_message_and_changes_nothing(name, inputs, says):
-    cluster = scenarios.replace_crashed_node()
-    w = lab(cluster)
-    before = list(cluster.trace)
-    status = w.press(name, **inputs)  # never raises
-    assert status.startswith("⚠") and says in status, status
-    assert w.last_error and says in w.last_error
-    assert list(cluster.trace) == before
+# Bad input, one row per input: tests/widgets/test_bad_input.py.
 
 
 def test_a_refused_proposal_is_reported_not_raised():
@@ -261,11 +227,6 @@ def test_a_refused_proposal_is_reported_not_raised():
     assert status.startswith("⚠ refused by the replica: ProposeErr.PendingReconfigEntry"), status
     assert status.endswith("cluster.put('z', 1)")  # the trace records the refused call, as when typed
     assert [type(item).__name__ for item in cluster.trace[before:]] == ["Put", "Refused"]
-
-
-def test_undo_with_nothing_to_undo_is_a_message():
-    w = lab(Cluster([1, 2, 3]))
-    assert w.press("undo").startswith("⚠ nothing to undo")
 
 
 def test_the_widget_follows_calls_typed_elsewhere():
@@ -431,3 +392,16 @@ def test_the_spacetime_window_holds_a_moment_while_the_trace_grows():
     assert c.window.value == len(w.cluster.trace)
     assert w.status_text == "✓ view.spacetime(cluster, last=60)"
     assert "StopSign→c2" not in w.views["spacetime"].value
+
+
+def test_the_storage_tab_shows_every_configuration_and_the_memory():
+    cluster = scenarios.replace_crashed_node()
+    cluster.reconfigure([1, 2, 4])
+    cluster.run(ticks=3)
+    w = lab(cluster)
+    w.draw("storage")
+    shown = w.views["storage"].value
+    assert "<b>configuration 1 [1, 2, 3]</b>" in shown and "<b>configuration 2 [1, 2, 4]</b>" in shown
+    assert shown.count("<table class=\"omnilab-table omnilab-storage\">") == 2  # one table per configuration
+    assert shown.count("StopSign→c2 [1, 2, 4]") >= 2 and "from c1: a=1, b=2" in shown
+    assert "BLE ballot" in shown and "view.storage(cluster)" in shown and "view.state_split(cluster)" in shown

@@ -9,18 +9,12 @@ it reported. omnilab keeps these in dicts keyed by member pids (the reference us
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Optional
 
 from ..ballot import Ballot, SequenceNumber
 from ..config import Quorum
 from ..messages import LogSync
-
-
-class PromiseState(Enum):
-    NOT_PROMISED = "NotPromised"
-    PROMISED = "Promised"
-    PROMISED_HIGHER = "PromisedHigher"
+from ..state import PromiseState
 
 
 @dataclass(frozen=True)

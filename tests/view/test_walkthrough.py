@@ -1,8 +1,11 @@
 """The notebooks' step-by-step helpers: each step is an ordinary traced `step`, one row per protocol
 message, and the progress cells say what each node has decided and accepted."""
 
-from omnilab.sim import Cluster
-from omnilab.sim.walkthrough import in_flight, progress, protocol_messages, steps, verdicts
+import pytest
+
+from omnilab.replica.messages import AcceptDecide, HeartbeatRequest
+from omnilab.sim import BadInput, Cluster
+from omnilab.view.walkthrough import in_flight, progress, protocol_messages, steps, verdicts
 
 
 def test_one_put_walked_through_message_by_message():
@@ -33,3 +36,18 @@ def test_steps_in_a_chosen_order_and_a_crashed_receiver():
     assert table.iloc[0]["delivered"].endswith("✗ (receiver crashed)") != table.iloc[1]["delivered"].endswith(
         "✗ (receiver crashed)")
     assert progress(cluster, 2) == "crashed"
+
+
+def test_messages_are_found_by_their_class_or_its_name():
+    cluster = Cluster([1, 2, 3])
+    cluster.run(ticks=3)
+    cluster.put("a", 1)
+    cluster.tick(1)
+    by_name = in_flight(cluster, "AcceptDecide")
+    assert by_name == in_flight(cluster, AcceptDecide) and len(by_name) == 2
+    heartbeats = in_flight(cluster, HeartbeatRequest)
+    assert heartbeats and not set(heartbeats) & set(protocol_messages(cluster).index)
+    assert set(protocol_messages(cluster).index) | set(in_flight(cluster, "HeartbeatReply")) | set(heartbeats) == \
+        set(in_flight(cluster))
+    with pytest.raises(BadInput, match="'Accept' is not a message type; use one of PrepareReq, Prepare"):
+        in_flight(cluster, "Accept")
