@@ -39,14 +39,14 @@ from omnilab.sim import StartInstance, StateTransfer, TransferAck
 # %% [markdown]
 # ## Your task
 #
-# `help(BlankStateTransfer)` lists what you can use. Note that `self` is the cluster (the service is
-# part of it): `self._join(server, config_id)` starts the server's instance from what it kept in
-# `server.told` and `server.transfers` (and acknowledges the transfer), `self._send(...)` sends.
+# `help(BlankStateTransfer)` lists what you can use. `self` is the server's reconfiguration service
+# (every server runs its own): `self.join(config_id)` starts the server's instance from what it kept
+# in `self.told` and `self.transfers` (and acknowledges the transfer), `self.send(...)` sends.
 
 # %% tags=["answer"] omnilab={"exercise": "ex05", "surface": "MyStateTransfer"}
 class MyStateTransfer(BlankStateTransfer):
-    def _handle_service(self, server, env) -> None:
-        """`server` received `env.message` (a StartInstance, StateTransfer or TransferAck) from
+    def handle_message(self, env) -> None:
+        """My server received `env.message` (a StartInstance, StateTransfer or TransferAck) from
         `env.sender`. Keep what arrives, start the instance once both messages are there, answer a
         StateTransfer for an instance that already runs with a TransferAck (the sender keeps resending
         until it gets one), and let an old member that receives a TransferAck stop resending."""
@@ -56,21 +56,21 @@ class MyStateTransfer(BlankStateTransfer):
         ### BEGIN SOLUTION
         msg = env.message
         if isinstance(msg, TransferAck):
-            server.unacked.pop(env.sender, None)
+            self.unacked.pop(env.sender, None)
             return
         if isinstance(msg, StartInstance):
             config_id = msg.config.configuration_id
-            if config_id in server.instances:
+            if config_id in self.server.instances:
                 return
-            server.told[config_id] = msg.config
+            self.told[config_id] = msg.config
         else:
             config_id = msg.config_id
-            if config_id in server.instances:
-                self._send(server.pid, env.sender, config_id, TransferAck(config_id))
+            if config_id in self.server.instances:
+                self.send(env.sender, config_id, TransferAck(config_id))
                 return
-            server.transfers[config_id] = (env.sender, msg)
-        if config_id in server.told and config_id in server.transfers:
-            self._join(server, config_id)
+            self.transfers[config_id] = (env.sender, msg)
+        if config_id in self.told and config_id in self.transfers:
+            self.join(config_id)
         ### END SOLUTION
 
 

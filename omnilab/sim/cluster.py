@@ -2,7 +2,11 @@
 
 A cluster owns servers (`omnilab.sim.server`), the network (`omnilab.sim.network`), the clock, the
 trace (`omnilab.sim.trace`), the ledger the invariants read (`omnilab.sim.ledger`) and the only
-random generator. The rules it keeps:
+random generator. Each server is an actor: the cluster hands it one input (a delivered message, a
+tick, a client's proposal, a crash, ...) and gets back an `Out`, what the server sends and what
+happened; `Cluster._apply` records the events in the trace, shows the ledger their evidence, and
+sends the messages through the network (which owns message ids, the order in flight and cut links).
+The rules it keeps:
 
 * **Nothing moves by itself.** A new cluster has exchanged its start-up heartbeats (election round 1,
   as the reference harness does) and is otherwise idle. `put`, `crash`, `reconfigure`, ... only hand
@@ -44,8 +48,6 @@ from omnilab.presentation import present
 from omnilab.replica.config import ClusterConfig, ServerConfig
 from omnilab.replica.entries import StopSign
 from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
-from omnilab.replica.messages import AcceptSync, Snapshot as CompactionSnapshot, Trim as CompactionTrim
-from omnilab.replica.storage import MemoryStorage
 
 from . import fingerprint as _fingerprint
 from .copying import deep_copy
@@ -53,13 +55,11 @@ from . import invariants as _invariants
 from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp,
                      NoQuiescence, NotStarted, NothingInFlight, NothingToUndo, UnknownMessageId, UnknownNode)
 from .ledger import ClientOp, InstanceStart, Ledger, Verdict
-from .network import Envelope, Network, new_envelope
-from .server import Server, ServerStatus
-from .instances import start_instance
-from .service import SERVICE_MESSAGE_TYPES, ReconfigurationService
-from .trace import (Append, ClusterCreated, CompactionRefused, Crash, Crashed, Cut, Delivered, DeliverAll, Drop,
-                    Dropped, Duplicate, Duplicated, Get, Heal, InstanceStarted, Operation, Partition, ProposalLost,
-                    Proposed, Put, ReadDone, Recover, Reconfigure, Refused, Run, ServerCreated, SetPriority, Sent,
+from .network import Envelope, Network
+from .server import CALLED, COMPACTED, DECIDED, EVENT, NEEDS_SERVER, SEND, STARTED, STOPSIGN_DECIDED, Out, Server
+from .trace import (Append, ClusterCreated, CompactionRefused, Crash, Cut, Decided, DeliverAll, Drop, Dropped,
+                    Duplicate, Duplicated, Get, Heal, InstanceStarted, Operation, Partition, Proposed, Put, ReadDone,
+                    Recover, Reconfigure, Refused, Responded, Run, ServerCreated, SetPriority, SnapshotInstalled,
                     SnapshotLog, Step, StepRandom, Tick, Ticked, Trace, TrimLog, TryBecomeLeader)
 from .variant import REFERENCE, Variant, importable_name, resolve
 
@@ -69,10 +69,6 @@ DEFAULT_RESEND_TICKS = 2
 MAX_DELIVERIES = 200_000
 
 _SERVER_FIELDS = tuple(f.name for f in dataclass_fields(ServerConfig) if f.name != "pid")
-#: The messages that may compact a replica's log: a peer's Trim or Snapshot, and an AcceptSync,
-#: which may replace the receiver's decided prefix with the leader's snapshot. Its server saves its
-#: state before handing one to the replica.
-_COMPACTION_MESSAGES = (CompactionTrim, CompactionSnapshot, AcceptSync)
 #: What the replica raises when it refuses a `trim` or a `snapshot`.
 _COMPACTION_REFUSALS = (CompactionErr, SnapshotUnsupported)
 
@@ -81,7 +77,7 @@ def _describe_error(err: Exception) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-class Cluster(ReconfigurationService):
+class Cluster:
     """Servers 1..n running OmniPaxos in configuration 1, a key-value store on top, and a network
     you control. ``Cluster(nodes=[1, 2, 3], seed=0, *, variant=REFERENCE, check_every_step=False,
     **server_config_fields)``.
@@ -130,21 +126,11 @@ class Cluster(ReconfigurationService):
                                          check_every_step, *_recorded_variant(self.variant)))
         first = ClusterConfig(configuration_id=1, nodes=list(pids))
         for pid in pids:
-            self.servers[pid] = Server(pid, server_configs[pid])
+            self.servers[pid] = Server(pid, server_configs[pid], self.variant)
         for pid in pids:
-            server = self.servers[pid]
-            storage = MemoryStorage()
-            server.durable.configs[1] = first
-            server.durable.storages[1] = storage
-            omni = start_instance(self.variant, first, server.server_config, storage)
-            server.instances[1] = omni
-            server.applied[1] = 0
-            server.start_state[1] = {}
-            server.status = ServerStatus.ACTIVE
-            self.trace.append(InstanceStarted(pid, 1, tuple(pids)))
-            self.ledger.on_instance_started(InstanceStart(pid, 1, None, None, {}, len(self.trace) - 1))
+            self._apply(self.servers[pid], self.servers[pid].start(first))
         for pid in pids:
-            self._after_replica_call(self.servers[pid], 1, self.servers[pid].instances[1])
+            self._apply(self.servers[pid], self.servers[pid].poll())  # the start-up heartbeats
         # Boot: the start-up heartbeats (election round 1) are exchanged before the first tick, as in
         # the reference harness, so the first election goes to the highest (priority, pid).
         self._deliver_all()
@@ -430,14 +416,7 @@ class Cluster(ReconfigurationService):
         if not server.up:
             raise NodeDown(f"node {pid} is already crashed; recover({pid}) brings it back")
         with self._operation(Crash(pid)):
-            unsaved = 0
-            for omni in server.instances.values():
-                state = omni.inspect()
-                unsaved += state.buffered_proposals + state.batched + (state.buffered_stopsign is not None)
-            config_ids = tuple(server.instances)
-            server.up = False
-            server.reset_volatile()
-            self.trace.append(Crashed(pid, config_ids, unsaved))
+            self._apply(server, server.crash())
 
     def recover(self, pid: int) -> None:
         """Restart crashed `pid`: rebuild each instance from its storage (it starts in Recover and
@@ -447,8 +426,7 @@ class Cluster(ReconfigurationService):
         if server.up:
             raise NodeUp(f"node {pid} is running; only a crashed node can recover (crash({pid}) first)")
         with self._operation(Recover(pid)):
-            server.up = True
-            self._rebuild(server)
+            self._apply(server, server.recover())
 
     # --- clients -------------------------------------------------------------------------------------
 
@@ -499,20 +477,18 @@ class Cluster(ReconfigurationService):
         at = self._optional_pid(at)
         server = self._client_server(at)
         with self._operation(Reconfigure(tuple(pids), at, metadata)):
-            omni, config_id = server.omnipaxos, server.config_id
+            config_id = server.config_id
             stopsign = StopSign(new_config, metadata)
             try:
-                omni.reconfigure(new_config, metadata=metadata)
+                out = server.reconfigure(new_config, metadata)
             except ProposeErr as err:
                 self.trace.append(Refused(server.pid, config_id, stopsign, _describe_error(err)))
                 raise
             self.ledger.on_proposed(stopsign)
             self.trace.append(Proposed(server.pid, config_id, stopsign))
             for pid in pids:
-                if pid not in self.servers:
-                    self.servers[pid] = Server(pid, self._server_config(pid))
-                    self.trace.append(ServerCreated(pid, new_config.configuration_id))
-            self._after_replica_call(server, config_id, omni)
+                self._ensure_server(pid, new_config.configuration_id)
+            self._apply(server, out)
         return stopsign
 
     # --- leadership ----------------------------------------------------------------------------------
@@ -526,18 +502,14 @@ class Cluster(ReconfigurationService):
         priority = _as_int(priority, "set_priority(pid, priority): the priority", BadInput)
         server = self._client_server(self._known(pid))
         with self._operation(SetPriority(server.pid, priority)):
-            omni = server.omnipaxos
-            omni.set_priority(priority)
-            self._after_replica_call(server, server.config_id, omni)
+            self._apply(server, server.set_priority(priority))
 
     def try_become_leader(self, pid: int) -> None:
         """Make node `pid` start a Prepare phase now (``try_become_leader`` on its current instance),
         with a ballot just above the one it promised; its Prepares go on the wire."""
         server = self._client_server(self._known(pid))
         with self._operation(TryBecomeLeader(server.pid)):
-            omni = server.omnipaxos
-            omni.try_become_leader()
-            self._after_replica_call(server, server.config_id, omni)
+            self._apply(server, server.try_become_leader())
 
     # --- compaction ----------------------------------------------------------------------------------
 
@@ -553,7 +525,7 @@ class Cluster(ReconfigurationService):
         server = self._client_server(at)
         request = "trim()" if idx is None else f"trim({idx})"
         with self._operation(TrimLog(idx, at)):
-            self._compact(server, request, lambda omni: omni.trim(idx))
+            self._compact(server, request, lambda: server.trim(idx))
 
     def snapshot(self, idx: Optional[int] = None, at: Optional[int] = None, local_only: bool = False) -> None:
         """Fold the decided log below `idx` (None: all of it) into a snapshot at the leader, or at node
@@ -568,17 +540,16 @@ class Cluster(ReconfigurationService):
         args = ([] if idx is None else [str(idx)]) + (["local_only=True"] if local_only else [])
         request = f"snapshot({', '.join(args)})"
         with self._operation(SnapshotLog(idx, at, local_only)):
-            self._compact(server, request, lambda omni: omni.snapshot(idx, local_only=local_only))
+            self._compact(server, request, lambda: server.snapshot(idx, local_only))
 
-    def _compact(self, server: Server, request: str, call: Callable[[Any], None]) -> None:
-        omni, config_id = server.omnipaxos, server.config_id
-        self._save_state(server, config_id)  # a server persists its state before compacting its log
+    def _compact(self, server: Server, request: str, call: Callable[[], Out]) -> None:
+        config_id = server.config_id
         try:
-            call(omni)
+            out = call()  # the server saves its state first, then compacts its log
         except _COMPACTION_REFUSALS as err:
             self.trace.append(CompactionRefused(server.pid, config_id, request, _describe_error(err)))
             raise
-        self._after_replica_call(server, config_id, omni)
+        self._apply(server, out)
 
     # --- internals: operations and validation --------------------------------------------------------
 
@@ -632,11 +603,11 @@ class Cluster(ReconfigurationService):
                         "or choose a node with at=pid")
 
     def _propose(self, server: Server, proposal: Any, kind: str, key: Any) -> ClientOp:
-        omni, config_id, pid = server.omnipaxos, server.config_id, server.pid
+        config_id, pid = server.config_id, server.pid
         op = self.ledger.new_client_op(kind, pid, key, proposal, len(self.trace) - 1)
-        sealed = omni.is_reconfigured()
+        sealed = server.omnipaxos.is_reconfigured()
         try:
-            omni.append(proposal)
+            out = server.propose(proposal)
         except ProposeErr as err:
             text = _describe_error(err)
             self.ledger.refuse(op, text)
@@ -647,24 +618,65 @@ class Cluster(ReconfigurationService):
         if sealed is not None:
             self.ledger.violate("StopSignSeal", f"node {pid} accepted a new entry after deciding the StopSign of "
                                 f"configuration {config_id}", len(self.trace) - 1)
-        self._after_replica_call(server, config_id, omni)
+        self._apply(server, out)
         return op
 
-    # --- internals: moving messages ------------------------------------------------------------------
+    # --- internals: applying what a server did, moving messages ------------------------------------
 
-    def _after_replica_call(self, server: Server, config_id: int, omni: Any) -> None:
-        """Record the replica's local state, send what `omni` queued, trace the proposals it
-        discarded, and apply what it decided."""
-        self._observe(server.pid, config_id, omni)
-        messages = omni.take_outgoing_messages()
-        if messages:
-            self._send_all(server.pid, config_id, messages)
-        dropped = omni.take_dropped_proposals()
-        if dropped:
-            for proposal in dropped:
-                self.trace.append(ProposalLost(server.pid, config_id, proposal))
-        if omni.get_decided_idx() > server.applied[config_id]:
-            self._apply_decided(server, config_id, omni)
+    def _apply(self, server: Server, out: Out) -> None:
+        """Carry out what one input to `server` produced (`omnilab.sim.server.Out`), in order: record
+        its events in the trace and show the ledger the evidence they carry (a decided slot may
+        answer a client), read each instance it called for the invariants (`_observe`), and put its
+        messages on the wire through the network."""
+        pid, trace, ledger, send = server.pid, self.trace, self.ledger, self.network.send
+        append = trace.append
+        for step in out:
+            kind = step[0]
+            if kind == CALLED:
+                _, config_id, omni, messages = step
+                self._observe(pid, config_id, omni)
+                if messages:
+                    for message in messages:
+                        append(send(pid, message.receiver, config_id, message))
+            elif kind == EVENT:
+                append(step[1])
+            elif kind == DECIDED:
+                _, config_id, idx, entry, replaying = step
+                if not replaying:
+                    append(Decided(pid, config_id, idx, entry))
+                op = ledger.on_decided(pid, config_id, idx, entry, len(trace) - 1)
+                if op is not None:
+                    append(Responded(op.op_id, config_id, idx))
+            elif kind == SEND:
+                _, receiver, config_id, message = step
+                append(send(pid, receiver, config_id, message))
+            elif kind == STOPSIGN_DECIDED:
+                _, config_id, idx, stopsign, replaying = step
+                if not replaying:
+                    append(Decided(pid, config_id, idx, stopsign))
+                ledger.on_decided(pid, config_id, idx, stopsign, len(trace) - 1)
+            elif kind == COMPACTED:
+                _, config_id, upto, trimmed, replaying = step
+                ledger.on_compacted(pid, config_id, upto)
+                if not replaying:
+                    append(SnapshotInstalled(pid, config_id, upto, trimmed))
+            elif kind == STARTED:
+                _, config_id, nodes, prev_config_id, stopsign, state = step
+                append(InstanceStarted(pid, config_id, nodes))
+                ledger.on_instance_started(InstanceStart(pid, config_id, prev_config_id, stopsign, state,
+                                                         len(trace) - 1))
+            elif kind == NEEDS_SERVER:
+                self._ensure_server(step[1], step[2])
+            else:
+                raise ValueError(f"unknown Out step {step!r}")
+
+    def _ensure_server(self, pid: int, config_id: int) -> Server:
+        """The server `pid`, created (joining configuration `config_id`) if it does not exist yet."""
+        server = self.servers.get(pid)
+        if server is None:
+            server = self.servers[pid] = Server(pid, self._server_config(pid), self.variant)
+            self.trace.append(ServerCreated(pid, config_id))
+        return server
 
     def _observe(self, pid: int, config_id: int, omni: Any) -> None:
         """After every call into a replica: give the ledger its promise and whether its indexes are
@@ -683,61 +695,12 @@ class Cluster(ReconfigurationService):
             if n_leader is not None:
                 ledger.on_leader(pid, n_leader, now)
 
-    def _send(self, sender: int, receiver: int, config_id: int, message: Any) -> None:
-        """Put `message` on the wire with the next id, or drop it at once if its link is cut."""
-        network = self.network
-        env = new_envelope((network.next_id, sender, receiver, config_id, message))
-        network.next_id += 1
-        if (sender, receiver) in network.cut_links:
-            self.trace.append(Dropped(env, f"link {sender}->{receiver} is cut"))
-        else:
-            network.in_flight[env.id] = env
-            self.trace.append(Sent(env))
-
-    def _send_all(self, sender: int, config_id: int, messages: Iterable[Any]) -> None:
-        """`_send` for each replica message of `sender`'s instance of `config_id` (to
-        ``message.receiver``). Every replica message passes here: the loop keeps what it touches in
-        locals."""
-        network, append = self.network, self.trace.append
-        cut_links, in_flight = network.cut_links, network.in_flight
-        msg_id = network.next_id
-        for message in messages:
-            receiver = message.receiver
-            env = new_envelope((msg_id, sender, receiver, config_id, message))
-            if cut_links and (sender, receiver) in cut_links:
-                append(Dropped(env, f"link {sender}->{receiver} is cut"))
-            else:
-                in_flight[msg_id] = env
-                append(Sent(env))
-            msg_id += 1
-        network.next_id = msg_id
-
     def _deliver(self, env: Envelope) -> None:
-        _, _, receiver, config_id, message = env
-        server = self.servers.get(receiver)
+        server = self.servers.get(env.receiver)
         if server is None or not server.up:
-            self.trace.append(Dropped(env, f"node {receiver} is crashed"))
+            self.trace.append(Dropped(env, f"node {env.receiver} is crashed"))
             return
-        omni = server.instances.get(config_id)
-        if omni is None or type(message) in SERVICE_MESSAGE_TYPES:
-            self._deliver_elsewhere(server, env)
-            return
-        self.trace.append(Delivered(env))
-        if type(message.msg) in _COMPACTION_MESSAGES:
-            self._save_state(server, config_id)  # my log may be compacted: persist my state first
-        omni.handle_incoming(message)
-        self._after_replica_call(server, config_id, omni)
-
-    def _deliver_elsewhere(self, server: Server, env: Envelope) -> None:
-        """`env` is not for a running instance: a service message goes to the server; a replica
-        message for a configuration the receiver does not run is dropped."""
-        if type(env.message) in SERVICE_MESSAGE_TYPES:
-            self.trace.append(Delivered(env))
-            self.variant.service._handle_service(self, server, env)  # the variant's service-message handler
-            return
-        why = (f"node {env.receiver} runs no instance of configuration {env.config_id}"
-               + (" (it retired)" if env.config_id in server.durable.configs else " yet"))
-        self.trace.append(Dropped(env, why))
+        self._apply(server, server.deliver(env))
 
     def _deliver_all(self) -> int:
         in_flight, deliver = self.network.in_flight, self._deliver
@@ -754,10 +717,7 @@ class Cluster(ReconfigurationService):
         ticking = [s for s in self.servers.values() if s.up and s.instances]
         self.trace.append(Ticked(self.clock, tuple(s.pid for s in ticking)))
         for server in ticking:
-            for config_id, omni in list(server.instances.items()):
-                omni.tick()
-                self._after_replica_call(server, config_id, omni)
-            self._service_tick(server)
+            self._apply(server, server.tick())
 
 
 class _Operation:

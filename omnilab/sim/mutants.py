@@ -22,7 +22,6 @@ from omnilab.replica.sequence_paxos import SequencePaxos
 from omnilab.replica.sequence_paxos.follower import SequenceCheck
 from omnilab.replica.sequence_paxos.leader_state import PromiseMeta
 from omnilab.replica.state import Phase, Role
-from omnilab.replica.storage import MemoryStorage
 
 from .instances import start_instance
 from .service import ReconfigurationService, StartInstance, StateTransfer, TransferAck
@@ -196,22 +195,23 @@ class StartWithoutStateTransfer(ReconfigurationService):
     transfer. It lacks every write decided before the StopSign: ConfigurationTransition (nodes start
     a configuration with different states) catches it, and KVLinearizability when it answers a read.
 
-    The seam: a variant's ``service`` replaces the cluster's handler of service messages
-    (``_handle_service``), which is what decides when a new server starts."""
+    The seam: a variant's ``service`` is each server's reconfiguration service; this one overrides
+    its handler of service messages (``handle_message``), which is what decides when a new server
+    starts."""
 
-    def _handle_service(self, server: Any, env: Any) -> None:
+    def handle_message(self, env: Any) -> None:
         msg = env.message
+        server = self.server
         if type(msg) is StartInstance and msg.config.configuration_id not in server.instances:
             config_id = msg.config.configuration_id
-            server.durable.configs[config_id] = msg.config
-            storage = server.durable.storages[config_id] = MemoryStorage()
-            omni = start_instance(self.variant, msg.config, server.server_config, storage)
-            self._send(server.pid, env.sender, config_id, TransferAck(config_id))
-            self._install_instance(server, config_id, omni, {}, env.config_id, None)
+            storage = server.new_storage(msg.config)
+            omni = start_instance(server.variant, msg.config, server.server_config, storage)
+            self.send(env.sender, config_id, TransferAck(config_id))
+            server.install_instance(config_id, omni, {}, env.config_id, None)
             return
         if type(msg) is StateTransfer:
             return  # arrives too late to matter
-        ReconfigurationService._handle_service(self, server, env)
+        super().handle_message(env)
 
 
 # --- the catalogue --------------------------------------------------------------------------------

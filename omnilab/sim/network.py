@@ -11,7 +11,8 @@ Rules it keeps:
 * An `Envelope` carries the configuration id of the instance that sent it, so a message of an old
   configuration's instance can never be handed to a newer instance of the receiver.
 
-The network never calls a replica: the `Cluster` takes envelopes out and delivers them.
+The network never calls a replica: the `Cluster` sends through `Network.send`, takes envelopes out
+and delivers them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator, NamedTuple, Optional
 
 from omnilab.replica.messages import Message
+
+from .trace import Dropped, Event, Sent
 
 
 class Envelope(NamedTuple):
@@ -74,6 +77,18 @@ class Network:
 
     def __iter__(self) -> Iterator[Envelope]:
         return iter(self.in_flight.values())
+
+    def send(self, sender: int, receiver: int, config_id: int, message: Any) -> Event:
+        """Put `message` on the wire with the next id, or drop it at once if the link `sender` ->
+        `receiver` is cut. Returns what happened: `Sent` or `Dropped` (the cluster records it)."""
+        msg_id = self.next_id
+        self.next_id = msg_id + 1
+        env = new_envelope((msg_id, sender, receiver, config_id, message))
+        cut_links = self.cut_links
+        if cut_links and (sender, receiver) in cut_links:
+            return Dropped(env, f"link {sender}->{receiver} is cut")
+        self.in_flight[msg_id] = env
+        return Sent(env)
 
     def envelope(self, sender: int, receiver: int, config_id: int, message: Any) -> Envelope:
         """A new envelope with the next id (not yet in flight)."""

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import MISSING, dataclass, fields
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from .network import Envelope
+if TYPE_CHECKING:  # the network makes the Sent and Dropped events, so it imports this module
+    from .network import Envelope
 
 
 def stable_repr(value: Any) -> str:

@@ -16,16 +16,17 @@ The trace records the variant by its importable name (``"package.module:ATTRIBUT
 ``Cluster.replay(trace)`` rebuilds the same world. A variant defined in a notebook cannot be
 imported back: replay it with ``Cluster.replay(trace, variant=LONE_DECIDER)``.
 
-What each field reaches, today:
+What each field reaches:
 
 * ``replica``: every OmniPaxos instance the cluster starts (``omnilab.sim.instances.start_instance``).
-* ``service``: a subclass of `ReconfigurationService`; its ``_handle_service(server, env)`` handles
-  the service messages (StartInstance, StateTransfer, TransferAck) a server receives. (The service is
-  still a mixin of `Cluster`, so only that handler is swappable; the rest of the class is the
-  reference's.)
+* ``service``: a subclass of `ReconfigurationService`; every server builds one
+  (``service(server)``) and runs it: its decided-suffix loop (``apply_decided``), its handler of the
+  service messages StartInstance, StateTransfer and TransferAck (``handle_message``), its resends
+  (``tick``), the state it saves before a compaction (``save_state``) and its recovery
+  (``recover``). A subclass overrides the methods it changes.
 * ``state_machine``: the class of each server's key-value state machine (`omnilab.kv.KVStore`
-  interface: ``apply``, ``apply_snapshot``, ``data``). Named here so that a variant can carry one;
-  the servers do not read it yet and build the reference `KVStore`.
+  interface: ``apply``, ``apply_snapshot``, ``data``); every server builds its own, and a fresh one
+  when it crashes, recovers or installs a transferred state.
 """
 
 from __future__ import annotations

@@ -87,18 +87,58 @@ def schedule():
     return ["__import__('os').system('true')"]
 '''
 
+RC_BASE = '''
+class MyReconfigurationService(BlankReconfigurationService):
+    def apply_decided(self, config_id, omni, replaying=False):
+        server = self.server
+        idx = server.applied[config_id]
+        for slot in omni.read_decided_suffix(idx) or []:
+            match slot:
+                case LogEntry.Decided(entry):
+                    self.apply_entry(config_id, idx, entry, replaying)
+                    idx += 1
+                case LogEntry.StopSign(stopsign, True):
+                    self.record_stopsign(config_id, idx, stopsign, replaying)
+                    idx += 1
+                    next_config = stopsign.next_config
+                    if server.pid in next_config.nodes:
+                        if next_config.configuration_id not in server.instances:
+                            storage = MemoryStorage()
+                            new_omnipaxos = next_config.build_for_server(server.server_config, storage,
+                                                                         components=server.variant.replica)
+                            self.start_next_instance(config_id, stopsign, new_omnipaxos, storage)
+                    else:
+                        RETIRE
+                    old_nodes = server.durable.configs[config_id].nodes
+                    new_pids = [p for p in next_config.nodes if p not in old_nodes]
+                    TELL
+                case _:
+                    idx = self.apply_compacted(config_id, idx, slot, replaying)
+        server.applied[config_id] = idx
+'''
+_RETIRE = "self.retire(config_id, replaying)"
+_TELL = "self.tell_new_nodes(config_id, stopsign, idx, new_pids, replaying)"
+RC_SOLVED = RC_BASE.replace("RETIRE", _RETIRE).replace("TELL", _TELL)
+RC_NEVER_TELLS = RC_BASE.replace("RETIRE", _RETIRE).replace("TELL", "pass")
+RC_NEVER_RETIRES = RC_BASE.replace("RETIRE", "pass").replace("TELL", _TELL)
+#: Starts the next configuration (and hands the new nodes) an empty key-value state.
+RC_FORGETS_THE_STATE = RC_SOLVED.replace(
+    "                    self.record_stopsign(config_id, idx, stopsign, replaying)\n",
+    "                    self.record_stopsign(config_id, idx, stopsign, replaying)\n"
+    "                    server.state_machine = type(server.state_machine)()\n")
+
 ST_BASE = '''
 class MyStateTransfer(BlankStateTransfer):
-    def _handle_service(self, server, env):
+    def handle_message(self, env):
         msg = env.message
         if isinstance(msg, TransferAck):
-            server.unacked.pop(env.sender, None)
+            self.unacked.pop(env.sender, None)
             return
         if isinstance(msg, StartInstance):
             config_id = msg.config.configuration_id
             if RUNNING:
                 return
-            server.told[config_id] = msg.config
+            self.told[config_id] = msg.config
         else:
             config_id = msg.config_id
             if EARLY:
@@ -106,14 +146,14 @@ class MyStateTransfer(BlankStateTransfer):
             if RUNNING:
                 ACK
                 return
-            server.transfers[config_id] = (env.sender, msg)
-        if config_id in server.told and config_id in server.transfers:
-            self._join(server, config_id)
+            self.transfers[config_id] = (env.sender, msg)
+        if config_id in self.told and config_id in self.transfers:
+            self.join(config_id)
 '''
-_ACK = "self._send(server.pid, env.sender, config_id, TransferAck(config_id))"
-ST_NEEDS_ORDER = ST_BASE.replace("RUNNING", "config_id in server.instances").replace("ACK", _ACK).replace(
-    "EARLY", "config_id not in server.told and config_id not in server.instances")
-ST_NO_ACK_WHEN_RUNNING = ST_BASE.replace("RUNNING", "config_id in server.instances").replace("ACK", "pass").replace(
+_ACK = "self.send(env.sender, config_id, TransferAck(config_id))"
+ST_NEEDS_ORDER = ST_BASE.replace("RUNNING", "config_id in self.server.instances").replace("ACK", _ACK).replace(
+    "EARLY", "config_id not in self.told and config_id not in self.server.instances")
+ST_NO_ACK_WHEN_RUNNING = ST_BASE.replace("RUNNING", "config_id in self.server.instances").replace("ACK", "pass").replace(
     "EARLY", "False")
 ST_JOINS_TWICE = ST_BASE.replace("RUNNING", "False").replace("ACK", _ACK).replace("EARLY", "False")
 
@@ -136,6 +176,13 @@ WRONG = {
                           {"most-up-to-date", "constrained-election", "missing-decided-entry", "round-beats-length"}),
         "sync-too-high": ({"MySequencePaxos": SP_SYNC_TOO_HIGH}, {"sync-point", "round-beats-length"}),
         "sync-too-low": ({"MySequencePaxos": SP_SYNC_TOO_LOW}, {"sync-point", "efficient-sync"}),
+    },
+    "ex04": {
+        "never-tells-new-nodes": ({"MyReconfigurationService": RC_NEVER_TELLS},
+                                  {"replace-crashed-node", "two-in-a-row", "all-new-nodes"}),
+        "never-retires": ({"MyReconfigurationService": RC_NEVER_RETIRES}, {"two-in-a-row", "all-new-nodes"}),
+        "forgets-the-state": ({"MyReconfigurationService": RC_FORGETS_THE_STATE},
+                              {"replace-crashed-node", "two-in-a-row", "all-new-nodes"}),
     },
     "ex05": {
         "needs-order": ({"MyStateTransfer": ST_NEEDS_ORDER}, {"reordered"}),

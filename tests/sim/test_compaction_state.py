@@ -87,7 +87,7 @@ def test_a_trim_after_a_decided_stopsign_still_replays_the_stopsign_on_recovery(
 @pytest.fixture
 def forgetful_servers(monkeypatch):
     """Servers that let their logs be trimmed without saving their state (the behaviour before the fix)."""
-    monkeypatch.setattr(ReconfigurationService, "_save_state", lambda self, server, config_id: None)
+    monkeypatch.setattr(ReconfigurationService, "save_state", lambda self, config_id: None)
 
 
 def test_without_the_saved_state_a_recovered_node_reads_stale_and_kv_linearizability_says_so(forgetful_servers):

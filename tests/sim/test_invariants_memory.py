@@ -70,7 +70,7 @@ def test_integrity_holds_over_trims_snapshots_crashes_and_recoveries():
 def test_integrity_catches_a_trim_that_no_saved_state_covers(monkeypatch):
     # The server of fault 4: it lets its log be trimmed without saving its state. Nothing is read
     # and nothing crashed yet, but the durable part no longer holds the writes of slots 0-3.
-    monkeypatch.setattr(ReconfigurationService, "_save_state", lambda self, server, config_id: None)
+    monkeypatch.setattr(ReconfigurationService, "save_state", lambda self, config_id: None)
     cluster = _six_writes()
     assert invariants.integrity(cluster).ok
     cluster.trim(4)

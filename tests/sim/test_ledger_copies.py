@@ -1,7 +1,7 @@
 """The ledger finds a client's write again when the storage hands back copies of entries.
 
 `PersistentStorage` unpickles what it reads, so the decided value a server applies is equal to
-the proposal but not the same object. The cluster builds its storages with ``MemoryStorage()``;
+the proposal but not the same object. Every server builds its storages with ``MemoryStorage()`` (`Server.new_storage`);
 these tests swap in storages that return copies (the real `PersistentStorage` in a temporary
 directory, and a `MemoryStorage` that deep-copies what it reads) for the duration of a test.
 """
@@ -16,7 +16,7 @@ import pytest
 from omnilab.replica.persistent import PersistentStorage
 from omnilab.replica.storage import MemoryStorage
 from omnilab.sim import Cluster
-from omnilab.sim import cluster as cluster_module, service as service_module
+from omnilab.sim import server as server_module
 from omnilab.sim.ledger import Ledger
 
 
@@ -42,8 +42,7 @@ def copying_storages(request, tmp_path, monkeypatch):
             return storage
     else:
         factory, opened = CopyingStorage, []
-    monkeypatch.setattr(cluster_module, "MemoryStorage", factory)
-    monkeypatch.setattr(service_module, "MemoryStorage", factory)
+    monkeypatch.setattr(server_module, "MemoryStorage", factory)  # every storage is made by Server.new_storage
     yield request.param
     for storage in opened:
         storage.close()

@@ -5,6 +5,7 @@ plugs into (blanked classes, the adapter that turns the answer into a simulator 
 checks. Solutions are in ``solutions/NN-slug.py``; the notebooks are generated from them.
 """
 
-from . import ble_round_end, break_it, promises, quorums, state_transfer
+from . import ble_round_end, break_it, promises, quorums, reconfiguration, state_transfer
 
-ALL = (quorums.EXERCISE, ble_round_end.EXERCISE, promises.EXERCISE, state_transfer.EXERCISE, break_it.EXERCISE)
+ALL = (quorums.EXERCISE, ble_round_end.EXERCISE, promises.EXERCISE, reconfiguration.EXERCISE, state_transfer.EXERCISE,
+       break_it.EXERCISE)

@@ -1,19 +1,21 @@
-"""Exercise 4 (draft), the reconfiguration service: the application's loop over the decided log.
+"""Exercise 4, the reconfiguration service: the application's loop over the decided log.
 
 This is the loop of the OmniPaxos reconfiguration documentation, run by every server after anything
 that may have decided something: read the decided suffix from where I stopped; apply each decided
 entry to the key-value store; on ``LogEntry.StopSign(stopsign, True)`` start my instance of the next
 configuration with ``build_for_server`` if I am a member (else retire), and tell the servers new in
-it to start (they never see the StopSign). The learner writes it as ``_apply_decided`` in a subclass
-of `BlankReconfigurationService`; the simulator's bookkeeping (trace events, the ledger the
-invariants read, client responses) is done by the helper functions below, which the answer calls.
+it to start (they never see the StopSign). The learner writes it as ``apply_decided`` in a subclass
+of `BlankReconfigurationService`, the variant's ``service``: every server runs one, as ``self``. The
+simulator's bookkeeping (the events the trace records, the evidence the invariants read, client
+responses) is done by the service's helpers, which the answer calls: ``self.apply_entry``,
+``self.record_stopsign``, ``self.apply_compacted``, ``self.start_next_instance``, ``self.retire``
+and ``self.tell_new_nodes`` (`omnilab.sim.service.ReconfigurationService`).
 
-**Waiting for the seam.** A variant replaces only the service's handling of service messages
-(``_handle_service``) today: the cluster calls its own ``_apply_decided``, so an answer here would
-never run. `service_seam_reaches_the_loop` tells whether that has changed; until it does, this
-exercise is not in the bank (``omnilab.grading.exercises.ALL``) and its solution source waits in
-``solutions/drafts/04-reconfiguration.py``. The checks are complete and are tested with the seam
-put in place by the test itself (tests/grading/test_reconfiguration_draft.py).
+The checks replace crashed node 3 with node 4 (`omnilab.sim.scenarios.replace_crashed_node`), run two
+reconfigurations in a row with a crash between, and move the cluster to all-new nodes; each run is
+judged for ConfigurationTransition (every node starts a configuration once, with the state decided
+before the StopSign), the safety invariants, progress in the new configuration, and the old nodes'
+retirement.
 """
 
 from __future__ import annotations
@@ -23,125 +25,47 @@ from typing import Any, Mapping
 
 from omnilab.replica.entries import StopSign
 from omnilab.sim import scenarios
-from omnilab.sim.server import Server, ServerStatus
-from omnilab.sim.service import ReconfigurationService, StartInstance, StateTransfer
-from omnilab.sim.trace import Decided, Responded, Retired, SnapshotInstalled
+from omnilab.sim.server import ServerStatus
+from omnilab.sim.service import ReconfigurationService
 
 from ..bank import Exercise
 from ..runs import decided_by, record_starts
 from .common import answer, cluster_check, lazy_lines, replayer, scenario_lines
 
 SURFACE = "MyReconfigurationService"
-PREAMBLE = ("from omnilab.grading.exercises.reconfiguration import (BlankReconfigurationService, apply_compacted,\n"
-            "    apply_entry, record_stopsign, retire, start_next_instance, tell_new_nodes)\n"
+PREAMBLE = ("from omnilab.grading.exercises.reconfiguration import BlankReconfigurationService\n"
             "from omnilab import LogEntry, MemoryStorage\n")
 
 
-# --- the bookkeeping the answer calls ---------------------------------------------------------------
-
-def apply_entry(cluster: Any, server: Server, config_id: int, idx: int, entry: Any, replaying: bool) -> None:
-    """Slot `idx` of `config_id` is decided at `server` and holds `entry`: record it, answer the
-    client that proposed it, apply it to the key-value store."""
-    trace, ledger = cluster.trace, cluster.ledger
-    if not replaying:
-        trace.append(Decided(server.pid, config_id, idx, entry))
-    op = ledger.on_decided(server.pid, config_id, idx, entry, len(trace) - 1)
-    if op is not None:
-        trace.append(Responded(op.op_id, config_id, idx))
-    server.kvstore.apply(entry)
-
-
-def record_stopsign(cluster: Any, server: Server, config_id: int, idx: int, stopsign: StopSign,
-                    replaying: bool) -> None:
-    """Slot `idx` of `config_id` is the decided StopSign: record it (nothing to apply)."""
-    if not replaying:
-        cluster.trace.append(Decided(server.pid, config_id, idx, stopsign))
-    cluster.ledger.on_decided(server.pid, config_id, idx, stopsign, len(cluster.trace) - 1)
-
-
-def apply_compacted(cluster: Any, server: Server, config_id: int, idx: int, slot: Any, replaying: bool) -> int:
-    """A compacted prefix (``LogEntry.Snapshotted`` / ``LogEntry.Trimmed``) reaching past `idx`: take a
-    snapshot's writes; return the index after the prefix."""
-    trimmed = hasattr(slot, "trimmed_idx")
-    upto = slot.trimmed_idx if trimmed else slot.snapshotted_entry.trimmed_idx
-    if upto <= idx:
-        return idx
-    cluster.ledger.on_compacted(server.pid, config_id, upto)
-    if not trimmed:
-        server.kvstore.apply_snapshot(slot.snapshotted_entry.snapshot)
-    if not replaying:
-        cluster.trace.append(SnapshotInstalled(server.pid, config_id, upto, trimmed))
-    return upto
-
-
-def start_next_instance(cluster: Any, server: Server, config_id: int, stopsign: StopSign, omnipaxos: Any,
-                        storage: Any) -> None:
-    """Run `omnipaxos` (built with ``build_for_server`` over `storage`) as `server`'s instance of
-    the configuration `stopsign` names, starting from the server's key-value state now."""
-    next_config = stopsign.next_config
-    next_id = next_config.configuration_id
-    server.durable.configs[next_id] = next_config
-    server.durable.storages[next_id] = storage
-    cluster._install_instance(server, next_id, omnipaxos, dict(server.kvstore.data), config_id, stopsign)
-
-
-def retire(cluster: Any, server: Server, config_id: int, replaying: bool) -> None:
-    """`server` is not in the next configuration: it stops serving after `config_id`."""
-    if server.status is not ServerStatus.RETIRED:
-        server.status = ServerStatus.RETIRED
-        if not replaying:
-            cluster.trace.append(Retired(server.pid, config_id))
-
-
-def tell_new_nodes(cluster: Any, server: Server, config_id: int, stopsign: StopSign, decided_idx: int,
-                   new_pids: list, replaying: bool) -> None:
-    """Send each of `new_pids` (servers in the next configuration that were not in `config_id`) a
-    StartInstance and a StateTransfer (the key-value state now, after `decided_idx` slots); they are
-    resent until acknowledged."""
-    next_config = stopsign.next_config
-    start = StartInstance(next_config)
-    transfer = StateTransfer(config_id, stopsign, decided_idx, tuple(dict(server.kvstore.data).items()))
-    for new_pid in new_pids:
-        cluster._ensure_server(new_pid, next_config.configuration_id)
-        server.unacked[new_pid] = (start, transfer)
-        if not replaying:
-            cluster._send(server.pid, new_pid, config_id, start)
-            cluster._send(server.pid, new_pid, config_id, transfer)
-
-
 class BlankReconfigurationService(ReconfigurationService):
-    """The reconfiguration service with its decided-suffix loop left to you.
+    """The reconfiguration service of one server, with its decided-suffix loop left to you.
 
-    ``_apply_decided(self, server, config_id, omni, replaying=False)``: apply every slot of
-    `config_id` decided at `server` since ``server.applied[config_id]`` (then move that on). ``self``
-    is the cluster; ``omni`` is the server's OmniPaxos instance of `config_id`; ``replaying`` is True
-    while a recovering server re-applies what it applied before its crash (pass it on to the
-    helpers). ``server.pid``, ``server.server_config``, ``server.instances`` (config_id -> instance),
-    ``server.durable.configs`` (config_id -> ClusterConfig) and ``self.variant.replica`` (the
-    components to build replicas from) are there to read.
+    ``apply_decided(self, config_id, omni, replaying=False)``: apply every slot of `config_id`
+    decided at the server since ``self.server.applied[config_id]``, then move that on. ``omni`` is
+    the server's OmniPaxos instance of `config_id`; ``replaying`` is True while a recovering server
+    re-applies what it applied before its crash (pass it on to the helpers). ``self.server`` is the
+    `omnilab.sim.Server`: ``.pid``, ``.server_config``, ``.instances`` (config_id -> instance),
+    ``.durable.configs`` (config_id -> ClusterConfig) and ``.variant.replica`` (the components to
+    build replicas from) are there to read.
+
+    The helpers do the simulator's bookkeeping; call them rather than changing the server yourself:
+
+    * ``self.apply_entry(config_id, idx, entry, replaying)``: slot `idx` holds the decided `entry`;
+    * ``self.record_stopsign(config_id, idx, stopsign, replaying)``: slot `idx` is the StopSign;
+    * ``self.apply_compacted(config_id, idx, slot, replaying)``: a ``Snapshotted`` / ``Trimmed``
+      slot; returns the index after it;
+    * ``self.start_next_instance(config_id, stopsign, omnipaxos, storage)``: run the instance you
+      built with ``build_for_server`` over `storage` as the server's next configuration;
+    * ``self.retire(config_id, replaying)``: the server is not in the next configuration;
+    * ``self.tell_new_nodes(config_id, stopsign, decided_idx, new_pids, replaying)``: send the
+      servers new in the next configuration their StartInstance and StateTransfer.
     """
 
-    def _apply_decided(self, server: Any, config_id: int, omni: Any, replaying: bool = False) -> None:
-        raise NotImplementedError("_apply_decided is yours to write")
+    def apply_decided(self, config_id: int, omni: Any, replaying: bool = False) -> None:
+        raise NotImplementedError("apply_decided is yours to write")
 
-
-def service_seam_reaches_the_loop() -> bool:
-    """True if a variant's ``service`` replaces the cluster's decided-suffix loop (``_apply_decided``)."""
-    from omnilab.sim import Cluster
-    from omnilab.sim.variant import REFERENCE
-
-    class Probe(ReconfigurationService):
-        def _apply_decided(self, server: Any, config_id: int, omni: Any, replaying: bool = False) -> None:
-            raise LookupError("the variant's loop runs")
-
-    cluster = Cluster([1, 2, 3], variant=replace(REFERENCE, name="probe", service=Probe))
-    try:
-        cluster.run(ticks=3)
-        cluster.put("probe", 1)
-        cluster.run(ticks=1)
-    except LookupError:
-        return True
-    return False
+    def on_stopsign_decided(self, config_id: int, stopsign: StopSign, decided_idx: int, replaying: bool) -> None:
+        raise NotImplementedError("the decided StopSign is yours to handle, in apply_decided")
 
 
 def variant(namespace: Mapping[str, Any]) -> Any:
@@ -230,6 +154,7 @@ CHECKS = (
 
 EXERCISE = Exercise(
     id="ex04", title="The reconfiguration service", slug="04-reconfiguration", surface=(SURFACE,),
-    forbidden=("ReconfigurationService", "_on_stopsign_decided", "mutants", "__func__"),
+    forbidden=("ReconfigurationService", "on_stopsign_decided", "mutants", "StartWithoutStateTransfer", "__func__",
+               "__dataclass_fields__", "getmro"),
     checks=CHECKS, preamble=PREAMBLE, replay=replayer(VARIANTS), variant=variant,
 )

@@ -5,14 +5,14 @@ A new server never sees the StopSign: it is not a member of the old configuratio
 that decides the StopSign sends it a `StartInstance` (the new configuration) and a `StateTransfer`
 (the key-value state after the StopSign), and resends both until a `TransferAck` comes back. The
 learner writes the new server's side: what to do with each of the three service messages, as the
-``_handle_service(server, env)`` method of a subclass of `BlankStateTransfer` (the variant's
-``service``). Messages may come in any order, twice, or not at all until a resend; the server must
-start its instance once, and only when it holds both the configuration and the state.
+``handle_message(env)`` method of a subclass of `BlankStateTransfer` (the variant's ``service``).
+Messages may come in any order, twice, or not at all until a resend; the server must start its
+instance once, and only when it holds both the configuration and the state.
 
-The simulator calls the variant's handler with ``self`` the cluster (the reconfiguration service is
-part of it), so the answer uses the cluster's primitives: ``self._join(server, config_id)`` starts
-the instance from ``server.told[config_id]`` and ``server.transfers[config_id]`` and acknowledges
-the transfer; ``self._send(server.pid, to, config_id, message)`` sends a message.
+Every server runs its own service object (``self``), so the answer uses the service's bookkeeping
+and helpers: ``self.join(config_id)`` starts the instance from ``self.told[config_id]`` and
+``self.transfers[config_id]`` and acknowledges the transfer; ``self.send(to, config_id, message)``
+sends a message from the server.
 
 The checks replace crashed node 3 with node 4 (the seed story of the OmniPaxos reconfiguration
 documentation, `omnilab.sim.scenarios.replace_crashed_node`) with the service messages delivered in
@@ -38,25 +38,25 @@ PREAMBLE = ("from omnilab.grading.exercises.state_transfer import BlankStateTran
 
 
 class BlankStateTransfer(ReconfigurationService):
-    """The reconfiguration service with the handling of service messages left to you.
+    """The reconfiguration service of one server, with the handling of service messages left to you.
 
-    ``_handle_service(self, server, env)`` is called when ``server`` (a `omnilab.sim.Server`)
-    receives a service message; ``env.message`` is a `StartInstance` (``.config``, the new
-    `ClusterConfig`), a `StateTransfer` (``.config_id``, ``.state``, ...) or a `TransferAck`
-    (``.config_id``), ``env.sender`` who sent it. ``self`` is the cluster. What you can use:
+    ``handle_message(self, env)`` is called when the server receives a service message;
+    ``env.message`` is a `StartInstance` (``.config``, the new `ClusterConfig`), a `StateTransfer`
+    (``.config_id``, ``.state``, ...) or a `TransferAck` (``.config_id``), ``env.sender`` who sent
+    it. ``self`` is the server's service. What you can use:
 
-    * ``server.instances``: the configurations the server runs (config_id -> instance);
-    * ``server.told``: config_id -> ClusterConfig, the StartInstances kept so far;
-    * ``server.transfers``: config_id -> (sender, StateTransfer), the transfers kept so far;
-    * ``server.unacked``: new pid -> messages an old member still resends (pop a pid to stop);
-    * ``self._join(server, config_id)``: start the instance from ``server.told[config_id]`` and
-      ``server.transfers[config_id]`` (both must be there; it removes them), install the transferred
+    * ``self.server.instances``: the configurations the server runs (config_id -> instance);
+    * ``self.told``: config_id -> ClusterConfig, the StartInstances kept so far;
+    * ``self.transfers``: config_id -> (sender, StateTransfer), the transfers kept so far;
+    * ``self.unacked``: new pid -> messages this (old) member still resends (pop a pid to stop);
+    * ``self.join(config_id)``: start the instance from ``self.told[config_id]`` and
+      ``self.transfers[config_id]`` (both must be there; it removes them), install the transferred
       state and acknowledge it;
-    * ``self._send(server.pid, receiver, config_id, message)``: send a message.
+    * ``self.send(receiver, config_id, message)``: send a message from the server.
     """
 
-    def _handle_service(self, server: Any, env: Any) -> None:
-        raise NotImplementedError("_handle_service is yours to write")
+    def handle_message(self, env: Any) -> None:
+        raise NotImplementedError("handle_message is yours to write")
 
 
 def variant(namespace: Mapping[str, Any]) -> Any:
@@ -183,6 +183,7 @@ CHECKS = (
 
 EXERCISE = Exercise(
     id="ex05", title="State transfer", slug="05-state-transfer", surface=(SURFACE,),
-    forbidden=("ReconfigurationService", "mutants", "StartWithoutStateTransfer", "__func__"),
+    forbidden=("ReconfigurationService", "mutants", "StartWithoutStateTransfer", "__func__", "__dataclass_fields__",
+               "getmro"),
     checks=CHECKS, preamble=PREAMBLE, replay=replayer(VARIANTS), variant=variant,
 )

@@ -35,48 +35,50 @@
 # %%
 import omnilab
 import omnilab.grading
-from omnilab.grading.exercises.reconfiguration import (BlankReconfigurationService, apply_compacted,
-    apply_entry, record_stopsign, retire, start_next_instance, tell_new_nodes)
+from omnilab.grading.exercises.reconfiguration import BlankReconfigurationService
 from omnilab import LogEntry, MemoryStorage
 
 # %% [markdown]
 # ## Your task
 #
-# `help(BlankReconfigurationService)` says what `_apply_decided` receives; the helpers
-# (`help(apply_entry)`, ...) do the simulator's bookkeeping. `self` is the cluster.
+# Every server runs its own reconfiguration service: `self` is the service, `self.server` its server.
+# `help(BlankReconfigurationService)` says what `apply_decided` receives and lists the helpers
+# (`self.apply_entry`, `self.start_next_instance`, ...) that do the simulator's bookkeeping.
 
 # %% tags=["answer"] omnilab={"exercise": "ex04", "surface": "MyReconfigurationService"}
 class MyReconfigurationService(BlankReconfigurationService):
-    def _apply_decided(self, server, config_id, omni, replaying=False) -> None:
-        """Apply every slot of `config_id` decided at `server` since ``server.applied[config_id]``,
-        then set ``server.applied[config_id]`` to the index after the last one."""
-        # Hint: set server.applied[config_id] before starting the next instance: starting it may
-        # decide (and apply) at once.
+    def apply_decided(self, config_id, omni, replaying=False) -> None:
+        """Apply every slot of `config_id` decided at my server since
+        ``self.server.applied[config_id]``, then set ``self.server.applied[config_id]`` to the index
+        after the last one."""
+        # Hint: `read_decided_suffix(idx)` gives every decided slot from idx on; count idx as you go.
+        # Hint: the servers new in the next configuration were not in this one, and never see the
+        # StopSign: only you can tell them (`self.tell_new_nodes`).
         ### BEGIN SOLUTION
+        server = self.server
         idx = server.applied[config_id]
         for slot in omni.read_decided_suffix(idx) or []:
             match slot:
                 case LogEntry.Decided(entry):
-                    apply_entry(self, server, config_id, idx, entry, replaying)
+                    self.apply_entry(config_id, idx, entry, replaying)
                     idx += 1
                 case LogEntry.StopSign(stopsign, True):
-                    record_stopsign(self, server, config_id, idx, stopsign, replaying)
+                    self.record_stopsign(config_id, idx, stopsign, replaying)
                     idx += 1
-                    server.applied[config_id] = idx
                     next_config = stopsign.next_config
                     if server.pid in next_config.nodes:
                         if next_config.configuration_id not in server.instances:
                             storage = MemoryStorage()
                             new_omnipaxos = next_config.build_for_server(server.server_config, storage,
-                                                                         components=self.variant.replica)
-                            start_next_instance(self, server, config_id, stopsign, new_omnipaxos, storage)
+                                                                         components=server.variant.replica)
+                            self.start_next_instance(config_id, stopsign, new_omnipaxos, storage)
                     else:
-                        retire(self, server, config_id, replaying)
+                        self.retire(config_id, replaying)
                     old_nodes = server.durable.configs[config_id].nodes
                     new_pids = [p for p in next_config.nodes if p not in old_nodes]
-                    tell_new_nodes(self, server, config_id, stopsign, idx, new_pids, replaying)
+                    self.tell_new_nodes(config_id, stopsign, idx, new_pids, replaying)
                 case _:
-                    idx = apply_compacted(self, server, config_id, idx, slot, replaying)
+                    idx = self.apply_compacted(config_id, idx, slot, replaying)
         server.applied[config_id] = idx
         ### END SOLUTION
 
