@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-import weakref
 from functools import lru_cache
 from html import escape
 
@@ -527,20 +526,18 @@ class _PrefixState:
         self.pos = upto
 
 
-_PREFIXES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def _prefix_state(trace, upto: int) -> _PrefixState:
-    try:
-        state = _PREFIXES.get(trace)
-    except TypeError:  # a plain list cannot be weakly referenced: scan it
-        state = None
-    if state is None or state.pos > upto:
-        state = _PrefixState()
-        try:
-            _PREFIXES[trace] = state
-        except TypeError:
-            pass
+    # Kept in the trace's `derived` data (a `Trace` keeps it as it grows, copies it with the cluster
+    # and drops it when rewritten), so redrawing, and drawing a fork or an undone cluster, reads only
+    # the items since the last drawing. A plain list is scanned from its start.
+    derived = trace.derived() if hasattr(trace, "derived") else {}
+    state = derived.get("spacetime")
+    if state is None:
+        state = derived["spacetime"] = _PrefixState()
+    elif state.pos > upto:  # a window further back (upto=): lanes of their own, the end's kept
+        state = derived.get("spacetime-back")
+        if state is None or state.pos > upto:
+            state = derived["spacetime-back"] = _PrefixState()
     state.advance(trace, upto)
     return state
 
