@@ -115,6 +115,7 @@ class Cluster(ReconfigurationService):
             raise InvalidConfiguration(f"Cluster(nodes=...): at most {MAX_NODES} nodes, not {nodes}; e.g. Cluster(5)")
         pids = _validate_pids(list(range(1, nodes + 1)) if isinstance(nodes, int) else nodes, "Cluster(nodes=...)")
         seed = _valid.seed(seed)
+        check_every_step = _valid.flag(check_every_step, "Cluster(check_every_step=...)")
         #: the classes every server is built from (`omnilab.sim.variant`).
         self.variant: Variant = resolve(variant)
         unknown = sorted(set(server_config_fields) - set(_SERVER_FIELDS))
