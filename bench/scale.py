@@ -6,8 +6,9 @@ by ``deliver_all()``, with ``run(ticks=1)`` every TICK_EVERY puts (heartbeats, a
 has). Then, once each on the long cluster:
 
 - ``Cluster.replay(cluster.trace)``: rebuilding the whole session;
-- ``undo()``: going back one operation, on a fork of the long cluster (the lab's Undo button), then a
-  second ``undo()`` right after it (pressing the button twice);
+- ``undo()``: going back one operation (the lab's Undo button), on a fork of the long cluster (a
+  fork starts with the cluster's checkpoints), then a second ``undo()`` right after it (pressing the
+  button twice);
 - the views: ``logs()``, ``pending()``, ``history()``, ``view.events(cluster)`` (the last 20 items),
   ``view.events(cluster, last=40, heartbeats=False)`` (the lab's Events tab), ``view.events(cluster,
   last=None)`` (every item, a table as long as the trace) and the space-time diagram's Graphviz source
@@ -61,7 +62,7 @@ def measure(num_nodes: int, puts: int) -> dict:
     put_seconds = time.perf_counter() - start
     figures = {"nodes": num_nodes, "puts/s": puts / put_seconds, "trace": len(cluster.trace)}
     figures["replay s"] = _timed(lambda: Cluster.replay(cluster.trace))
-    copy = cluster.fork()
+    copy = cluster.fork()  # undone below; the views read the long cluster
     figures["undo s"] = _timed(copy.undo)
     figures["undo again s"] = _timed(copy.undo)
     figures["logs s"] = _timed(cluster.logs)

@@ -87,6 +87,14 @@ def of(cluster: Any) -> Checkpoints:
     return kept
 
 
+def inherit(cluster: Any, fork: Any) -> None:
+    """`fork` (a copy of `cluster` in the same state) starts with `cluster`'s checkpoints: they are
+    never changed (a rebuild copies the one it starts from), so both may use them."""
+    kept = _STORE.get(cluster)
+    if kept is not None and kept.saved:
+        of(fork).saved = list(kept.saved)
+
+
 def after_operation(cluster: Any) -> None:
     """Called after every operation that completed: take a checkpoint when one is due."""
     length = len(cluster.trace)
@@ -144,4 +152,6 @@ def _copy(cluster: Any) -> Any:
     for op in getattr(cluster.ledger, "history", ()):
         if getattr(op, "completed", None) is not None or getattr(op, "refused", None) is not None:
             memo[id(op)] = op
-    return copy.deepcopy(cluster, memo)
+    clone = copy.deepcopy(cluster, memo)
+    _STORE.pop(clone, None)  # a checkpoint keeps no checkpoints (older ones would never be freed)
+    return clone

@@ -214,6 +214,7 @@ class Cluster(ReconfigurationService):
         memo[id(self)] = clone
         for name, value in self.__dict__.items():
             clone.__dict__[name] = deep_copy(value, memo)  # copy.deepcopy, sharing immutable values
+        _checkpoints.inherit(self, clone)  # the same trace prefix: the same checkpoints serve both
         return clone
 
     def fingerprint(self) -> int:

@@ -168,14 +168,18 @@ def test_checkpoints_after_an_undo_are_dropped_and_taken_again(frequent):
     _same(cluster, expected)
 
 
-def test_a_fork_has_no_checkpoints_of_its_own_and_undoes_by_replay(frequent):
+def test_a_fork_starts_with_the_checkpoints_and_both_undo_to_the_replay(frequent):
     cluster = Cluster([1, 2, 3], seed=5)
     cluster.run(ticks=3)
     for i in range(10):
         cluster.put(f"k{i}", i)
         cluster.deliver_all()
     fork = cluster.fork()
-    assert checkpoints.of(fork).saved == []
-    expected = _replayed_without_last_operation(fork)
-    fork.undo()
-    _same(fork, expected)
+    assert checkpoints.of(fork).saved == checkpoints.of(cluster).saved
+    assert all(checkpoints.of(c).saved == [] for _, c in checkpoints.of(cluster).saved)
+    fork.put("only in the fork", 1)
+    fork.run(ticks=2)
+    for one in (fork, cluster, fork):
+        expected = _replayed_without_last_operation(one)
+        one.undo()
+        _same(one, expected)
