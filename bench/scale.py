@@ -13,7 +13,8 @@ has). Then, once each on the long cluster:
   ``view.events(cluster, last=40, heartbeats=False)`` (the lab's Events tab), ``view.events(cluster,
   last=None)`` (every item, a table as long as the trace) and the space-time diagram's Graphviz source
   (``view.spacetime(cluster).source``, the lab's window), drawn first on the long cluster, then again
-  on a replayed copy (a trace object the view has not met: what the lab draws after Undo or Replay).
+  after an ``undo()`` (what the lab draws after Undo), and on a replayed copy (a trace the view has not
+  met: what the lab draws after Replay).
 
 Printed as one table: puts/s, peak resident memory (``resource.getrusage``'s ``ru_maxrss`` of the
 run's process), the trace length, and seconds for each of the above. Run from the repository root:
@@ -62,17 +63,18 @@ def measure(num_nodes: int, puts: int) -> dict:
     put_seconds = time.perf_counter() - start
     figures = {"nodes": num_nodes, "puts/s": puts / put_seconds, "trace": len(cluster.trace)}
     figures["replay s"] = _timed(lambda: Cluster.replay(cluster.trace))
-    copy = cluster.fork()  # undone below; the views read the long cluster
+    figures["spacetime s"] = _timed(lambda: view.spacetime(cluster).source)
+    figures["spacetime again s"] = _timed(lambda: view.spacetime(cluster).source)
+    copy = cluster.fork()  # undone here; the views read the long cluster
     figures["undo s"] = _timed(copy.undo)
     figures["undo again s"] = _timed(copy.undo)
+    figures["spacetime undone s"] = _timed(lambda: view.spacetime(copy).source)
     figures["logs s"] = _timed(cluster.logs)
     figures["pending s"] = _timed(cluster.pending)
     figures["history s"] = _timed(cluster.history)
     figures["events s"] = _timed(lambda: view.events(cluster))
     figures["events tab s"] = _timed(lambda: view.events(cluster, last=40, heartbeats=False))
     figures["events all s"] = _timed(lambda: view.events(cluster, last=None))
-    figures["spacetime s"] = _timed(lambda: view.spacetime(cluster).source)
-    figures["spacetime again s"] = _timed(lambda: view.spacetime(cluster).source)
     fresh = Cluster.replay(cluster.trace)
     figures["spacetime fresh s"] = _timed(lambda: view.spacetime(fresh).source)
     figures["peak MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -81,7 +83,7 @@ def measure(num_nodes: int, puts: int) -> dict:
 
 COLUMNS = ["nodes", "puts/s", "peak MB", "trace", "replay s", "undo s", "undo again s", "logs s", "pending s",
            "history s", "events s", "events tab s", "events all s", "spacetime s", "spacetime again s",
-           "spacetime fresh s"]
+           "spacetime undone s", "spacetime fresh s"]
 
 
 def _cell(value) -> str:

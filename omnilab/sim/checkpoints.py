@@ -130,6 +130,7 @@ def restore(cluster: Any, upto: int, then: Iterable[Any] = ()) -> None:
     gives, keeping its ``version`` (which still grows) and ``description``; its checkpoints beyond
     `upto` are dropped."""
     rebuilt = rebuild(cluster, upto, then)
+    rebuilt.trace.keep_derived_from(cluster.trace, upto)  # e.g. the space-time diagram's lanes
     rebuilt.description = cluster.description
     version = cluster.version
     kept = _STORE.get(cluster)
