@@ -10,14 +10,17 @@ after it. A checkpoint is a copy made by the same replay rules, so the result is
 (state, trace, ledger, random generator) as the full replay; the tests compare fingerprints and
 traces over random sessions.
 
-When to take one, measured with ``bench/scale.py`` (9 nodes, 10,000 puts, 634,000 trace items): a
-fork costs about 0.7 µs per trace item of the session so far (it copies the servers' logs and the
-ledger), replaying costs about 20 µs per item. A checkpoint is taken after an operation once the
-trace has grown by `MIN_GAP` items and by a `SPREAD`-th of its length since the last one: the forks
-then cost a fixed share of the session's own time (about SPREAD x 0.7 / 20, 25% at SPREAD = 8, less
-in short sessions, where MIN_GAP rules), and a rebuild replays at most about a SPREAD-th of the
-trace, plus one fork of the checkpoint (kept for the next undo). Memory is bounded: the newest `KEEP`
-checkpoints are kept, older ones thinned to one per doubling of distance from the end.
+When to take one, measured with ``bench/scale.py`` and a session of the same workload on a busy
+2-core machine (9 nodes, 10,000 puts, 634,000 trace items): a checkpoint costs 0.15 to 0.35 s (about
+0.5 µs per trace item so far: it copies the servers' logs and the ledger), a full replay 10 to 14 s
+(about 20 µs per item). A checkpoint is taken after an operation once the trace has grown by
+`MIN_GAP` items and by a `SPREAD`-th of its length since the last one. Then the checkpoints cost a
+bounded share of the session's own time, whatever its length (measured: 17% at SPREAD = 8, 22% at
+16, 40% at 32, the collector's passes over the copies included; less in short sessions, where
+MIN_GAP rules), and a rebuild replays at most a SPREAD-th of the trace plus one copy of the
+checkpoint (kept for the next undo): undo went from 12 to 16 s to 1.2 to 1.9 s at that size, and
+costs tens of milliseconds in a lab-sized session. Memory is bounded: the newest `KEEP` checkpoints
+are kept, older ones thinned to one per doubling of distance from the newest.
 
 Completed client operations of the ledger are final (nothing changes a write once it is decided or
 refused, nor a read once it returned), so a checkpoint shares them with the cluster instead of
@@ -133,9 +136,13 @@ def restore(cluster: Any, upto: int, then: Iterable[Any] = ()) -> None:
     rebuilt.trace.keep_derived_from(cluster.trace, upto)  # e.g. the space-time diagram's lanes
     rebuilt.description = cluster.description
     version = cluster.version
-    kept = _STORE.get(cluster)
-    if kept is not None:
-        kept.forget_after(upto)
+    kept = of(cluster)
+    kept.forget_after(upto)
+    made = _STORE.pop(rebuilt, None)  # those the rebuild took on its way serve this cluster now
+    if made is not None:
+        last = kept.last_length()
+        kept.saved.extend(saved for saved in made.saved if saved[0] > last)
+        kept._thin()
     cluster.__dict__.clear()
     cluster.__dict__.update(rebuilt.__dict__)
     cluster.version = version + 1

@@ -16,14 +16,24 @@ random generator. The rules it keeps:
   (`CompactionRefused`, then the replica's ``CompactionErr``). Ids and pids are recorded as plain
   ints (``operator.index``), so a message id taken from ``pending().index`` (a numpy integer)
   reads ``cluster.drop(17)`` in ``trace.script()``.
+* **Atomic.** Every argument is checked before anything changes (`omnilab.sim.validation`: pids,
+  ids, counts, flags, hashable keys, entries the ledger can compare and a fork can copy, integer
+  seeds). A call that fails half-way for any other reason (a variant's bug, a ``KeyboardInterrupt``)
+  is taken back: the cluster becomes what ``Cluster.replay`` builds from the trace before the call,
+  rebuilt from a checkpoint (`omnilab.sim.checkpoints`), and the error reaches the caller. Ctrl-C
+  during `run`, `tick` or `deliver_all` stops at the next round, tick or delivery and records what
+  completed (``run(ticks=k)``, ``tick(k)``, ``deliver_all(limit=k)``) before raising
+  ``KeyboardInterrupt`` (`omnilab.sim.interrupts`), so the trace says what ran and replays to the
+  same cluster.
 * **A change counter.** ``cluster.version`` is an int that grows with every recorded operation
   (refused ones included), with `undo` (which rebuilds the cluster in place) and with anything else
   that changes the cluster's state through its methods. A view that drew version v redraws when it
   reads another; calls made directly on a replica (``server(pid).omnipaxos...``) bypass it, as they
   bypass the trace.
 * **Deterministic.** No clock, no global randomness: the same seed and the same calls give an equal
-  trace, and ``Cluster.replay(trace)`` rebuilds an identical cluster. ``undo()`` replays all but the
-  last operation.
+  trace, and ``Cluster.replay(trace)`` rebuilds an identical cluster. ``undo()`` gives the cluster
+  the replay of all but the last operation would, starting from the newest checkpoint before it.
+  The seed is an int (``seed=None`` would draw an unrecorded one), so the trace always replays.
 
 Defaults: ``resend_message_tick_timeout`` is 2 ticks here (the reference tests' 500 ms resend at
 200 ms per election tick), so a learner who drops a message sees it resent after two ticks; every
@@ -372,6 +382,7 @@ class Cluster(ReconfigurationService):
             except BaseException:
                 op.then = (DeliverAll(delivered),) if delivered else ()
                 raise
+            op.raise_if_stopped(stop)
             return delivered
 
     def drop(self, msg_id: int) -> Envelope:
@@ -453,6 +464,7 @@ class Cluster(ReconfigurationService):
             except BaseException:
                 op.then = (Tick(done),) if done else ()
                 raise
+            op.raise_if_stopped(stop)
 
     def run(self, ticks: int = 1) -> None:
         """`ticks` times: tick every live server, then deliver to quiescence. At most
@@ -473,6 +485,7 @@ class Cluster(ReconfigurationService):
             except BaseException:
                 op.then = (Run(done),) if done else ()
                 raise
+            op.raise_if_stopped(stop)
 
     # --- crashes -------------------------------------------------------------------------------------
 
@@ -861,6 +874,13 @@ class _Operation:
             # its prefix (operation positions, the views' lanes) stays true.
             list.__setitem__(cluster.trace, pos, op)
         self.settled = True
+
+    def raise_if_stopped(self, stop: Any) -> None:
+        """A Ctrl-C that came during the last round, tick or delivery: the call completed as
+        recorded; raise the `KeyboardInterrupt` now."""
+        if stop.requested:
+            self.settled = True
+            raise KeyboardInterrupt
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         cluster = self.cluster

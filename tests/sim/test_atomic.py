@@ -237,3 +237,33 @@ def test_a_round_that_does_not_quiesce_takes_that_round_back(monkeypatch):
     assert len(_ops(cluster)) == before + 40  # the run, which completed no round, is not recorded
     monkeypatch.undo()
     _assert_replays(cluster)
+
+
+def test_ctrl_c_during_the_last_round_completes_the_call_and_still_interrupts(monkeypatch, default_sigint):
+    cluster = _busy()
+    cluster.deliver_all()
+    trace = cluster.trace
+    hook = _Interrupt(monkeypatch, cluster, "_tick_once", 3, signal_it=True, after=True)
+    with pytest.raises(KeyboardInterrupt):
+        cluster.run(ticks=3)
+    monkeypatch.undo()
+    assert hook.calls == 3 and cluster.trace is trace
+    assert _ops(cluster)[-1] == Run(3)
+    _assert_replays(cluster)
+
+
+def test_an_undo_without_checkpoints_leaves_the_ones_its_replay_took(monkeypatch):
+    from omnilab.sim import checkpoints
+
+    monkeypatch.setattr(checkpoints, "MIN_GAP", 50)
+    monkeypatch.setattr(checkpoints, "SPREAD", 10 ** 9)
+    cluster = Cluster.replay(_busy().trace)
+    for i in range(10):
+        cluster.put(f"more{i}", i)
+        cluster.deliver_all()
+    checkpoints.of(cluster).saved.clear()
+    cluster.undo()
+    assert checkpoints.of(cluster).saved  # taken by the rebuild's replay, kept for the next undo
+    expected = Cluster.replay(cluster.trace[:cluster.trace.operation_positions()[-1]])
+    cluster.undo()
+    assert cluster.trace == expected.trace and cluster.fingerprint() == expected.fingerprint()
