@@ -20,11 +20,11 @@ frozenset in sorted order instead of hash order, which changes from one Python p
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, Optional
 
+from .copying import deep_copy
 from .network import Envelope
 
 
@@ -632,7 +632,7 @@ class Trace(list):
         for name, value in kept.items():
             pos = getattr(value, "pos", None)
             if isinstance(pos, int) and pos <= upto and pos > getattr(mine.get(name), "pos", -1):
-                mine[name] = copy.deepcopy(value)
+                mine[name] = deep_copy(value, {})
 
     def _changed(self) -> None:
         self.__dict__.pop("_derived", None)
@@ -701,7 +701,7 @@ class Trace(list):
         clone = Trace(self)
         kept = self.__dict__.get("_derived")
         if kept:
-            clone.__dict__["_derived"] = copy.deepcopy(kept)
+            clone.__dict__["_derived"] = deep_copy(kept, {})  # sharing the (immutable) envelopes
         return clone
 
     def __getitem__(self, index):
