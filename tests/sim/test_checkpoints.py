@@ -10,12 +10,12 @@ random sessions cross many of them, undo past them, and go on after undoing.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from omnilab import CompactionErr, ProposeErr
 from omnilab.replica.errors import SnapshotUnsupported
-from omnilab.sim import BadInput, Cluster
-from omnilab.sim import checkpoints
+from omnilab.sim import BadInput, Cluster, checkpoints
 
 REFUSED = (ProposeErr, CompactionErr, SnapshotUnsupported, BadInput)
 
