@@ -267,3 +267,36 @@ def test_an_undo_without_checkpoints_leaves_the_ones_its_replay_took(monkeypatch
     expected = Cluster.replay(cluster.trace[:cluster.trace.operation_positions()[-1]])
     cluster.undo()
     assert cluster.trace == expected.trace and cluster.fingerprint() == expected.fingerprint()
+
+
+_CTRL_C = """
+import os, signal, sys, threading
+sys.path.insert(0, sys.argv[1])
+from omnilab.sim import Cluster
+cluster = Cluster([1, 2, 3], seed=3)
+cluster.run(ticks=3)
+cluster.put("a", 1)
+threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+try:
+    cluster.run(ticks=100_000)
+    print("not interrupted")
+except KeyboardInterrupt:
+    again = Cluster.replay(cluster.trace)
+    print(cluster.trace.script().splitlines()[-1], cluster.clock,
+          again.trace == cluster.trace and again.fingerprint() == cluster.fingerprint())
+"""
+
+
+def test_ctrl_c_from_outside_during_a_long_run_leaves_a_trace_that_replays():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _CTRL_C, str(repo)], capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    line, clock, replays = proc.stdout.split()
+    assert line.startswith("cluster.run(ticks=") and line != "cluster.run(ticks=100000)"
+    assert int(line[len("cluster.run(ticks="):-1]) == int(clock) - 3  # every round it made, and only those
+    assert replays == "True"
