@@ -10,17 +10,17 @@ after it. A checkpoint is a copy made by the same replay rules, so the result is
 (state, trace, ledger, random generator) as the full replay; the tests compare fingerprints and
 traces over random sessions.
 
-When to take one, measured with ``bench/scale.py`` and a session of the same workload on a busy
-2-core machine (9 nodes, 10,000 puts, 634,000 trace items): a checkpoint costs 0.15 to 0.35 s (about
-0.5 µs per trace item so far: it copies the servers' logs and the ledger), a full replay 10 to 14 s
-(about 20 µs per item). A checkpoint is taken after an operation once the trace has grown by
-`MIN_GAP` items and by a `SPREAD`-th of its length since the last one. Then the checkpoints cost a
-bounded share of the session's own time, whatever its length (measured: 17% at SPREAD = 8, 22% at
-16, 40% at 32, the collector's passes over the copies included; less in short sessions, where
-MIN_GAP rules), and a rebuild replays at most a SPREAD-th of the trace plus one copy of the
-checkpoint (kept for the next undo): undo went from 12 to 16 s to 1.2 to 1.9 s at that size, and
-costs tens of milliseconds in a lab-sized session. Memory is bounded: the newest `KEEP` checkpoints
-are kept, older ones thinned to one per doubling of distance from the newest.
+When to take one, measured on a busy 2-core machine with the workload of ``bench/scale.py``
+(10,000 puts; 192,000 trace items at 3 nodes, 634,000 at 9): a checkpoint costs about 0.2 µs per
+trace item so far (it copies the servers' logs and the ledger; `omnilab.sim.copying` shares the
+immutable values), a full replay about 20 µs per item. A checkpoint is taken after an operation once
+the trace has grown by `MIN_GAP` items and by a `SPREAD`-th of its length since the last one, so
+their cost is a bounded share of the session's own time whatever its length (measured at SPREAD =
+8: 14% on top at 3 nodes, 16% at 9; at 4: 6%), and a rebuild replays at most a SPREAD-th of the
+trace plus one copy of the checkpoint (kept for the next undo): undo took 0.7 s at 3 nodes and 1.2 s
+at 9 (at SPREAD = 4: 0.65 s and 1.9 s), against 4.6 s and 16 s for the full replay before, and takes
+milliseconds in a lab-sized session, where MIN_GAP rules. Memory is bounded: the newest `KEEP`
+checkpoints are kept, older ones thinned to one per doubling of distance from the newest.
 
 Completed client operations of the ledger are final (nothing changes a write once it is decided or
 refused, nor a read once it returned), so a checkpoint shares them with the cluster instead of
