@@ -20,14 +20,24 @@ The rules it keeps:
   (`CompactionRefused`, then the replica's ``CompactionErr``). Ids and pids are recorded as plain
   ints (``operator.index``), so a message id taken from ``pending().index`` (a numpy integer)
   reads ``cluster.drop(17)`` in ``trace.script()``.
+* **Atomic.** Every argument is checked before anything changes (`omnilab.sim.validation`: pids,
+  ids, counts, flags, hashable keys, entries the ledger can compare and a fork can copy, integer
+  seeds). A call that fails half-way for any other reason (a variant's bug, a ``KeyboardInterrupt``)
+  is taken back: the cluster becomes what ``Cluster.replay`` builds from the trace before the call,
+  rebuilt from a checkpoint (`omnilab.sim.checkpoints`), and the error reaches the caller. Ctrl-C
+  during `run`, `tick` or `deliver_all` stops at the next round, tick or delivery and records what
+  completed (``run(ticks=k)``, ``tick(k)``, ``deliver_all(limit=k)``) before raising
+  ``KeyboardInterrupt`` (`omnilab.sim.interrupts`), so the trace says what ran and replays to the
+  same cluster.
 * **A change counter.** ``cluster.version`` is an int that grows with every recorded operation
   (refused ones included), with `undo` (which rebuilds the cluster in place) and with anything else
   that changes the cluster's state through its methods. A view that drew version v redraws when it
   reads another; calls made directly on a replica (``server(pid).omnipaxos...``) bypass it, as they
   bypass the trace.
 * **Deterministic.** No clock, no global randomness: the same seed and the same calls give an equal
-  trace, and ``Cluster.replay(trace)`` rebuilds an identical cluster. ``undo()`` replays all but the
-  last operation.
+  trace, and ``Cluster.replay(trace)`` rebuilds an identical cluster. ``undo()`` gives the cluster
+  the replay of all but the last operation would, starting from the newest checkpoint before it.
+  The seed is an int (``seed=None`` would draw an unrecorded one), so the trace always replays.
 
 Defaults: ``resend_message_tick_timeout`` is 2 ticks here (the reference tests' 500 ms resend at
 200 ms per election tick), so a learner who drops a message sees it resent after two ticks; every
@@ -49,7 +59,10 @@ from omnilab.replica.config import ClusterConfig, ServerConfig
 from omnilab.replica.entries import StopSign
 from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
 
+from . import checkpoints as _checkpoints
 from . import fingerprint as _fingerprint
+from . import interrupts as _interrupts
+from . import validation as _valid
 from .copying import deep_copy
 from . import invariants as _invariants
 from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp,
@@ -71,6 +84,11 @@ MAX_DELIVERIES = 200_000
 _SERVER_FIELDS = tuple(f.name for f in dataclass_fields(ServerConfig) if f.name != "pid")
 #: What the replica raises when it refuses a `trim` or a `snapshot`.
 _COMPACTION_REFUSALS = (CompactionErr, SnapshotUnsupported)
+#: Errors an operation raises after recording them (a refused proposal or compaction): replay meets
+#: them again at the same point and goes on. Any other error undoes the call (`_Operation`).
+RECORDED_REFUSALS = (ProposeErr,) + _COMPACTION_REFUSALS
+#: The most nodes a cluster may have (``Cluster(10**6)`` is a typo, not a cluster).
+MAX_NODES = 64
 
 
 def _describe_error(err: Exception) -> str:
@@ -99,7 +117,11 @@ class Cluster:
 
     def __init__(self, nodes: Iterable[int] | int = (1, 2, 3), seed: int = 0, *, variant: Any = REFERENCE,
                  check_every_step: bool = False, **server_config_fields: Any) -> None:
+        if isinstance(nodes, int) and not isinstance(nodes, bool) and nodes > MAX_NODES:
+            raise InvalidConfiguration(f"Cluster(nodes=...): at most {MAX_NODES} nodes, not {nodes}; e.g. Cluster(5)")
         pids = _validate_pids(list(range(1, nodes + 1)) if isinstance(nodes, int) else nodes, "Cluster(nodes=...)")
+        seed = _valid.seed(seed)
+        check_every_step = _valid.flag(check_every_step, "Cluster(check_every_step=...)")
         #: the classes every server is built from (`omnilab.sim.variant`).
         self.variant: Variant = resolve(variant)
         unknown = sorted(set(server_config_fields) - set(_SERVER_FIELDS))
@@ -164,14 +186,7 @@ class Cluster:
             variant = first.variant
         cluster = cls(list(first.nodes), seed=first.seed, variant=variant, check_every_step=first.check_every_step,
                       **dict(first.server_config))
-        cluster.check_every_step = False  # a trace that ended in a violation must replay up to it
-        for item in items[1:]:
-            if isinstance(item, Operation):
-                try:
-                    item.apply(cluster)
-                except (ProposeErr,) + _COMPACTION_REFUSALS:
-                    pass
-        cluster.check_every_step = first.check_every_step
+        replay_operations(cluster, items[1:])
         return cluster
 
     # --- copying and comparing ----------------------------------------------------------------------
@@ -195,6 +210,7 @@ class Cluster:
         memo[id(self)] = clone
         for name, value in self.__dict__.items():
             clone.__dict__[name] = deep_copy(value, memo)  # copy.deepcopy, sharing immutable values
+        _checkpoints.inherit(self, clone)  # the same trace prefix: the same checkpoints serve both
         return clone
 
     def fingerprint(self) -> int:
@@ -204,17 +220,14 @@ class Cluster:
         return _fingerprint.fingerprint(self)
 
     def undo(self) -> None:
-        """Go back one operation: rebuild this cluster (in place) from the trace without its last
-        operation. ``version`` still grows."""
-        positions = [i for i, item in enumerate(self.trace) if isinstance(item, Operation)]
+        """Go back one operation: make this cluster (in place) the one ``Cluster.replay`` builds from
+        the trace without its last operation. It starts from the newest checkpoint before that
+        operation (`omnilab.sim.checkpoints`), so it replays a bounded stretch, not the whole trace.
+        ``version`` still grows."""
+        positions = self.trace.operation_positions()
         if len(positions) < 2:
             raise NothingToUndo("nothing to undo: no operation since the cluster was created")
-        rebuilt = Cluster.replay(self.trace[:positions[-1]], variant=self.variant)
-        rebuilt.description = self.description
-        version = self.version
-        self.__dict__.clear()
-        self.__dict__.update(rebuilt.__dict__)
-        self.version = version + 1
+        _checkpoints.restore(self, positions[-1])
 
     def __repr__(self) -> str:
         crashed = [p for p, s in self.servers.items() if not s.up]
@@ -327,10 +340,34 @@ class Cluster:
             self._deliver(env)
         return env
 
-    def deliver_all(self) -> int:
-        """Deliver (oldest first) until nothing is in flight; returns how many were delivered."""
-        with self._operation(DeliverAll()):
-            return self._deliver_all()
+    def deliver_all(self, limit: Optional[int] = None) -> int:
+        """Deliver (oldest first) until nothing is in flight, or `limit` messages; returns how many
+        were delivered. Ctrl-C stops it after the delivery under way, recorded as
+        ``deliver_all(limit=k)`` for the k made (`omnilab.sim.interrupts`); a livelock stops it after
+        `MAX_DELIVERIES` (recorded likewise) with `NoQuiescence`."""
+        limit = _valid.limit(limit, "deliver_all(limit)")
+        with self._operation(DeliverAll(limit)) as op, _interrupts.deferred() as stop:
+            network, deliver = self.network, self._deliver
+            delivered = 0
+            try:
+                while limit is None or delivered < limit:
+                    target = network.oldest_id()
+                    if target is None:
+                        break
+                    if stop.requested:
+                        op.settle(DeliverAll(delivered) if delivered else None)
+                        raise KeyboardInterrupt
+                    if delivered >= MAX_DELIVERIES:
+                        op.settle(DeliverAll(delivered))
+                        raise NoQuiescence(f"the network did not quiesce within {MAX_DELIVERIES} deliveries "
+                                           f"(recorded as deliver_all(limit={delivered}))")
+                    deliver(network.take(target))
+                    delivered += 1
+            except BaseException:
+                op.then = (DeliverAll(delivered),) if delivered else ()
+                raise
+            op.raise_if_stopped(stop)
+            return delivered
 
     def drop(self, msg_id: int) -> Envelope:
         """Lose the in-flight message `msg_id`."""
@@ -356,13 +393,14 @@ class Cluster:
         a, b = self._known(a), self._known(b)
         if a == b:
             raise BadInput(f"cut({a}, {b}): a node always reaches itself; name two different nodes")
+        one_way = _valid.flag(one_way, "cut(a, b, one_way=...)")
         with self._operation(Cut(a, b, one_way)):
             self.network.cut(a, b, one_way)
 
     def partition(self, *groups: Iterable[int]) -> None:
         """Keep only the links inside each group: ``partition([1, 2], [3])``. Every node must be in
         exactly one group."""
-        lists = [[self._known(pid) for pid in g] for g in groups]
+        lists = [[self._known(pid) for pid in g] for g in _valid.groups(groups)]
         seen: list[int] = []
         for group in lists:
             for pid in group:
@@ -382,6 +420,9 @@ class Cluster:
             raise BadInput("heal() heals every link; heal(a, b) heals one link: give both nodes or neither")
         if a is not None:
             a, b = self._known(a), self._known(b)
+            if a == b:
+                raise BadInput(f"heal({a}, {b}): a node always reaches itself; name two different nodes, or "
+                               "heal() for every link")
         with self._operation(Heal(a, b)):
             if a is None:
                 self.network.heal()
@@ -392,19 +433,43 @@ class Cluster:
 
     def tick(self, n: int = 1) -> None:
         """Tick every live server `n` times (each runs its timers and queues what it sends); nothing
-        is delivered."""
-        n = _validate_count(n, "tick(n)")
-        with self._operation(Tick(n)):
-            for _ in range(n):
-                self._tick_once()
+        is delivered. At most `validation.MAX_TICKS` per call. Ctrl-C stops it after the tick under
+        way, recorded as ``tick(k)`` for the k ticks made (`omnilab.sim.interrupts`)."""
+        n = _valid.tick_count(n, "tick(n)")
+        with self._operation(Tick(n)) as op, _interrupts.deferred() as stop:
+            done = 0
+            try:
+                while done < n:
+                    if stop.requested:
+                        op.settle(Tick(done) if done else None)
+                        raise KeyboardInterrupt
+                    self._tick_once()
+                    done += 1
+            except BaseException:
+                op.then = (Tick(done),) if done else ()
+                raise
+            op.raise_if_stopped(stop)
 
     def run(self, ticks: int = 1) -> None:
-        """`ticks` times: tick every live server, then deliver to quiescence."""
-        ticks = _validate_count(ticks, "run(ticks)")
-        with self._operation(Run(ticks)):
-            for _ in range(ticks):
-                self._tick_once()
-                self._deliver_all()
+        """`ticks` times: tick every live server, then deliver to quiescence. At most
+        `validation.MAX_TICKS` per call. Ctrl-C stops it after the round under way, recorded as
+        ``run(ticks=k)`` for the k rounds made (`omnilab.sim.interrupts`); a round that does not
+        quiesce (`NoQuiescence`) is taken back the same way."""
+        ticks = _valid.tick_count(ticks, "run(ticks)")
+        with self._operation(Run(ticks)) as op, _interrupts.deferred() as stop:
+            done = 0
+            try:
+                while done < ticks:
+                    if stop.requested:
+                        op.settle(Run(done) if done else None)
+                        raise KeyboardInterrupt
+                    self._tick_once()
+                    self._deliver_all()
+                    done += 1
+            except BaseException:
+                op.then = (Run(done),) if done else ()
+                raise
+            op.raise_if_stopped(stop)
 
     # --- crashes -------------------------------------------------------------------------------------
 
@@ -434,6 +499,8 @@ class Cluster:
         """Propose the write ``KeyValue(key, value)`` at the leader (or at node `at`, which forwards it
         as the replica does). Returns the client operation; it completes once decided. A refusal
         (``ProposeErr``) is recorded and re-raised."""
+        key = _valid.key(key, "put(key, value)")
+        value = _valid.entry(value, "put(key, value)", "value")
         at = self._optional_pid(at)
         server = self._client_server(at)
         with self._operation(Put(key, value, at)):
@@ -441,6 +508,7 @@ class Cluster:
 
     def append(self, entry: Any, at: Optional[int] = None) -> ClientOp:
         """Propose any `entry` (an int, a string, a dataclass, a KeyValue) like `put`."""
+        entry = _valid.entry(entry, "append(entry)")
         at = self._optional_pid(at)
         server = self._client_server(at)
         with self._operation(Append(entry, at)):
@@ -449,6 +517,7 @@ class Cluster:
     def get(self, key: Any, at: Optional[int] = None) -> Any:
         """Read `key` from the key-value state of the leader (or of node `at`): a local read, so a
         node that lags behind may answer with a stale value (the linearizability check notices)."""
+        key = _valid.key(key, "get(key)")
         at = self._optional_pid(at)
         server = self._client_server(at)
         with self._operation(Get(key, at)):
@@ -466,6 +535,9 @@ class Cluster:
         configuration id. New pids get servers now; they start once the StopSign is decided and an
         old member has handed them the state. Returns the proposed StopSign."""
         pids = _validate_pids(nodes, "reconfigure(nodes)")
+        if len(pids) > MAX_NODES:
+            raise InvalidConfiguration(f"reconfigure(nodes): at most {MAX_NODES} nodes, not {len(pids)}")
+        metadata = _valid.entry(metadata, "reconfigure(nodes, metadata=...)", "metadata")
         new_config = ClusterConfig(configuration_id=self.config_id + 1, nodes=list(pids))
         try:
             new_config.validate()
@@ -500,6 +572,8 @@ class Cluster:
         instance: after `recover`, or in its next configuration, the node starts again from its
         `ServerConfig` (``Cluster(..., leader_priority={pid: p})``)."""
         priority = _as_int(priority, "set_priority(pid, priority): the priority", BadInput)
+        if priority < 0:
+            raise BadInput(f"set_priority(pid, priority): priorities are integers >= 0, not {priority}")
         server = self._client_server(self._known(pid))
         with self._operation(SetPriority(server.pid, priority)):
             self._apply(server, server.set_priority(priority))
@@ -535,7 +609,7 @@ class Cluster:
         (`CompactionRefused`) and re-raised."""
         idx = _optional_index(idx, "snapshot(idx)")
         at = self._optional_pid(at)
-        local_only = bool(local_only)
+        local_only = _valid.flag(local_only, "snapshot(local_only=...)")
         server = self._client_server(at)
         args = ([] if idx is None else [str(idx)]) + (["local_only=True"] if local_only else [])
         request = f"snapshot({', '.join(args)})"
@@ -723,25 +797,76 @@ class Cluster:
 class _Operation:
     """The context of one public call (see `Cluster._operation`). A small class rather than a
     ``@contextmanager`` generator: every put, step and deliver_all enters one, and this costs a
-    third as much."""
+    third as much.
 
-    __slots__ = ("cluster",)
+    Atomic: a body that raises anything but a recorded refusal (`RECORDED_REFUSALS`) leaves the
+    cluster as ``Cluster.replay`` of the trace before the call, plus ``then`` (what a loop completed
+    before it was stopped, e.g. ``Run(ticks=k)``), rebuilt from a checkpoint
+    (`omnilab.sim.checkpoints.restore`). A loop stopped at a clean point instead calls `settle`,
+    which rewrites the recorded operation in place. After a call that completed, a checkpoint is
+    taken when one is due."""
+
+    __slots__ = ("cluster", "position", "then", "settled")
 
     def __init__(self, cluster: Cluster, op: Operation) -> None:
+        self.position = len(cluster.trace)
         cluster.trace.append(op)
         cluster.version += 1
         self.cluster = cluster
+        self.then: tuple = ()
+        self.settled = False
 
-    def __enter__(self) -> None:
-        return None
+    def __enter__(self) -> "_Operation":
+        return self
+
+    def settle(self, op: Optional[Operation]) -> None:
+        """The call stops here, at a clean point: record `op` (what it completed) in place of the
+        operation it began as, or nothing when `op` is None (and nothing happened since)."""
+        cluster, pos = self.cluster, self.position
+        _checkpoints.of(cluster).forget_after(pos)
+        if op is None:
+            assert pos == len(cluster.trace) - 1, "settle(None) after events were recorded"
+            cluster.trace.pop()
+        else:
+            # An operation replaced by an operation at the same position: what the trace keeps of
+            # its prefix (operation positions, the views' lanes) stays true.
+            list.__setitem__(cluster.trace, pos, op)
+        self.settled = True
+
+    def raise_if_stopped(self, stop: Any) -> None:
+        """A Ctrl-C that came during the last round, tick or delivery: the call completed as
+        recorded; raise the `KeyboardInterrupt` now."""
+        if stop.requested:
+            self.settled = True
+            raise KeyboardInterrupt
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         cluster = self.cluster
-        if exc_type is None and cluster.check_every_step:
-            failed = [v for v in cluster.check() if not v.ok]
-            if failed:
-                raise InvariantViolation(failed, cluster.trace)
+        if exc_type is None:
+            if cluster.check_every_step:
+                failed = [v for v in cluster.check() if not v.ok]
+                if failed:
+                    raise InvariantViolation(failed, cluster.trace)
+            _checkpoints.after_operation(cluster)
+            return False
+        if not self.settled and not issubclass(exc_type, RECORDED_REFUSALS):
+            _checkpoints.restore(cluster, self.position, self.then)
         return False
+
+
+def replay_operations(cluster: Cluster, items: Iterable[Any]) -> None:
+    """Perform the operations among `items` on `cluster` as `Cluster.replay` does: a refused
+    proposal or compaction is refused again (and recorded the same way), invariants are not checked
+    on the way (a trace that ended in a violation must replay up to it); the cluster's
+    ``check_every_step`` is the one its trace was created with afterwards."""
+    cluster.check_every_step = False
+    for item in items:
+        if isinstance(item, Operation):
+            try:
+                item.apply(cluster)
+            except RECORDED_REFUSALS:
+                pass
+    cluster.check_every_step = cluster.trace[0].check_every_step
 
 
 def _recorded_variant(variant: Variant) -> tuple[Optional[str], Optional[str]]:

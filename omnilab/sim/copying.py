@@ -50,16 +50,25 @@ def deep_copy(obj: Any, memo: dict) -> Any:
     if rule == _LIST:
         clone = kind() if kind is not list else []
         memo[key] = clone
-        clone.extend([deep_copy(item, memo) for item in obj])
+        if _all_shared(obj):  # a log of entries, a list of ints: the items need no walk
+            clone.extend(obj)
+        else:
+            clone.extend([deep_copy(item, memo) for item in obj])
     elif rule == _DICT:
+        if kind is dict and _all_shared(obj) and _all_shared(obj.values()):
+            clone = obj.copy()  # keeps the hash table: no key is hashed again
+            memo[key] = clone
+            return clone
         clone = {} if kind is dict else kind()
         memo[key] = clone
         for k, v in obj.items():
             clone[deep_copy(k, memo)] = deep_copy(v, memo)
     elif rule == _SET:
-        clone = kind(deep_copy(item, memo) for item in obj)
+        clone = obj.copy() if kind is set and _all_shared(obj) else kind(deep_copy(item, memo) for item in obj)
         memo[key] = clone
     elif rule == _TUPLE:
+        if _all_shared(obj):
+            return obj
         items = [deep_copy(item, memo) for item in obj]
         clone = obj if all(a is b for a, b in zip(items, obj)) else tuple(items)
         memo[key] = clone
@@ -89,6 +98,25 @@ def deep_copy(obj: Any, memo: dict) -> Any:
     else:
         clone = copy.deepcopy(obj, memo)
     return clone
+
+
+def _all_shared(items: Any) -> bool:
+    """Every item is a value a copy shares (an atom, an enum, a frozen dataclass, or a tuple of those
+    types of value, one level deep): checked without a call per item, which is what copying a
+    replica's log or the ledger's tables costs otherwise."""
+    rules, atoms = _RULES, _ATOMS
+    for item in items:
+        kind = type(item)
+        if kind in atoms or rules.get(kind) == _SHARE:
+            continue
+        if kind is tuple:
+            for inner in item:
+                inner_kind = type(inner)
+                if inner_kind not in atoms and rules.get(inner_kind) != _SHARE:
+                    return False
+            continue
+        return False
+    return True
 
 
 def is_immutable_value(kind: type) -> bool:

@@ -2,7 +2,8 @@
 
 Two families. `BadInput` is a call the cluster cannot carry out as asked (an unknown pid, crashing a
 node that is already down, a message id that is no longer in flight, ...): the message says what to
-do instead, and the cluster is left exactly as it was (nothing is recorded in the trace).
+do instead, and the cluster is left exactly as it was (nothing is recorded in the trace; the checks
+run before anything changes, `omnilab.sim.validation`).
 `InvariantViolation` is raised by ``Cluster(check_every_step=True)`` after the first operation that
 broke a safety invariant; it carries the failed verdicts and the trace that led there.
 
@@ -66,7 +67,9 @@ class NothingToUndo(BadInput):
 
 
 class NoQuiescence(SimulationError):
-    """Delivering to quiescence did not end within the message budget (a livelock)."""
+    """Delivering to quiescence did not end within the message budget (a livelock). The trace
+    records what ran: ``deliver_all(limit=...)`` with the deliveries made, or a `run` cut back to
+    the rounds it completed, so ``Cluster.replay(trace)`` rebuilds the same cluster."""
 
 
 class InvariantViolation(SimulationError, AssertionError):

@@ -24,6 +24,8 @@ import dataclasses
 from dataclasses import MISSING, dataclass, fields
 from typing import TYPE_CHECKING, Any, Optional
 
+from .copying import deep_copy
+
 if TYPE_CHECKING:  # the network makes the Sent and Dropped events, so it imports this module
     from .network import Envelope
 
@@ -145,12 +147,17 @@ class StepRandom(Operation):
 
 @dataclass(frozen=True, slots=True)
 class DeliverAll(Operation):
-    """Deliver until nothing is in flight."""
+    """Deliver (oldest first) until nothing is in flight, or `limit` messages when given (a
+    ``deliver_all()`` stopped by Ctrl-C is recorded with the deliveries it made)."""
 
+    limit: Optional[int] = None
     method = "deliver_all"
 
+    def args(self):
+        return (), _opt(limit=self.limit)
+
     def apply(self, cluster):
-        return cluster.deliver_all()
+        return cluster.deliver_all(limit=self.limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,10 +589,91 @@ class Retired(Event):
 # --- the trace ------------------------------------------------------------------------------------
 
 class Trace(list):
-    """The list of operations and events, oldest first. ``operations()`` is the replayable part."""
+    """The list of operations and events, oldest first. ``operations()`` is the replayable part.
+
+    A trace only grows at the end (``append``), so what is read from its first items stays true:
+    `operation_positions` and the views (the space-time diagram's lanes, `derived`) keep what they
+    computed and read only the items appended since. Any other change (assigning an item, deleting,
+    inserting) drops what was kept."""
+
+    def derived(self) -> dict:
+        """Data computed from a prefix of this trace, by name (e.g. ``"spacetime"``), each valid as
+        long as the trace only grows. Copied with the trace (`Cluster.fork`); dropped by any change
+        other than appending."""
+        kept = self.__dict__.get("_derived")
+        if kept is None:
+            kept = self.__dict__["_derived"] = {}
+        return kept
+
+    def operation_positions(self) -> list[int]:
+        """The positions of the operations, oldest first. Each call reads only the items appended
+        since the last one (do not change the list returned)."""
+        kept = self.derived()
+        index = kept.get("operations")
+        if index is None or index[0] > len(self):
+            index = kept["operations"] = [0, []]
+        scanned, positions = index
+        if scanned < len(self):
+            for pos in range(scanned, len(self)):
+                if isinstance(self[pos], Operation):
+                    positions.append(pos)
+            index[0] = len(self)
+        return positions
 
     def operations(self) -> list[Operation]:
-        return [item for item in self if isinstance(item, Operation)]
+        return [self[pos] for pos in self.operation_positions()]
+
+    def keep_derived_from(self, other: "Trace", upto: int) -> None:
+        """`other` and this trace hold the same first `upto` items (a cluster rebuilt from a prefix
+        of `other`): take over what `other` derived from no more than those (its derived values with
+        a ``pos`` attribute <= `upto`, copied), unless this trace derived the same already."""
+        kept = other.__dict__.get("_derived") if isinstance(other, Trace) else None
+        if not kept:
+            return
+        mine = self.derived()
+        for name, value in kept.items():
+            pos = getattr(value, "pos", None)
+            if isinstance(pos, int) and pos <= upto and pos > getattr(mine.get(name), "pos", -1):
+                mine[name] = deep_copy(value, {})
+
+    def _changed(self) -> None:
+        self.__dict__.pop("_derived", None)
+
+    def __setitem__(self, index, value):
+        self._changed()
+        super().__setitem__(index, value)
+
+    def __delitem__(self, index):
+        self._changed()
+        super().__delitem__(index)
+
+    def insert(self, index, value):
+        self._changed()
+        super().insert(index, value)
+
+    def pop(self, index=-1):
+        self._changed()
+        return super().pop(index)
+
+    def remove(self, value):
+        self._changed()
+        super().remove(value)
+
+    def clear(self):
+        self._changed()
+        super().clear()
+
+    def sort(self, *args, **kwargs):
+        self._changed()
+        super().sort(*args, **kwargs)
+
+    def reverse(self):
+        self._changed()
+        super().reverse()
+
+    def __imul__(self, n):
+        self._changed()
+        return super().__imul__(n)
 
     def events(self) -> list[Event]:
         return [item for item in self if isinstance(item, Event)]
@@ -607,12 +695,16 @@ class Trace(list):
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<Trace: {len(self)} items, {len(self.operations())} operations>\n" + self.format(limit=60)
+        return f"<Trace: {len(self)} items, {len(self.operation_positions())} operations>\n" + self.format(limit=60)
 
     def __deepcopy__(self, memo: dict) -> "Trace":
         # Operations and events are immutable: a copy of the trace (e.g. in `Cluster.fork`) is a new
-        # list holding the same items.
-        return Trace(self)
+        # list holding the same items, and what was derived from them holds for the copy too.
+        clone = Trace(self)
+        kept = self.__dict__.get("_derived")
+        if kept:
+            clone.__dict__["_derived"] = deep_copy(kept, {})  # sharing the (immutable) envelopes
+        return clone
 
     def __getitem__(self, index):
         got = super().__getitem__(index)

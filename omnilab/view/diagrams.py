@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-import weakref
 from functools import lru_cache
 from html import escape
 
@@ -613,22 +612,18 @@ class _PrefixState:
         self.pos = upto
 
 
-# id(trace) -> (a weak reference to that trace, its prefix state). Not a WeakKeyDictionary: a
-# Trace is a list, so it cannot be a dict key; the weak reference tells a live trace from a new one
-# that reuses a dead one's id, and its callback drops the entry with the trace.
-_PREFIXES: dict = {}
-
-
 def _prefix_state(trace, upto: int) -> _PrefixState:
-    key = id(trace)
-    entry = _PREFIXES.get(key)
-    state = entry[1] if entry is not None and entry[0]() is trace else None
-    if state is None or state.pos > upto:
-        state = _PrefixState()
-        try:
-            _PREFIXES[key] = (weakref.ref(trace, lambda _ref, key=key: _PREFIXES.pop(key, None)), state)
-        except TypeError:  # a plain list cannot be weakly referenced: scan it each time
-            pass
+    # Kept in the trace's `derived` data (a `Trace` keeps it as it grows, copies it with the cluster
+    # and drops it when rewritten), so redrawing, and drawing a fork or an undone cluster, reads only
+    # the items since the last drawing. A plain list is scanned from its start.
+    derived = trace.derived() if hasattr(trace, "derived") else {}
+    state = derived.get("spacetime")
+    if state is None:
+        state = derived["spacetime"] = _PrefixState()
+    elif state.pos > upto:  # a window further back (upto=): lanes of their own, the end's kept
+        state = derived.get("spacetime-back")
+        if state is None or state.pos > upto:
+            state = derived["spacetime-back"] = _PrefixState()
     state.advance(trace, upto)
     return state
 

@@ -15,7 +15,6 @@ Pure: it reads the cluster and changes nothing. Every stage says its state in te
 
 from __future__ import annotations
 
-import weakref
 from html import escape
 from typing import Any
 
@@ -91,22 +90,14 @@ class _Scan:
         self.pos = len(trace)
 
 
-# id(trace) -> (weak reference to the trace, its _Scan); a Trace is a list, so not a dict key itself.
-_SCANS: dict = {}
-
-
 def _scan(trace) -> tuple[dict, dict, set, set]:
     """`_Scan` of `trace` brought up to date: (changes, started, told, installed), copies the
-    caller may change."""
-    key = id(trace)
-    entry = _SCANS.get(key)
-    scan = entry[1] if entry is not None and entry[0]() is trace else None
+    caller may change. The scan is kept in the trace's `derived` data (valid while the trace only
+    grows, copied with a fork); a plain list is scanned from its start."""
+    derived = trace.derived() if hasattr(trace, "derived") else {}
+    scan = derived.get("reconfiguration")
     if scan is None or scan.pos > len(trace):
-        scan = _Scan()
-        try:
-            _SCANS[key] = (weakref.ref(trace, lambda _ref, key=key: _SCANS.pop(key, None)), scan)
-        except TypeError:  # a plain list: scanned afresh each time
-            pass
+        scan = derived["reconfiguration"] = _Scan()
     scan.advance(trace)
     changes = {}
     for old, change in scan.changes.items():
