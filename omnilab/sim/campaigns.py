@@ -61,8 +61,15 @@ DROP_BIAS = 4
 #: How often a drop is a burst: every in-flight message of the dropped one's type is lost with it
 #: (both followers' Accepted replies to one AcceptStopSign, say), one `drop(id)` each.
 BURST_DROP = 0.3
-#: A held message is released this many operations later (drawn uniformly).
+#: A held message is released this many operations later (drawn uniformly) ...
 DELAY_RANGE = (10, 150)
+#: ... or earlier, just ahead of a newer message of its type to the same node: each time one appears,
+#: the held one is released first with this probability (the stale copy racing the fresh one).
+RACE_RELEASE = 0.5
+#: Messages held back at once, at most (holding many stalls everything, which hides the races).
+MAX_HELD = 2
+#: Deliveries of one run at most, message by message (see ``run`` while holding).
+MAX_DRAIN = 60
 #: Reconfigurations per seed, at most.
 MAX_RECONFIGURATIONS = 3
 #: The name a failed progress check gets, next to the invariants' names.
@@ -70,11 +77,71 @@ PROGRESS = invariants.PROGRESS
 #: Stop shrinking after this many replays of candidate schedules.
 SHRINK_BUDGET = 300
 
+#: The operation kinds a schedule mixes, with their weights in the plain mix. Each kind needs one
+#: fault enabled (`_NEEDS`), except deliveries and the passing of time.
+PLAIN_MIX = {"deliver": 30, "tick": 8, "run": 5, "deliver_all": 3, "reorder": 10, "drop": 4, "duplicate": 3,
+             "delay": 3, "crash": 2, "recover": 4, "cut": 3, "heal_link": 2, "partition": 1, "heal": 2,
+             "append": 12, "trim": 1, "snapshot": 1, "reconfigure": 1}
+_NEEDS = {"reorder": "reorder", "drop": "drop", "duplicate": "duplicate", "delay": "delay", "crash": "crash",
+          "recover": "crash", "cut": "cut", "heal_link": "cut", "partition": "partition", "heal": "partition",
+          "append": "append", "trim": "compact", "snapshot": "compact", "reconfigure": "reconfigure"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One way of mixing the faults: an adversary's habit. ``weights`` change the plain mix
+    (`PLAIN_MIX`); ``flaky`` is the probability that a message of the seed's flaky type (drawn
+    from `DROPPED_MORE`) is lost instead of delivered, whenever a delivery reaches one (a link that
+    loses one kind of message, e.g. every other Accepted); ``crash_leader`` the probability that a
+    crash hits the leader; ``retry_after_recover`` the probability that a recovered node gets a
+    client write at once (a client retrying at the node that just came back, before it is synced)."""
+
+    name: str
+    weights: tuple = ()
+    stepwise: bool = False
+    hold: float = 0.0
+    flaky: float = 0.0
+    crash_leader: float = 0.0
+    retry_after_recover: float = 0.0
+
+    def mix(self) -> dict:
+        return {**PLAIN_MIX, **dict(self.weights)}
+
+
+#: The shapes a default campaign draws from, one per seed (each equally likely):
+#:
+#: * ``plain``: everything a little, deliveries mostly in order;
+#: * ``stale-control``: many delays (control messages held across resends, re-promises and whole
+#:   sessions, released late or just ahead of their successor), lost AcceptDecides that make
+#:   followers re-promise, and time passing while messages are held;
+#: * ``flaky-type``: one message type (Accepted, AcceptDecide, AcceptStopSign, Promise, ...) is lost
+#:   half the time, messages are delivered one by one (a lost reply has no second chance but the
+#:   resend), with reconfigurations to stall;
+#: * ``leader-churn``: crashes, mostly of the leader, recoveries with a client write at the node that
+#:   just came back, and reconfigurations while nodes are down.
+SHAPES = (
+    Shape("plain"),
+    Shape("stale-control", (("delay", 6), ("drop", 6), ("tick", 2), ("run", 12), ("deliver", 20),
+                            ("reorder", 6), ("append", 16)), stepwise=True, hold=0.15),
+    Shape("flaky-type", (("run", 10), ("deliver_all", 1), ("tick", 2), ("reconfigure", 3), ("append", 14)),
+          stepwise=True, flaky=0.5),
+    Shape("leader-churn", (("crash", 5), ("recover", 6), ("reconfigure", 4), ("append", 14), ("run", 6)),
+          crash_leader=0.7, retry_after_recover=0.6),
+)
+PLAIN = SHAPES[0]
+
+
+def shapes_for(faults: Iterable[str]) -> tuple[Shape, ...]:
+    """The shapes a campaign with `faults` draws from: all of `SHAPES` with every fault enabled (the
+    default); a campaign restricted to some faults uses the plain mix of those."""
+    return SHAPES if set(faults) >= set(FAULTS) else (PLAIN,)
+
 
 @dataclass
 class FuzzResult:
     """One seed of a campaign. ``violation`` is the failed invariant's name ("" when all held);
-    ``trace`` is the shrunk failing trace (None when the seed passed)."""
+    ``trace`` is the shrunk failing trace (None when the seed passed); ``shape`` the campaign shape
+    the seed drew (`SHAPES`)."""
 
     seed: int
     ops: int
@@ -89,6 +156,7 @@ class FuzzResult:
     message: str = ""
     shrunk_ops: Optional[int] = None
     trace: Optional[Trace] = field(default=None, repr=False)
+    shape: str = "plain"
 
     @property
     def ok(self) -> bool:
@@ -98,7 +166,8 @@ class FuzzResult:
         return {"seed": self.seed, "ok": self.ok, "violation": self.violation, "message": self.message,
                 "ops": self.ops, "events": self.events, "delivered": self.delivered, "dropped": self.dropped,
                 "duplicated": self.duplicated, "crashes": self.crashes, "decided": self.decided,
-                "reconfigured": self.reconfigured, "shrunk_ops": self.shrunk_ops, "trace": self.trace}
+                "reconfigured": self.reconfigured, "shrunk_ops": self.shrunk_ops, "shape": self.shape,
+                "trace": self.trace}
 
 
 # --- drawing a schedule ---------------------------------------------------------------------------
@@ -106,8 +175,10 @@ class FuzzResult:
 class ScheduleDrawer:
     """Draws the next random operation for a cluster from its seeded generator.
 
-    It remembers the messages it holds back (``held``: message id -> the operation count at which it
-    is released) and, while it holds any, never draws an operation that would deliver them."""
+    It first draws the seed's `Shape` (from `shapes_for`; no draw when there is only one), and for a
+    flaky shape the message type it loses. It remembers the messages it holds back (``held``:
+    message id -> the operation count at which it is released) and, while it holds any, never draws
+    an operation that would deliver them."""
 
     def __init__(self, cluster: Cluster, faults: Iterable[str]) -> None:
         self.cluster = cluster
@@ -116,45 +187,71 @@ class ScheduleDrawer:
         unknown = self.faults - set(FAULTS)
         if unknown:
             raise BadInput(f"unknown fault(s) {sorted(unknown)}; choose from {list(FAULTS)}")
+        shapes = shapes_for(self.faults)
+        self.shape: Shape = shapes[0] if len(shapes) == 1 else self.rng.choice(shapes)
+        self.flaky_type: Optional[str] = self.rng.choice(sorted(DROPPED_MORE)) if self.shape.flaky else None
         self.values = 0
         self.reconfigurations = 0
-        self.drawn = 0
+        #: random choices made so far (the campaign's ``steps``); a burst of drops, a release and
+        #: the deliveries of a run while holding are part of the choice that caused them.
+        self.choices = 0
+        #: deliveries left of a run that delivers message by message (while holding, or flaky).
+        self.draining = 0
         self.held: dict[int, int] = {}
+        #: for each held message, the newer messages of its type to its receiver already raced with it.
+        self.raced: dict[int, set] = {}
         #: operations already decided on, drawn before anything else (the rest of a burst of drops).
         self.queue: list[Operation] = []
-        table = [("deliver", 30), ("tick", 8), ("run", 5), ("deliver_all", 3),
-                 ("reorder", 10), ("drop", 4), ("duplicate", 3), ("delay", 3), ("crash", 2), ("recover", 4),
-                 ("cut", 3), ("heal_link", 2), ("partition", 1), ("heal", 2), ("append", 12), ("trim", 1),
-                 ("snapshot", 1), ("reconfigure", 1)]
-        needs = {"reorder": "reorder", "drop": "drop", "duplicate": "duplicate", "delay": "delay", "crash": "crash",
-                 "recover": "crash", "cut": "cut", "heal_link": "cut", "partition": "partition",
-                 "heal": "partition", "append": "append", "trim": "compact", "snapshot": "compact",
-                 "reconfigure": "reconfigure"}
-        self.kinds = [k for k, _ in table if needs.get(k, k) in self.faults or k not in needs]
-        self.weights = [w for k, w in table if k in self.kinds]
+        table = self.shape.mix()
+        self.kinds = [k for k in table if _NEEDS.get(k, k) in self.faults or k not in _NEEDS]
+        self.weights = [table[k] for k in self.kinds]
 
     @property
     def reconfigured(self) -> bool:
         return self.reconfigurations > 0
 
     def draw(self) -> Operation:
-        self.drawn += 1
         in_flight = self.cluster.network.in_flight
         for msg_id in [m for m in self.held if m not in in_flight]:
             del self.held[msg_id]  # delivered or dropped meanwhile (a shrunk schedule, a crash)
+            self.raced.pop(msg_id, None)
         while self.queue:
             op = self.queue.pop(0)
-            if op.msg_id in in_flight:
+            msg_id = getattr(op, "msg_id", None)
+            if msg_id is None or msg_id in in_flight:
                 return op
-        due = [m for m, at in self.held.items() if at <= self.drawn]
+        due = [m for m, at in self.held.items() if at <= self.choices] or self._racing()
         if due:
             del self.held[due[0]]
-            return Step(due[0])  # the release, much later
+            self.raced.pop(due[0], None)
+            return Step(due[0])  # the release, much later (or just ahead of its successor)
+        if self.draining:
+            self.draining -= 1
+            op = self._make("deliver")
+            if op is not None:
+                return op
+            self.draining = 0
+        self.choices += 1
         while True:
             kind = self.rng.choices(self.kinds, self.weights)[0]
             op = self._make(kind)
             if op is not None:
                 return op
+
+    def _racing(self) -> list[int]:
+        """A held message to release now, ahead of a newer one of its type to the same node that has
+        just appeared (each newer one gets one chance, `RACE_RELEASE`)."""
+        in_flight = self.cluster.network.in_flight
+        for held_id in self.held:
+            env = in_flight[held_id]
+            name, raced = _message_name(env), self.raced.setdefault(held_id, set())
+            for msg_id, other in in_flight.items():
+                if (msg_id > held_id and msg_id not in raced and msg_id not in self.held
+                        and other.receiver == env.receiver and _message_name(other) == name):
+                    raced.add(msg_id)
+                    if self.rng.random() < RACE_RELEASE:
+                        return [held_id]
+        return []
 
     def _free(self) -> list[int]:
         """In-flight message ids not held back."""
@@ -162,19 +259,30 @@ class ScheduleDrawer:
         return [m for m in self.cluster.network.in_flight if m not in held]
 
     def _make(self, kind: str) -> Optional[Operation]:
-        cluster, rng = self.cluster, self.rng
+        cluster, rng, shape = self.cluster, self.rng, self.shape
         in_flight = cluster.network.in_flight
         servers = cluster.servers
         holding = bool(self.held)
         if kind == "deliver":
-            if not holding:
+            if not holding and not shape.stepwise:
                 return Step() if in_flight else None
-            free = self._free()
-            return Step(free[0]) if free else None
+            for msg_id in self._free():
+                name = _message_name(in_flight[msg_id])
+                if name == self.flaky_type and rng.random() < shape.flaky:
+                    return Drop(msg_id)  # the flaky link loses this one
+                if (shape.hold and name in CONTROL_MESSAGES and len(self.held) < MAX_HELD
+                        and rng.random() < shape.hold):
+                    self.held[msg_id] = self.choices + rng.randint(*DELAY_RANGE)  # delayed on the wire
+                    continue
+                return Step(msg_id) if self.held else Step()
+            return None
         if kind == "tick":
             return Tick()
         if kind in ("run", "deliver_all"):
-            if holding:  # would deliver what I hold: let time pass, or deliver one other message
+            if holding or shape.stepwise:
+                # `run` / `deliver_all` would deliver what I hold (or spare what the flaky link loses):
+                # deliver the rest one message at a time instead, as many draws as it takes
+                self.draining = MAX_DRAIN
                 return Tick() if kind == "run" else self._make("deliver")
             return Run(1) if kind == "run" else DeliverAll()
         if kind in ("reorder", "duplicate"):
@@ -197,21 +305,40 @@ class ScheduleDrawer:
             free = self._free() if holding else list(in_flight)
             if not free:
                 return None
-            control = [m for m in free if _message_name(in_flight[m]) in CONTROL_MESSAGES]
+            if len(self.held) >= MAX_HELD:
+                return None
+            control: dict[str, list[int]] = {}
+            for m in free:
+                name = _message_name(in_flight[m])
+                if name in CONTROL_MESSAGES:
+                    control.setdefault(name, []).append(m)
             if control:
-                msg_id = rng.choice(control)
+                # a type first, then one of its messages: the rare ones (an AcceptSync, a PrepareReq)
+                # are held as often as the Prepares a leader repeats every resend
+                msg_id = rng.choice(control[rng.choice(sorted(control))])
             elif rng.random() < OTHER_DELAY:
                 msg_id = rng.choice(free)
             else:
                 return None  # mostly heartbeats in flight: wait for a control message to hold
-            self.held[msg_id] = self.drawn + rng.randint(*DELAY_RANGE)
+            self.held[msg_id] = self.choices + rng.randint(*DELAY_RANGE)
             return Tick()  # holding is not an operation of its own: time passes while it waits
         if kind == "crash":
             up = [p for p, s in servers.items() if s.up]
-            return Crash(rng.choice(up)) if up else None
+            if not up:
+                return None
+            leader = cluster.leader()
+            if leader in up and shape.crash_leader and rng.random() < shape.crash_leader:
+                return Crash(leader)
+            return Crash(rng.choice(up))
         if kind == "recover":
             down = [p for p, s in servers.items() if not s.up]
-            return Recover(rng.choice(down)) if down else None
+            if not down:
+                return None
+            pid = rng.choice(down)
+            if shape.retry_after_recover and rng.random() < shape.retry_after_recover:
+                self.values += 1
+                self.queue.append(Put(rng.choice("abc"), self.values, pid))  # the client retries there
+            return Recover(pid)
         if kind == "cut":
             a, b = rng.sample(list(servers), 2)
             return Cut(a, b, rng.random() < 0.3)
@@ -344,7 +471,7 @@ def run_seed(seed: int, steps: int = 100, nodes: Iterable[int] | int = 3, faults
     drawer = ScheduleDrawer(cluster, faults)
     ops: list[Operation] = []
     failure = None
-    for _ in range(steps):
+    while drawer.choices < steps:
         op = drawer.draw()
         ops.append(op)
         _perform(cluster, op)
@@ -354,7 +481,7 @@ def run_seed(seed: int, steps: int = 100, nodes: Iterable[int] | int = 3, faults
     if failure is None:
         failure = settle_and_probe(cluster, progress_ticks)
     stats = _statistics(cluster)
-    result = FuzzResult(seed, len(ops), **stats, reconfigured=cluster.config_id > 1)
+    result = FuzzResult(seed, len(ops), **stats, reconfigured=cluster.config_id > 1, shape=drawer.shape.name)
     if failure is not None:
         result.violation, result.message = failure.name, failure.message
         trace = cluster.trace

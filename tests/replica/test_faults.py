@@ -245,3 +245,45 @@ def test_follower_and_leader_find_each_other_after_a_late_preparereq():
     assert c.server(f).omnipaxos.get_decided_idx() == c.server(leader).omnipaxos.get_decided_idx() == 4
     assert c.server(f).kv.get("d") == 4
     assert not failed(c), failed(c)
+
+
+# --- a late AcceptSync that starts inside the follower's compacted prefix ----------------------------
+
+def test_late_acceptsync_starting_inside_the_compacted_prefix_is_ignored():
+    """Found by the stale-control campaign (it raised IndexError inside the replica): F's first
+    AcceptSync of a re-promise (entries from idx 0) is held; the answer to F's repeated Promise
+    syncs F with a snapshot, so F's log is compacted up to idx 2; F re-promises again and the held
+    sync arrives while F prepares. It ends where F's log ends, but starts inside F's compacted
+    prefix, which F's storage no longer holds: F must ignore it as the answer to an earlier Promise."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    leader, f = 3, 1
+    assert c.leader() == leader
+    c.put("a", 1)
+    c.drop(in_flight(c, "AcceptDecide", leader, f)[0])
+    c.put("b", 2)
+    c.step(in_flight(c, "AcceptDecide", leader, f)[0])          # the gap: F asks to be prepared again
+    for kind, sender, receiver in (("PrepareReq", f, leader), ("Prepare", leader, f), ("Promise", f, leader)):
+        c.step(in_flight(c, kind, sender, receiver)[0])
+    held = in_flight(c, "AcceptSync", leader, f)                 # entries a, b from idx 0: held
+    assert len(held) == 1
+    for msg_id in in_flight(c, "AcceptDecide", leader, 2):
+        c.step(msg_id)                                          # a and b decided by the leader and node 2
+    for _ in range(2):                                          # F repeats its Promise; synced by snapshot
+        c.tick()
+        assert not deliver_holding(c, held, "NoSuchMessage", f)
+    state = c.server(f).omnipaxos.inspect()
+    assert (state.phase, state.compacted_idx, state.accepted_idx) == (Phase.ACCEPT, 2, 2)
+    c.put("c", 3)
+    c.drop(in_flight(c, "AcceptDecide", leader, f)[0])
+    c.put("d", 4)
+    assert deliver_holding(c, held, "AcceptSync", f)            # F re-promises; its new sync waits
+    assert c.server(f).omnipaxos.inspect().phase is Phase.PREPARE
+    c.step(held[0])                                             # the old sync, from idx 0 < compacted 2
+    state = c.server(f).omnipaxos.inspect()
+    assert (state.phase, state.compacted_idx, state.decided_idx, state.accepted_idx) == (Phase.PREPARE, 2, 2, 2)
+    assert not failed(c), failed(c)
+    c.run(ticks=3)
+    assert c.server(f).omnipaxos.get_decided_idx() == c.server(leader).omnipaxos.get_decided_idx() == 4
+    assert dict(c.server(f).kv) == {"a": 1, "b": 2, "c": 3, "d": 4}
+    assert not failed(c), failed(c)
