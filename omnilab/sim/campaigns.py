@@ -66,6 +66,10 @@ DELAY_RANGE = (10, 150)
 #: ... or earlier, just ahead of a newer message of its type to the same node: each time one appears,
 #: the held one is released first with this probability (the stale copy racing the fresh one).
 RACE_RELEASE = 0.5
+#: The replies a follower sends its leader: a flaky seed loses one of these types this much more often
+#: than another (a lost reply is answered only by a resend, a lost request often by the next one).
+REPLIES = frozenset({"Accepted", "Promise"})
+FLAKY_REPLY_BIAS = 3
 #: Messages held back at once, at most (holding many stalls everything, which hides the races).
 MAX_HELD = 2
 #: Deliveries of one run at most, message by message (see ``run`` while holding).
@@ -75,7 +79,7 @@ MAX_RECONFIGURATIONS = 3
 #: The name a failed progress check gets, next to the invariants' names.
 PROGRESS = invariants.PROGRESS
 #: Stop shrinking after this many replays of candidate schedules.
-SHRINK_BUDGET = 300
+SHRINK_BUDGET = 1000
 
 #: The operation kinds a schedule mixes, with their weights in the plain mix. Each kind needs one
 #: fault enabled (`_NEEDS`), except deliveries and the passing of time.
@@ -98,6 +102,7 @@ class Shape:
 
     name: str
     weights: tuple = ()
+    share: int = 1
     stepwise: bool = False
     hold: float = 0.0
     flaky: float = 0.0
@@ -122,9 +127,10 @@ class Shape:
 SHAPES = (
     Shape("plain"),
     Shape("stale-control", (("delay", 6), ("drop", 6), ("tick", 2), ("run", 12), ("deliver", 20),
-                            ("reorder", 6), ("append", 16)), stepwise=True, hold=0.15),
-    Shape("flaky-type", (("run", 10), ("deliver_all", 1), ("tick", 2), ("reconfigure", 3), ("append", 14)),
-          stepwise=True, flaky=0.5),
+                            ("reorder", 6), ("append", 16)), share=3, stepwise=True, hold=0.15),
+    Shape("flaky-type", (("run", 10), ("deliver_all", 1), ("tick", 2), ("reconfigure", 5), ("append", 14),
+                         ("crash", 0), ("recover", 1), ("partition", 0), ("cut", 0), ("heal_link", 0)),
+          share=3, stepwise=True, flaky=0.8),
     Shape("leader-churn", (("crash", 5), ("recover", 6), ("reconfigure", 4), ("append", 14), ("run", 6)),
           crash_leader=0.7, retry_after_recover=0.6),
 )
@@ -188,8 +194,11 @@ class ScheduleDrawer:
         if unknown:
             raise BadInput(f"unknown fault(s) {sorted(unknown)}; choose from {list(FAULTS)}")
         shapes = shapes_for(self.faults)
-        self.shape: Shape = shapes[0] if len(shapes) == 1 else self.rng.choice(shapes)
-        self.flaky_type: Optional[str] = self.rng.choice(sorted(DROPPED_MORE)) if self.shape.flaky else None
+        self.shape: Shape = shapes[0] if len(shapes) == 1 else self.rng.choices(shapes, [x.share for x in shapes])[0]
+        self.flaky_type: Optional[str] = None
+        if self.shape.flaky:
+            types = sorted(DROPPED_MORE)
+            self.flaky_type = self.rng.choices(types, [FLAKY_REPLY_BIAS if t in REPLIES else 1 for t in types])[0]
         self.values = 0
         self.reconfigurations = 0
         #: random choices made so far (the campaign's ``steps``); a burst of drops, a release and
@@ -402,6 +411,22 @@ def _perform(cluster: Cluster, op: Operation) -> None:
         pass
 
 
+#: The name of the failure of an operation that raised an unexpected exception (a replica that
+#: crashed on a message, say): the campaign reports it like a violated invariant and shrinks it.
+UNEXPECTED = "UnexpectedException"
+
+
+def _perform_checked(cluster: Cluster, op: Operation) -> Optional[Verdict]:
+    """`_perform` `op`, then every invariant; the first failure, or None. An exception that
+    `_perform` does not expect is a failure too (`UNEXPECTED`)."""
+    try:
+        _perform(cluster, op)
+    except Exception as err:  # noqa: BLE001 - any crash of the code under test is a finding
+        return Verdict(False, UNEXPECTED, f"{op.call() if hasattr(op, 'call') else op!r} raised "
+                       f"{type(err).__name__}: {err}")
+    return _first_failure(cluster)
+
+
 def _first_failure(cluster: Cluster) -> Optional[Verdict]:
     for verdict in cluster.check():
         if not verdict.ok:
@@ -427,11 +452,13 @@ def execute(seed: int, nodes: list[int], ops: list[Operation], cluster_options: 
     probe for progress. Returns the cluster and the first failure (None if everything held)."""
     cluster = Cluster(nodes, seed=seed, **cluster_options)
     for op in ops:
-        _perform(cluster, op)
-        failure = _first_failure(cluster)
+        failure = _perform_checked(cluster, op)
         if failure is not None:
             return cluster, failure
-    return cluster, settle_and_probe(cluster, progress_ticks)
+    try:
+        return cluster, settle_and_probe(cluster, progress_ticks)
+    except Exception as err:  # noqa: BLE001
+        return cluster, Verdict(False, UNEXPECTED, f"the final progress check raised {type(err).__name__}: {err}")
 
 
 def shrink(seed: int, nodes: list[int], ops: list[Operation], name: str, cluster_options: dict,
@@ -474,12 +501,14 @@ def run_seed(seed: int, steps: int = 100, nodes: Iterable[int] | int = 3, faults
     while drawer.choices < steps:
         op = drawer.draw()
         ops.append(op)
-        _perform(cluster, op)
-        failure = _first_failure(cluster)
+        failure = _perform_checked(cluster, op)
         if failure is not None:
             break
     if failure is None:
-        failure = settle_and_probe(cluster, progress_ticks)
+        try:
+            failure = settle_and_probe(cluster, progress_ticks)
+        except Exception as err:  # noqa: BLE001
+            failure = Verdict(False, UNEXPECTED, f"the final progress check raised {type(err).__name__}: {err}")
     stats = _statistics(cluster)
     result = FuzzResult(seed, len(ops), **stats, reconfigured=cluster.config_id > 1, shape=drawer.shape.name)
     if failure is not None:
