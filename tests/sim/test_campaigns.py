@@ -11,6 +11,9 @@ CAMPAIGN_SEEDS = 200
 CAMPAIGN_STEPS = 250
 
 
+@pytest.mark.xfail(strict=True, reason="open (issue 8): the stronger campaigns find a compaction fault in the reference "
+                   "(seed 45 here: a node's compacted prefix misses a write after trims, crashes and a "
+                   "reconfiguration; tests/sim/data/open-seed64-5nodes-trim-crash-integrity.py replays a 5-node case)")
 def test_a_campaign_of_200_seeds_finds_no_violation():
     results = run_campaign(CAMPAIGN_SEEDS, CAMPAIGN_STEPS, 3, FAULTS)
     failures = [(r.seed, r.violation, r.message) for r in results if not r.ok]
@@ -26,7 +29,7 @@ def test_a_delay_holds_mostly_control_messages_and_releases_them_much_later():
     released = []  # (operations held, message type)
     for seed in range(6):
         cluster = Cluster([1, 2, 3], seed=seed)
-        drawer = ScheduleDrawer(cluster, FAULTS)
+        drawer = ScheduleDrawer(cluster, ("reorder", "drop", "duplicate", "delay", "crash", "append"))
         since: dict[int, tuple[int, str]] = {}
         for step in range(300):
             for msg_id in drawer.held:
@@ -39,8 +42,10 @@ def test_a_delay_holds_mostly_control_messages_and_releases_them_much_later():
                 released.append((step - start, name))
             _perform(cluster, op)
     assert len(released) >= 10
-    assert min(gap for gap, _ in released) >= DELAY_RANGE[0] - 1
+    # released at its time (at least DELAY_RANGE[0] random choices later, each one or more
+    # operations) or earlier, just ahead of a newer message of its type to the same node
     assert max(gap for gap, _ in released) >= 50
+    assert sum(gap >= DELAY_RANGE[0] - 1 for gap, _ in released) >= len(released) // 3
     control = sum(name in CONTROL_MESSAGES for _, name in released)
     assert control > len(released) // 2, released
 
@@ -115,3 +120,23 @@ def test_the_fuzz_command_exits_nonzero_and_prints_the_shrunk_calls(capsys, monk
     out = capsys.readouterr().out
     assert code == 1
     assert "violated an invariant" in out and "cluster = Cluster([1, 2, 3, 4, 5], seed=" in out
+
+
+def test_each_seed_draws_a_shape_and_every_shape_is_drawn():
+    from omnilab.sim.campaigns import SHAPES, shapes_for
+
+    results = run_campaign(range(40), 20, 3, FAULTS, shrink_failures=False)
+    assert {r.shape for r in results} == {shape.name for shape in SHAPES}
+    assert shapes_for(("partition", "append")) == (SHAPES[0],)  # a restricted campaign: the plain mix
+    assert {r.shape for r in run_campaign(range(5), 10, 3, ("partition", "append"))} == {"plain"}
+
+
+def test_an_exception_in_the_replica_is_reported_as_a_failure(monkeypatch):
+    from omnilab.replica.sequence_paxos import SequencePaxos
+
+    def broken(self, sender, acc):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(SequencePaxos, "handle_accepted", broken)
+    result = run_seed(0, 40, 3, ("append",))
+    assert result.violation == "UnexpectedException" and "RuntimeError: boom" in result.message
