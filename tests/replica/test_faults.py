@@ -287,3 +287,44 @@ def test_late_acceptsync_starting_inside_the_compacted_prefix_is_ignored():
     assert c.server(f).omnipaxos.get_decided_idx() == c.server(leader).omnipaxos.get_decided_idx() == 4
     assert dict(c.server(f).kv) == {"a": 1, "b": 2, "c": 3, "d": 4}
     assert not failed(c), failed(c)
+
+
+# --- compaction: a snapshot asked of an already trimmed prefix --------------------------------------
+
+def test_a_snapshot_over_a_trimmed_prefix_is_refused_so_a_lagging_node_keeps_the_trimmed_writes():
+    """Found by the 5-node campaign (seed 64): the leader trimmed its log (every node had accepted
+    b=5, b=4), then a snapshot folded the slots after the trim point into a snapshot holding only
+    a=6, which then read as the state of the whole prefix. Node 4, which had accepted b=5, b=4 but
+    never learnt they were decided, was synced with that "complete" snapshot on recovery and lost
+    both writes. The snapshot is refused instead; node 4 is synced with entries from the trim point
+    and keeps the ones it accepted below it."""
+    import pytest
+
+    from omnilab.replica.errors import CompactionErr
+
+    c = Cluster(nodes=[1, 2, 3, 4, 5], seed=0)
+    c.run(ticks=3)
+    leader, lagging = c.leader(), 4
+    assert leader != lagging
+    c.put("b", 5)
+    c.put("b", 4)
+    for f in [p for p in c.pids if p != leader]:
+        for msg_id in in_flight(c, "AcceptDecide", leader, f):
+            c.step(msg_id)
+    for msg_id in in_flight(c, "Accepted", receiver=leader):
+        c.step(msg_id)
+    for msg_id in in_flight(c, "Decide", leader, lagging):
+        c.drop(msg_id)                                   # node 4 accepted both, never learns they are decided
+    c.deliver_all()
+    assert c.server(lagging).omnipaxos.inspect().decided_idx == 0
+    c.trim()                                             # everyone accepted 2 slots: trimmed up to 2
+    assert c.server(leader).omnipaxos.inspect().compacted_idx == 2
+    c.crash(lagging)
+    c.put("a", 6)
+    c.run(ticks=1)
+    with pytest.raises(CompactionErr.TrimmedPrefix):
+        c.snapshot()
+    c.recover(lagging)
+    c.run(ticks=3)
+    assert dict(c.server(lagging).kv) == {"b": 4, "a": 6}
+    assert not failed(c), failed(c)

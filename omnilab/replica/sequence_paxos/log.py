@@ -235,9 +235,17 @@ class ReplicaLog:
             self.compacted_idx = target
 
     def try_snapshot(self, idx: Optional[int]) -> None:
-        """Fold decided entries below `idx` (None: all decided) into the stored snapshot."""
+        """Fold decided entries below `idx` (None: all decided) into the stored snapshot.
+
+        Refused (``CompactionErr.TrimmedPrefix``) when my compacted prefix is trimmed: its writes are
+        in no snapshot, so a snapshot of the slots after it would hold only those, yet read as the
+        state of the whole prefix; shipped as a Complete snapshot to a replica that decided less, it
+        would silently lose the trimmed writes there. (The reference folds the entries after the trim
+        point into a snapshot and ships it as complete; see the README.)"""
         target = self._compaction_target(idx)
         if target > self.compacted_idx:
+            if not self.prefix_is_snapshotted():
+                raise CompactionErr.TrimmedPrefix(self.compacted_idx)
             snapshot = self.decided_snapshot(target)
             self.storage.write_atomically([Trim(target), SetCompactedIdx(target), SetSnapshot(snapshot)])
             self.compacted_idx = target
