@@ -11,9 +11,6 @@ CAMPAIGN_SEEDS = 200
 CAMPAIGN_STEPS = 250
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 8): the stronger campaigns find a compaction fault in the reference "
-                   "(seed 45 here: a node's compacted prefix misses a write after trims, crashes and a "
-                   "reconfiguration; tests/sim/data/open-seed64-5nodes-trim-crash-integrity.py replays a 5-node case)")
 def test_a_campaign_of_200_seeds_finds_no_violation():
     results = run_campaign(CAMPAIGN_SEEDS, CAMPAIGN_STEPS, 3, FAULTS)
     failures = [(r.seed, r.violation, r.message) for r in results if not r.ok]
