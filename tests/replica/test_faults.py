@@ -328,3 +328,46 @@ def test_a_snapshot_over_a_trimmed_prefix_is_refused_so_a_lagging_node_keeps_the
     c.run(ticks=3)
     assert dict(c.server(lagging).kv) == {"b": 4, "a": 6}
     assert not failed(c), failed(c)
+
+
+# --- the resend of unanswered entries ----------------------------------------------------------------
+
+def test_entries_whose_accepted_replies_were_lost_are_decided_without_another_write():
+    """Issue 8, fault 2's other half: both followers accept a write and both Accepted replies are
+    lost. The reference resends nothing for entries (only for a StopSign), nothing else moves in an
+    idle cluster, and the write stays undecided until some later write happens to carry the
+    followers' next Accepted. omnilab's leader prepares again a follower that left entries
+    unacknowledged for a whole resend period; its sync makes the follower report, and the write is
+    decided within a few ticks with no other proposal."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    leader = c.leader()
+    op = c.put("a", 1)
+    followers = [p for p in c.pids if p != leader]
+    for f in followers:
+        c.step(in_flight(c, "AcceptDecide", leader, f)[0])
+    lost = in_flight(c, "Accepted", receiver=leader)
+    assert len(lost) == len(followers)
+    for msg_id in lost:
+        c.drop(msg_id)
+    c.run(ticks=4)
+    assert op.completed is not None, "the write is still undecided"
+    assert all(c.server(p).omnipaxos.get_decided_idx() == 1 for p in c.pids)
+    assert all(c.server(p).kv.get("a") == 1 for p in c.pids)
+    assert not failed(c), failed(c)
+
+
+def test_a_follower_that_answers_in_time_is_not_prepared_again():
+    """The re-prepare needs a whole resend period of silence: with every message delivered, the
+    leader never sends a Prepare in its Accept phase."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    for k in range(5):
+        c.put(f"k{k}", k)
+        c.run(ticks=2)
+    before = len(c.trace)
+    c.put("x", 1)
+    c.run(ticks=10)
+    prepares = [e for e in c.trace[before:] if type(e).__name__ == "Sent"
+                and type(getattr(e.envelope.message, "msg", None)).__name__ == "Prepare"]
+    assert prepares == []
