@@ -1,13 +1,21 @@
 """Seeded random fault campaigns: ``fuzz(seeds, steps, nodes, faults)``.
 
-For each seed, a `Cluster` runs a random schedule of ``steps`` operations drawn from the enabled
+For each seed, a `Cluster` runs a random schedule of ``steps`` random choices drawn from the enabled
 ``faults`` mixed with ordinary deliveries and ticks, and every invariant is checked after every
-operation. The faults:
+operation. With every fault enabled (the default) each seed first draws a `Shape`, an adversary's
+habit (`SHAPES`: plain; stale-control, which delays control messages on the wire and lets them race
+their successors; flaky-type, a link that loses most messages of one type, replies above all; and
+leader-churn, crashes of the leader with clients retrying at recovered nodes, reconfigurations
+while nodes are down). A campaign restricted to some faults draws from the plain mix of those.
+A choice may be recorded as several operations (a burst of drops, or a run while a message is held,
+delivered message by message); an operation that raises an unexpected exception fails the seed
+(`UNEXPECTED`). The faults:
 
 * ``reorder``, ``drop``, ``duplicate``: deliver an in-flight message out of order, lose it, copy it
   (drops prefer control messages and Accepted / AcceptDecide, and now and then lose every message
   of that type in flight at once);
-* ``delay``: hold a message back and deliver it much later (10 to 150 operations on), across
+* ``delay``: hold a message back and deliver it much later (10 to 150 choices on, or just ahead of
+  a newer message of its type to the same node, `RACE_RELEASE`), across
   elections, resends and whole leader sessions. A control message (AcceptSync, Prepare, Promise,
   AcceptStopSign, Decide, PrepareReq) is chosen whenever one is in flight (a stale one arriving
   late is what breaks a replica), any other only now and then. While a message is held the schedule delivers the others
@@ -22,7 +30,8 @@ operation. The faults:
 
 Then `Cluster.check_progress` (in place): heal, recover every node, and require that the newest
 configuration has a leader, no StopSign undecided, every new member started and a fresh put applied
-at every member within ``progress_ticks`` ticks; then every invariant once more.
+at every member within ``progress_ticks`` ticks, and then that no replica still holds a proposal
+back (`invariants.no_silent_proposal_loss`); then every invariant once more.
 
 A failing seed comes back as a replayable trace, shrunk to the fewest operations that still fail
 the same way (``Cluster.replay(row.trace)``; ``row.trace.script()`` prints the calls). The schedule
