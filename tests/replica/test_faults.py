@@ -371,3 +371,49 @@ def test_a_follower_that_answers_in_time_is_not_prepared_again():
     prepares = [e for e in c.trace[before:] if type(e).__name__ == "Sent"
                 and type(getattr(e.envelope.message, "msg", None)).__name__ == "Prepare"]
     assert prepares == []
+
+
+# --- compaction: a Delta snapshot merged over a trimmed prefix ---------------------------------------
+
+def test_a_follower_with_a_trimmed_prefix_is_synced_with_entries_not_a_delta():
+    """Five nodes. Node 2 (N) accepted a=1, b=2 but never learnt they were decided; the leader trims
+    them (everyone accepted them), and node 1 (F) trims too. F misses c=3, d=4. Its sync used to be
+    a Delta snapshot {c, d}, which F merged onto its trimmed prefix: its snapshot then read as the
+    state of slots 0-3 while holding neither a nor b, and once F led, it synced N with that
+    "complete" snapshot, and N lost a and b. A leader whose prefix is trimmed now syncs with the
+    entries it holds: F's prefix stays trimmed, so F syncs N with entries from the trim point and N
+    keeps the entries it accepted below it."""
+    c = Cluster(nodes=[1, 2, 3, 4, 5], seed=0)
+    c.run(ticks=3)
+    leader, f, n = c.leader(), 1, 2
+    assert leader not in (f, n)
+    c.put("a", 1)
+    c.put("b", 2)
+    for p in [p for p in c.pids if p != leader]:
+        for msg_id in in_flight(c, "AcceptDecide", leader, p):
+            c.step(msg_id)
+    for msg_id in in_flight(c, "Accepted", receiver=leader):
+        c.step(msg_id)
+    for msg_id in in_flight(c, "Decide", leader, n):
+        c.drop(msg_id)                                  # N accepted a, b; never learns they are decided
+    c.deliver_all()
+    c.trim()
+    c.deliver_all()
+    assert c.server(f).omnipaxos.inspect().compacted_idx == 2
+    assert c.server(n).omnipaxos.inspect().decided_idx == 0
+    others = [p for p in c.pids if p not in (f, n)]
+    c.partition([n], [f], others)
+    c.put("c", 3)
+    c.put("d", 4)
+    c.run(ticks=1)
+    c.partition([n], [f] + others)                      # F comes back and is synced
+    c.run(ticks=4)
+    state = c.server(f).omnipaxos.inspect()
+    assert state.decided_idx == 4
+    assert state.compacted_idx == 2 and c.server(f).omnipaxos.storage.get_snapshot() is None
+    c.crash(leader)
+    c.try_become_leader(f)
+    c.heal()
+    c.run(ticks=6)
+    assert dict(c.server(n).kv) == {"a": 1, "b": 2, "c": 3, "d": 4}
+    assert not failed(c), failed(c)
