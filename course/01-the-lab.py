@@ -228,7 +228,9 @@ display(view.ble(cluster))
 # line, next to the call the trace recorded, exactly as the typed call records it and raises.
 #
 # Trimming needs every node to have accepted the prefix, so this section's cluster is the scene with
-# node 3 recovered and two more writes decided by all three nodes.
+# node 3 recovered and two more writes decided by all three nodes. Once a log is trimmed, Snapshot
+# is refused there (`CompactionErr.TrimmedPrefix`): the trimmed writes are in no snapshot, so a
+# snapshot of that log could not hold them; press Trim again to compact further.
 
 # %% tags=["nbval-check-output"]
 cluster = scenarios.replace_crashed_node()
@@ -242,7 +244,8 @@ print(w.press("trim", idx="2", compact_at=1))      # refused: node 1 is not the 
 print(w.press("trim", idx="2", compact_at=None))   # cluster.trim(2), at the leader
 cluster.deliver_all()                              # the followers get the leader's Trim
 display(view.logs(cluster))
-cluster.snapshot(3)                                # typed: Snapshot with 3 in the box
+print(w.press("snapshot", idx="3", compact_at=None))  # refused: the leader's log is trimmed
+print(w.press("trim", idx="3", compact_at=None))      # cluster.trim(3): compact further
 cluster.deliver_all()
 print(cluster.trace.script().splitlines()[-5:])
 display(view.logs(cluster))

@@ -120,11 +120,21 @@ class _UndecidedIndex(CompactionErr):
             f"Use an index <= {idx}, or wait until more is decided")
 
 
+class _TrimmedPrefix(CompactionErr):
+    def __init__(self, idx: int) -> None:
+        self.idx = idx
+        super().__init__(
+            f"snapshot refused: this log is trimmed up to idx {idx}, and no snapshot holds the trimmed "
+            f"writes, so a snapshot of it could not hold them either (omnilab divergence, see the README). "
+            f"Use trim() to compact further")
+
+
 CompactionErr.NotCurrentLeader = _NotCurrentLeader
 CompactionErr.NotAllDecided = _NotAllDecided
 CompactionErr.UndecidedIndex = _UndecidedIndex
+CompactionErr.TrimmedPrefix = _TrimmedPrefix
 for _cls, _name in ((_NotCurrentLeader, "NotCurrentLeader"), (_NotAllDecided, "NotAllDecided"),
-                    (_UndecidedIndex, "UndecidedIndex")):
+                    (_UndecidedIndex, "UndecidedIndex"), (_TrimmedPrefix, "TrimmedPrefix")):
     _cls.__name__ = _cls.__qualname__ = f"CompactionErr.{_name}"
 
 

@@ -300,6 +300,11 @@ PROGRESS = "Progress"
 PROGRESS_KEY = "progress"
 #: Ticks `check_progress` waits for one probe write before it proposes another.
 PROBE_PATIENCE = 12
+#: The name of the verdict of `no_silent_proposal_loss` (which `check_progress` returns when it fails).
+NO_SILENT_LOSS = "NoSilentProposalLoss"
+#: Ticks `check_progress` keeps running, once the cluster made progress, for the replicas to let go of
+#: the proposals they still hold back (a retired instance may be synced a little later).
+RELEASE_PATIENCE = 12
 
 
 def check_progress(cluster: Any, ticks: int = 60, in_place: bool = False) -> Verdict:
@@ -308,8 +313,10 @@ def check_progress(cluster: Any, ticks: int = 60, in_place: bool = False) -> Ver
     Heal every link, recover every crashed node, then run up to `ticks` ticks and require, all at
     once: a leader agreed on in the newest configuration; no StopSign left stored but undecided, and
     every member of the newest configuration running it (new members started); and a fresh write
-    ``put("progress", n)`` proposed at the leader, decided and applied at every member. Returns
-    ``Verdict(True, "Progress")``, or a failed one saying what was still missing after `ticks` ticks.
+    ``put("progress", n)`` proposed at the leader, decided and applied at every member. Then no
+    replica may still hold a proposal back (`no_silent_proposal_loss`, given `RELEASE_PATIENCE`
+    more ticks). Returns ``Verdict(True, "Progress")``, a failed one saying what was still missing
+    after `ticks` ticks, or the failed verdict of `no_silent_proposal_loss`.
 
     By default this runs on a copy (``Cluster.replay(cluster.trace)``, identical by determinism), so
     `cluster` is not changed; a cluster changed behind its trace (calls made directly on a replica)
@@ -326,7 +333,7 @@ def check_progress(cluster: Any, ticks: int = 60, in_place: bool = False) -> Ver
         world.run(1)
         missing = _progress_missing(world, probe)
         if missing is None:
-            return _ok(PROGRESS)
+            return _after_progress(world)
         stale = probe is not None and probe.completed is None and tick - probe_tick >= PROBE_PATIENCE
         if probe is None or probe.refused is not None or stale:
             target = _probe_target(world)
@@ -339,6 +346,74 @@ def check_progress(cluster: Any, ticks: int = 60, in_place: bool = False) -> Ver
                     probe = None
     return Verdict(False, PROGRESS, f"after healing every link and recovering every node, {ticks} ticks were not "
                    f"enough: {missing}")
+
+
+def _after_progress(world: Any) -> Verdict:
+    """Progress was made: now no proposal may be left behind silently (`no_silent_proposal_loss`).
+    A replica may still be letting go of one (an old instance synced a tick later), so run up to
+    `RELEASE_PATIENCE` more ticks before saying so."""
+    for _ in range(RELEASE_PATIENCE):
+        if no_silent_proposal_loss(world).ok:
+            return _ok(PROGRESS)
+        world.run(1)
+    verdict = no_silent_proposal_loss(world)
+    return _ok(PROGRESS) if verdict.ok else verdict
+
+
+def held_proposals(world: World) -> list[tuple[int, int, Any]]:
+    """``(pid, config_id, proposal)`` for every proposal a live replica holds back, not yet in its
+    log: buffered while it knew no leader or was preparing, or a StopSign waiting likewise."""
+    held = []
+    for pid, config_id, omni in world.live_replicas():
+        sp = getattr(omni, "seq_paxos", None)
+        buffered = getattr(sp, "buffered_proposals", None)
+        if buffered is None:  # a replica of another shape: count what inspect() says
+            state = omni.inspect()
+            held += [(pid, config_id, None)] * state.buffered_proposals
+            stopsign = state.buffered_stopsign
+        else:
+            held += [(pid, config_id, proposal) for proposal in buffered]
+            stopsign = sp.buffered_stopsign
+        if stopsign is not None:
+            held.append((pid, config_id, stopsign))
+    return held
+
+
+def no_silent_proposal_loss(world: World) -> Verdict:
+    """No proposal is lost silently (the README: every proposal is decided or reported with a
+    ``ProposalLost``, on the follower side too). Meant for a cluster that has just made progress
+    again (`check_progress` calls it then: every link healed, every node up, a leader, a fresh write
+    applied at every member): from then on no replica may still hold a proposal back. A leader that
+    knows its log proposes what it buffered; a follower forwards it to the leader it now follows;
+    and a replica whose log ends in a StopSign, behind which nothing can be decided, reports it lost
+    (``take_dropped_proposals``). A proposal still held at that point is never decided and never
+    reported: its client waits for ever.
+
+    (A client write may also vanish without a report when the network loses the message carrying it,
+    or when a new leader's sync overwrites an entry a deposed leader accepted but never got chosen;
+    Sequence Paxos allows both, and the client retries after a timeout. This rule is about what the
+    replicas themselves still hold.)"""
+    name = NO_SILENT_LOSS
+    held = held_proposals(world)
+    if not held:
+        return _ok(name)
+    pid, config_id, proposal = held[0]
+    ledger = world.ledger
+    op = ledger.pending_writes.find(proposal) if proposal is not None else None
+    what = op.describe() if op is not None else (repr(proposal) if proposal is not None else "a proposal")
+    since = f" (client call at trace item {op.invoked})" if op is not None else ""
+    replica = next((o for p, c, o in world.live_replicas() if p == pid and c == config_id), None)
+    where = ""
+    if replica is not None:
+        state = replica.inspect()
+        sealed = state.stopsign is not None
+        where = (f", a {state.role.value}/{state.phase.value} whose log "
+                 + ("ends in the StopSign" if sealed else f"holds {state.accepted_idx} slot" + ("" if state.accepted_idx == 1 else "s"))
+                 + f" (decided {state.decided_idx})")
+    more = f"; {len(held) - 1} more held" if len(held) > 1 else ""
+    return Verdict(False, name, f"node {pid}{where}, still holds {what}{since} back in configuration {config_id} "
+                   f"after the cluster made progress again: it is never decided and no ProposalLost reports it"
+                   f"{more}")
 
 
 def _is_propose_err(err: Exception) -> bool:

@@ -245,3 +245,175 @@ def test_follower_and_leader_find_each_other_after_a_late_preparereq():
     assert c.server(f).omnipaxos.get_decided_idx() == c.server(leader).omnipaxos.get_decided_idx() == 4
     assert c.server(f).kv.get("d") == 4
     assert not failed(c), failed(c)
+
+
+# --- a late AcceptSync that starts inside the follower's compacted prefix ----------------------------
+
+def test_late_acceptsync_starting_inside_the_compacted_prefix_is_ignored():
+    """Found by the stale-control campaign (it raised IndexError inside the replica): F's first
+    AcceptSync of a re-promise (entries from idx 0) is held; the answer to F's repeated Promise
+    syncs F with a snapshot, so F's log is compacted up to idx 2; F re-promises again and the held
+    sync arrives while F prepares. It ends where F's log ends, but starts inside F's compacted
+    prefix, which F's storage no longer holds: F must ignore it as the answer to an earlier Promise."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    leader, f = 3, 1
+    assert c.leader() == leader
+    c.put("a", 1)
+    c.drop(in_flight(c, "AcceptDecide", leader, f)[0])
+    c.put("b", 2)
+    c.step(in_flight(c, "AcceptDecide", leader, f)[0])          # the gap: F asks to be prepared again
+    for kind, sender, receiver in (("PrepareReq", f, leader), ("Prepare", leader, f), ("Promise", f, leader)):
+        c.step(in_flight(c, kind, sender, receiver)[0])
+    held = in_flight(c, "AcceptSync", leader, f)                 # entries a, b from idx 0: held
+    assert len(held) == 1
+    for msg_id in in_flight(c, "AcceptDecide", leader, 2):
+        c.step(msg_id)                                          # a and b decided by the leader and node 2
+    for _ in range(2):                                          # F repeats its Promise; synced by snapshot
+        c.tick()
+        assert not deliver_holding(c, held, "NoSuchMessage", f)
+    state = c.server(f).omnipaxos.inspect()
+    assert (state.phase, state.compacted_idx, state.accepted_idx) == (Phase.ACCEPT, 2, 2)
+    c.put("c", 3)
+    c.drop(in_flight(c, "AcceptDecide", leader, f)[0])
+    c.put("d", 4)
+    assert deliver_holding(c, held, "AcceptSync", f)            # F re-promises; its new sync waits
+    assert c.server(f).omnipaxos.inspect().phase is Phase.PREPARE
+    c.step(held[0])                                             # the old sync, from idx 0 < compacted 2
+    state = c.server(f).omnipaxos.inspect()
+    assert (state.phase, state.compacted_idx, state.decided_idx, state.accepted_idx) == (Phase.PREPARE, 2, 2, 2)
+    assert not failed(c), failed(c)
+    c.run(ticks=3)
+    assert c.server(f).omnipaxos.get_decided_idx() == c.server(leader).omnipaxos.get_decided_idx() == 4
+    assert dict(c.server(f).kv) == {"a": 1, "b": 2, "c": 3, "d": 4}
+    assert not failed(c), failed(c)
+
+
+# --- compaction: a snapshot asked of an already trimmed prefix --------------------------------------
+
+def test_a_snapshot_over_a_trimmed_prefix_is_refused_so_a_lagging_node_keeps_the_trimmed_writes():
+    """Found by the 5-node campaign (seed 64): the leader trimmed its log (every node had accepted
+    b=5, b=4), then a snapshot folded the slots after the trim point into a snapshot holding only
+    a=6, which then read as the state of the whole prefix. Node 4, which had accepted b=5, b=4 but
+    never learnt they were decided, was synced with that "complete" snapshot on recovery and lost
+    both writes. The snapshot is refused instead; node 4 is synced with entries from the trim point
+    and keeps the ones it accepted below it."""
+    import pytest
+
+    from omnilab.replica.errors import CompactionErr
+
+    c = Cluster(nodes=[1, 2, 3, 4, 5], seed=0)
+    c.run(ticks=3)
+    leader, lagging = c.leader(), 4
+    assert leader != lagging
+    c.put("b", 5)
+    c.put("b", 4)
+    for f in [p for p in c.pids if p != leader]:
+        for msg_id in in_flight(c, "AcceptDecide", leader, f):
+            c.step(msg_id)
+    for msg_id in in_flight(c, "Accepted", receiver=leader):
+        c.step(msg_id)
+    for msg_id in in_flight(c, "Decide", leader, lagging):
+        c.drop(msg_id)                                   # node 4 accepted both, never learns they are decided
+    c.deliver_all()
+    assert c.server(lagging).omnipaxos.inspect().decided_idx == 0
+    c.trim()                                             # everyone accepted 2 slots: trimmed up to 2
+    assert c.server(leader).omnipaxos.inspect().compacted_idx == 2
+    c.crash(lagging)
+    c.put("a", 6)
+    c.run(ticks=1)
+    with pytest.raises(CompactionErr.TrimmedPrefix):
+        c.snapshot()
+    c.recover(lagging)
+    c.run(ticks=3)
+    assert dict(c.server(lagging).kv) == {"b": 4, "a": 6}
+    assert not failed(c), failed(c)
+
+
+# --- the resend of unanswered entries ----------------------------------------------------------------
+
+def test_entries_whose_accepted_replies_were_lost_are_decided_without_another_write():
+    """Issue 8, fault 2's other half: both followers accept a write and both Accepted replies are
+    lost. The reference resends nothing for entries (only for a StopSign), nothing else moves in an
+    idle cluster, and the write stays undecided until some later write happens to carry the
+    followers' next Accepted. omnilab's leader prepares again a follower that left entries
+    unacknowledged for a whole resend period; its sync makes the follower report, and the write is
+    decided within a few ticks with no other proposal."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    leader = c.leader()
+    op = c.put("a", 1)
+    followers = [p for p in c.pids if p != leader]
+    for f in followers:
+        c.step(in_flight(c, "AcceptDecide", leader, f)[0])
+    lost = in_flight(c, "Accepted", receiver=leader)
+    assert len(lost) == len(followers)
+    for msg_id in lost:
+        c.drop(msg_id)
+    c.run(ticks=4)
+    assert op.completed is not None, "the write is still undecided"
+    assert all(c.server(p).omnipaxos.get_decided_idx() == 1 for p in c.pids)
+    assert all(c.server(p).kv.get("a") == 1 for p in c.pids)
+    assert not failed(c), failed(c)
+
+
+def test_a_follower_that_answers_in_time_is_not_prepared_again():
+    """The re-prepare needs a whole resend period of silence: with every message delivered, the
+    leader never sends a Prepare in its Accept phase."""
+    c = Cluster(nodes=[1, 2, 3], seed=0)
+    c.run(ticks=3)
+    for k in range(5):
+        c.put(f"k{k}", k)
+        c.run(ticks=2)
+    before = len(c.trace)
+    c.put("x", 1)
+    c.run(ticks=10)
+    prepares = [e for e in c.trace[before:] if type(e).__name__ == "Sent"
+                and type(getattr(e.envelope.message, "msg", None)).__name__ == "Prepare"]
+    assert prepares == []
+
+
+# --- compaction: a Delta snapshot merged over a trimmed prefix ---------------------------------------
+
+def test_a_follower_with_a_trimmed_prefix_is_synced_with_entries_not_a_delta():
+    """Five nodes. Node 2 (N) accepted a=1, b=2 but never learnt they were decided; the leader trims
+    them (everyone accepted them), and node 1 (F) trims too. F misses c=3, d=4. Its sync used to be
+    a Delta snapshot {c, d}, which F merged onto its trimmed prefix: its snapshot then read as the
+    state of slots 0-3 while holding neither a nor b, and once F led, it synced N with that
+    "complete" snapshot, and N lost a and b. A leader whose prefix is trimmed now syncs with the
+    entries it holds: F's prefix stays trimmed, so F syncs N with entries from the trim point and N
+    keeps the entries it accepted below it."""
+    c = Cluster(nodes=[1, 2, 3, 4, 5], seed=0)
+    c.run(ticks=3)
+    leader, f, n = c.leader(), 1, 2
+    assert leader not in (f, n)
+    c.put("a", 1)
+    c.put("b", 2)
+    for p in [p for p in c.pids if p != leader]:
+        for msg_id in in_flight(c, "AcceptDecide", leader, p):
+            c.step(msg_id)
+    for msg_id in in_flight(c, "Accepted", receiver=leader):
+        c.step(msg_id)
+    for msg_id in in_flight(c, "Decide", leader, n):
+        c.drop(msg_id)                                  # N accepted a, b; never learns they are decided
+    c.deliver_all()
+    c.trim()
+    c.deliver_all()
+    assert c.server(f).omnipaxos.inspect().compacted_idx == 2
+    assert c.server(n).omnipaxos.inspect().decided_idx == 0
+    others = [p for p in c.pids if p not in (f, n)]
+    c.partition([n], [f], others)
+    c.put("c", 3)
+    c.put("d", 4)
+    c.run(ticks=1)
+    c.partition([n], [f] + others)                      # F comes back and is synced
+    c.run(ticks=4)
+    state = c.server(f).omnipaxos.inspect()
+    assert state.decided_idx == 4
+    assert state.compacted_idx == 2 and c.server(f).omnipaxos.storage.get_snapshot() is None
+    c.crash(leader)
+    c.try_become_leader(f)
+    c.heal()
+    c.run(ticks=6)
+    assert dict(c.server(n).kv) == {"a": 1, "b": 2, "c": 3, "d": 4}
+    assert not failed(c), failed(c)

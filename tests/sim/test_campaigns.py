@@ -26,7 +26,7 @@ def test_a_delay_holds_mostly_control_messages_and_releases_them_much_later():
     released = []  # (operations held, message class)
     for seed in range(6):
         cluster = Cluster([1, 2, 3], seed=seed)
-        drawer = ScheduleDrawer(cluster, FAULTS)
+        drawer = ScheduleDrawer(cluster, ("reorder", "drop", "duplicate", "delay", "crash", "append"))
         since: dict[int, tuple[int, type]] = {}
         for step in range(300):
             for msg_id in drawer.held:
@@ -35,13 +35,15 @@ def test_a_delay_holds_mostly_control_messages_and_releases_them_much_later():
             if drawer.held and set(drawer.held) & set(cluster.network.in_flight):
                 assert not isinstance(op, (Run, DeliverAll))  # nothing delivers a held message
             if getattr(op, "msg_id", None) in since and op.msg_id not in drawer.held:
-                start, cls = since.pop(op.msg_id)
-                released.append((step - start, cls))
+                start, name = since.pop(op.msg_id)
+                released.append((step - start, name))
             _perform(cluster, op)
     assert len(released) >= 10
-    assert min(gap for gap, _ in released) >= DELAY_RANGE[0] - 1
+    # released at its time (at least DELAY_RANGE[0] random choices later, each one or more
+    # operations) or earlier, just ahead of a newer message of its type to the same node
     assert max(gap for gap, _ in released) >= 50
-    control = sum(cls in CONTROL_MESSAGES for _, cls in released)
+    assert sum(gap >= DELAY_RANGE[0] - 1 for gap, _ in released) >= len(released) // 3
+    control = sum(name in CONTROL_MESSAGES for _, name in released)
     assert control > len(released) // 2, released
 
 
@@ -115,3 +117,23 @@ def test_the_fuzz_command_exits_nonzero_and_prints_the_shrunk_calls(capsys, monk
     out = capsys.readouterr().out
     assert code == 1
     assert "violated an invariant" in out and "cluster = Cluster([1, 2, 3, 4, 5], seed=" in out
+
+
+def test_each_seed_draws_a_shape_and_every_shape_is_drawn():
+    from omnilab.sim.campaigns import SHAPES, shapes_for
+
+    results = run_campaign(range(40), 20, 3, FAULTS, shrink_failures=False)
+    assert {r.shape for r in results} == {shape.name for shape in SHAPES}
+    assert shapes_for(("partition", "append")) == (SHAPES[0],)  # a restricted campaign: the plain mix
+    assert {r.shape for r in run_campaign(range(5), 10, 3, ("partition", "append"))} == {"plain"}
+
+
+def test_an_exception_in_the_replica_is_reported_as_a_failure(monkeypatch):
+    from omnilab.replica.sequence_paxos import SequencePaxos
+
+    def broken(self, sender, acc):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(SequencePaxos, "handle_accepted", broken)
+    result = run_seed(0, 40, 3, ("append",))
+    assert result.violation == "UnexpectedException" and "RuntimeError: boom" in result.message

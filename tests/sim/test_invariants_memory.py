@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 
 from omnilab.kv import KVSnapshot
 from omnilab.replica.ballot import Ballot
+from omnilab.replica.errors import CompactionErr
 from omnilab.replica.sequence_paxos.follower import FollowerHandlers
 from omnilab.replica.sequence_paxos.leader_state import LeaderState
 from omnilab.sim import Cluster, invariants
@@ -61,7 +63,11 @@ def test_integrity_holds_over_trims_snapshots_crashes_and_recoveries():
         cluster.run(ticks=2)
     cluster.put("e", 7)
     cluster.run(ticks=2)
-    cluster.snapshot()
+    # A snapshot of a trimmed log is refused (the trimmed writes are in no snapshot, so it could not
+    # hold them; README divergences): compact further with a trim instead.
+    with pytest.raises(CompactionErr.TrimmedPrefix):
+        cluster.snapshot()
+    cluster.trim()
     cluster.run(ticks=2)
     assert all(cluster.check()), [v for v in cluster.check() if not v.ok]
     _pure(cluster)
@@ -218,10 +224,12 @@ def test_check_progress_fails_with_a_reason_when_nothing_can_be_decided(monkeypa
 
 
 def test_check_progress_names_a_member_that_never_catches_up(monkeypatch):
-    # A follower that ignores every AcceptDecide and Decide stays behind for ever.
+    # A follower that ignores every AcceptDecide, Decide and AcceptSync stays behind for ever (the
+    # AcceptSync too: the leader prepares again a follower that leaves entries unacknowledged, and
+    # the sync would bring it up to date).
     cluster = Cluster([1, 2, 3], seed=0)
     cluster.run(ticks=3)
-    for name in ("handle_decide", "handle_acceptdecide"):
+    for name in ("handle_decide", "handle_acceptdecide", "handle_acceptsync"):
         original = getattr(FollowerHandlers, name)
 
         def deaf(self, sender, msg, original=original):
@@ -231,4 +239,4 @@ def test_check_progress_names_a_member_that_never_catches_up(monkeypatch):
         monkeypatch.setattr(FollowerHandlers, name, deaf)
     verdict = cluster.check_progress(ticks=20)
     assert not verdict.ok
-    assert "but not applied at node(s) [1] (node 1 Follower/Accept in c1, decided 0" in verdict.message, verdict
+    assert "but not applied at node(s) [1] (node 1 Follower/Prepare in c1, decided 0" in verdict.message, verdict

@@ -1,8 +1,10 @@
 """The mutant catalogue: every mutant breaks one rule, and the campaigns' invariants catch it.
 
-The budgets here are small (the campaign's default is 100 seeds x 100 steps; `omnilab mutants`
-prints the full table); each mutant must be caught within a few seeds, by an invariant expected to
-catch it, and the shrunk failing trace replays to the same violation.
+Each mutant (the reverted fixes of the replica's faults included) must be caught by the default
+campaign (100 steps a seed) within the default budget of 100 seeds, by an invariant expected to
+catch it, and the shrunk failing trace replays to the same failure. The hunts start at the seed
+known to fail (`FOUND`, measured from seed 0; `omnilab mutants` prints the full table), so the test
+stays cheap while the figures it pins are those of the default campaign.
 """
 
 from __future__ import annotations
@@ -10,28 +12,33 @@ from __future__ import annotations
 import pytest
 
 from omnilab import cli
-from omnilab.sim import Cluster
+from omnilab.sim import Cluster, invariants
 from omnilab.sim.mutants import EXPECTED, MUTANTS, REVERTED, format_table, hunt
 from omnilab.sim.variant import REFERENCE, importable_name, resolve
 
-#: Seeds of the default campaign (100 steps each) within which the campaign catches each mutant, a
-#: margin above the seed that first caught it when this was written (`omnilab mutants` prints the
-#: table). The mutants left out are not caught by the campaign within 400 seeds: the takeover breaks
-#: a liveness rule no safety invariant sees, and the reverted fixes of the replica's faults need
-#: schedules the random campaign rarely draws; their regression tests catch them
-#: (tests/sim/test_reverted_fixes.py).
-BUDGET = {
-    "accept-lower-ballot": 10,
-    "ignore-most-up-to-date-promise": 20,
-    "stopsign-decided-when-accepted": 25,
-    "append-after-stopsign": 10,
-    "decide-without-write-quorum": 10,
-    "start-without-state-transfer": 5,
+#: For each mutant the default campaign catches (100 steps a seed, `omnilab mutants` prints the
+#: table): the seed that first fails it (the campaign runs seeds 0, 1, ...: caught within seed + 1
+#: seeds, inside the default budget of 100), the invariant that catches it, and the length its
+#: failing schedule shrinks to. The test starts at that seed (cheap); the figures are those of the
+#: hunt from seed 0. The takeover is left out: it breaks a liveness rule no check sees.
+FOUND = {
+    "accept-lower-ballot": (40, "UniformAgreement", 136),
+    "ignore-most-up-to-date-promise": (6, "UniformAgreement", 278),
+    "stopsign-decided-when-accepted": (16, "Integrity", 170),
+    "append-after-stopsign": (0, "StopSignSeal", 30),
+    "decide-without-write-quorum": (1, "Integrity", 1),
+    "start-without-state-transfer": (0, "ConfigurationTransition", 2),
+    # the replica's fixed faults, reverted (issue 8): each needs a schedule the campaign's shapes draw
+    "apply-late-acceptsync": (82, "Integrity", 78),
+    "silent-on-repeated-acceptstopsign": (29, "Progress", 90),
+    "keep-buffered-behind-stopsign": (8, "NoSilentProposalLoss", 5),
+    "ignore-prepare-while-accepting": (21, "Progress", 370),
 }
-CAUGHT = list(BUDGET)
+CAUGHT = list(FOUND)
+#: The default seed budget of ``omnilab fuzz`` and ``omnilab mutants``.
+DEFAULT_SEEDS = 100
 #: Nodes of the campaign that hunts each mutant (3 unless said). A follower accepting a lower ballot
-#: needs two leaders competing over a follower both reach: the 3-node campaign first draws that at
-#: seed 188, the 5-node one at seed 6.
+#: needs two leaders competing over a follower both reach, which the 5-node campaign draws sooner.
 NODES = {"accept-lower-ballot": 5}
 
 
@@ -52,15 +59,23 @@ def test_the_catalogue_names_every_required_mutant():
 
 @pytest.mark.parametrize("name", CAUGHT)
 def test_each_mutant_is_caught_by_an_expected_invariant(name):
-    catch = hunt(name, seeds=BUDGET[name], steps=100, nodes=NODES.get(name, 3), shrink=True)
-    assert catch.caught, f"{name} survived {BUDGET[name]} seeds"
+    seed, invariant, shrunk = FOUND[name]
+    catch = hunt(name, seeds=seed + 1, steps=100, nodes=NODES.get(name, 3), shrink=True, first_seed=seed)
+    assert catch.caught, f"{name} survived seed {seed}"
     assert catch.caught_by in EXPECTED[name], catch.message
-    assert catch.shrunk_ops is not None and catch.shrunk_ops <= (70 if name in NODES else 60)  # of the 100 drawn
-    # The shrunk trace names its variant and replays to the same violation.
-    assert catch.trace[0].variant == importable_name(MUTANTS[name])
+    assert (catch.seeds, catch.caught_by, catch.shrunk_ops) == (seed + 1, invariant, shrunk)
+    assert catch.seeds <= DEFAULT_SEEDS
+    # The shrunk trace names its variant and replays to the same failure.
+    variant = {**MUTANTS, **REVERTED}[name]
+    assert catch.trace[0].variant == importable_name(variant)
     again = Cluster.replay(catch.trace)
-    assert again.variant is MUTANTS[name]
-    assert any(not v.ok and v.name == catch.caught_by for v in again.check())
+    assert again.variant is variant
+    if invariant == "NoSilentProposalLoss":
+        assert not invariants.no_silent_proposal_loss(again).ok
+    elif invariant == "Progress":  # the trace ends with the campaign's progress check: still stuck
+        assert not again.check_progress(ticks=60).ok
+    else:
+        assert any(not v.ok and v.name == invariant for v in again.check())
 
 
 def test_the_reference_survives_the_same_budget():

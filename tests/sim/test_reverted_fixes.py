@@ -49,3 +49,39 @@ def test_the_invariants_catch_the_late_acceptsync(monkeypatch):
     state = cluster.server(follower).omnipaxos.inspect()
     assert state.decided_idx > state.accepted_idx
     assert {v.name for v in cluster.check() if not v.ok} & {"Integrity", "LocalWellFormedness"}
+
+
+def buffered_behind_stopsign(variant):
+    """The schedule of fault 3 (tests/replica/test_faults.py), on `variant`: the old leader recovers
+    and buffers a client write; the AcceptSync it then gets ends in the StopSign the others
+    decided. Returns the cluster."""
+    c = Cluster(nodes=[1, 2, 3], seed=0, variant=variant)
+    c.run(ticks=3)
+    old = c.leader()
+    c.put("a", 1)
+    c.run(ticks=1)
+    c.crash(old)
+    c.run(ticks=5)
+    c.reconfigure([1, 2, 3], at=c.leader())
+    c.run(ticks=2)
+    c.recover(old)
+    c.put("lost", 7, at=old)
+    return c
+
+
+def test_no_silent_proposal_loss_fails_on_the_mutant_and_holds_on_the_reference():
+    """The invariant for fault 3: once the cluster made progress again, no replica may still hold a
+    client write back (every one is decided or reported lost). `check_progress` checks it."""
+    from omnilab.sim import invariants
+    from omnilab.sim.variant import REFERENCE
+
+    reference = buffered_behind_stopsign(REFERENCE)
+    assert reference.check_progress(ticks=40, in_place=True).ok
+    assert invariants.no_silent_proposal_loss(reference).ok
+    mutant = buffered_behind_stopsign(MUTANTS["keep-buffered-behind-stopsign"])
+    verdict = mutant.check_progress(ticks=40, in_place=True)
+    assert not verdict.ok and verdict.name == invariants.NO_SILENT_LOSS
+    old = next(p for p in mutant.pids if mutant.server(p).instances[1].inspect().buffered_proposals)
+    assert f"node {old}" in verdict.message and "put('lost', 7)" in verdict.message
+    assert "never decided and no ProposalLost reports it" in verdict.message
+    assert verdict == invariants.no_silent_proposal_loss(mutant)  # a pure function of the state

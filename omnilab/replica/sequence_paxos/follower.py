@@ -84,11 +84,19 @@ class FollowerHandlers:
         index: it never moves back). Such a sync holds nothing I lack, so I ignore it and wait for
         the answer to my current Promise. A sync that ends at or after the end of my log is applied:
         over my log it holds the same entries, so everything I decided stays where it is.
+
+        Nor can a sync start inside my compacted prefix: an answer to my current Promise starts at or
+        above the decided index I promised with, and I compact only decided slots. One that starts
+        below my compacted index answers an earlier Promise (I compacted since, e.g. from a
+        snapshot the leader synced me with in between); it would rewrite slots my storage no longer
+        holds, so I ignore it too.
         """
         log = self.log
         if log.accepted_round != sync.n:
             return False  # my first sync in this ballot: it answers the log I promised with
         ls = sync.log_sync
+        if ls.sync_idx < log.compacted_idx:
+            return True
         sync_end = ls.sync_idx + len(ls.suffix) + (1 if ls.stopsign is not None else 0)
         return sync_end < log.accepted_idx
 

@@ -179,6 +179,8 @@ class LeaderHandlers:
 
     def resend_leader(self) -> None:
         ls = self.leader_state
+        if self.phase is Phase.ACCEPT and self.log.stopsign is None:
+            self.reprepare_silent_followers()
         if self.phase is Phase.ACCEPT and self.log.stopsign is not None:
             for follower in ls.promised_followers(self.pid):
                 seq = ls.seq_num[follower]  # a resend reuses the current number
@@ -190,3 +192,23 @@ class LeaderHandlers:
         if self.phase in (Phase.PREPARE, Phase.ACCEPT):
             for peer in ls.preparable_peers(self.pid):
                 self.send_prepare(peer)
+
+    def reprepare_silent_followers(self) -> None:
+        """omnilab divergence (the reference resends nothing for entries): a follower that has not
+        acknowledged entries I sent it a whole resend period ago, and reported nothing since, lost
+        my AcceptDecide or its Accepted. Nothing else would make either side move: the follower sees
+        no gap until I send again, and if its Accepted was lost, a write quorum may never form and
+        the entries stay undecided while the cluster idles. So I prepare it again, as when it asks
+        with a PrepareReq: it promises my ballot anew (also while accepting), and the AcceptSync that
+        answers brings its log in line and makes it report its accepted index. The sequence numbers
+        are untouched: the sync opens a new session, as every sync does."""
+        ls = self.leader_state
+        marks, mine = ls.resend_marks, self.log.accepted_idx
+        for follower in ls.promised_followers(self.pid):
+            reported = ls.accepted_idx[follower]
+            mark = marks.get(follower)
+            if mark is not None and reported == mark[0] < mark[1]:
+                ls.reset_promise(follower)
+                self.send_prepare(follower)
+            else:
+                marks[follower] = (reported, mine)

@@ -52,6 +52,10 @@ class LeaderState:
         self.max_promise_sync: Optional[LogSync] = None
         # The AcceptDecide to each follower that is still in my outbox and may be extended.
         self.latest_accept: dict = {}
+        # follower -> (the accepted index it had reported, my accepted index) at my last resend
+        # timeout: a follower that reported nothing new for a whole period while entries were
+        # outstanding has lost my messages or its replies.
+        self.resend_marks: dict[int, tuple[int, int]] = {}
 
     def is_member(self, pid: int) -> bool:
         return pid in self.promise_state
@@ -81,6 +85,7 @@ class LeaderState:
         self.promise_state[pid] = PromiseState.NOT_PROMISED
         self.promise_meta.pop(pid, None)
         self.latest_accept.pop(pid, None)
+        self.resend_marks.pop(pid, None)
 
     def lost_promise(self, pid: int) -> None:
         self.promise_state[pid] = PromiseState.PROMISED_HIGHER

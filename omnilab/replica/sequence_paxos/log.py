@@ -95,9 +95,14 @@ class ReplicaLog:
     def create_log_sync(self, common_prefix: int, other_decided_idx: int) -> LogSync:
         """What a replica whose log agrees with mine up to `common_prefix`, and which has decided
         `other_decided_idx` slots, needs to make its log equal to mine."""
-        if (self.decided_idx > common_prefix and self._snapshot_class() is not None
-                and self.can_snapshot_from(other_decided_idx)):
-            # Ship the decided part it lacks as a snapshot, and my undecided tail as entries.
+        if (self.decided_idx > common_prefix and self.prefix_is_snapshotted()
+                and self._snapshot_class() is not None and self.can_snapshot_from(other_decided_idx)):
+            # Ship the decided part it lacks as a snapshot, and my undecided tail as entries. Not
+            # when my compacted prefix is trimmed, even for a Delta I could build from the entries I
+            # hold: the receiver merges a Delta onto its own decided prefix, and if that prefix is
+            # trimmed too, the merged snapshot would read as the state of its whole prefix while
+            # missing the trimmed writes (and be shipped as complete when it leads). Entries keep a
+            # trimmed prefix reading as trimmed. (The reference sends the Delta; see the README.)
             snapshot, sync_idx = self.create_diff_snapshot(other_decided_idx)
             suffix = self.storage.get_suffix(self.decided_idx)
         else:
@@ -235,9 +240,17 @@ class ReplicaLog:
             self.compacted_idx = target
 
     def try_snapshot(self, idx: Optional[int]) -> None:
-        """Fold decided entries below `idx` (None: all decided) into the stored snapshot."""
+        """Fold decided entries below `idx` (None: all decided) into the stored snapshot.
+
+        Refused (``CompactionErr.TrimmedPrefix``) when my compacted prefix is trimmed: its writes are
+        in no snapshot, so a snapshot of the slots after it would hold only those, yet read as the
+        state of the whole prefix; shipped as a Complete snapshot to a replica that decided less, it
+        would silently lose the trimmed writes there. (The reference folds the entries after the trim
+        point into a snapshot and ships it as complete; see the README.)"""
         target = self._compaction_target(idx)
         if target > self.compacted_idx:
+            if not self.prefix_is_snapshotted():
+                raise CompactionErr.TrimmedPrefix(self.compacted_idx)
             snapshot = self.decided_snapshot(target)
             self.storage.write_atomically([Trim(target), SetCompactedIdx(target), SetSnapshot(snapshot)])
             self.compacted_idx = target
