@@ -112,8 +112,8 @@ def test_every_operation_pastes_back_exactly():
     cluster.run(ticks=2)
     cluster.put("after", "heal")
     cluster.run(ticks=1)
-    cluster.trim(2)
-    cluster.snapshot(local_only=True)
+    cluster.snapshot(2, local_only=True)  # (a snapshot after a trim is refused: see the README)
+    cluster.trim()
     cluster.put(("a", 1), ("tuple", 1.5, None, b"bytes", -0.0))
     cluster.put("nested", {"k": ["v", {"set", "of", "words"}]})
     cluster.append(KeyValue("via", "append"))
@@ -129,7 +129,7 @@ def test_every_operation_pastes_back_exactly():
     script = cluster.trace.script()
     assert "cluster.put('name', 'Ada Lovelace')" in script
     assert "cluster.reconfigure([1, 2, 3, 4], metadata='grow to four')" in script
-    assert "cluster.deliver_all(limit=2)" in script and "cluster.snapshot(local_only=True)" in script
+    assert "cluster.deliver_all(limit=2)" in script and "cluster.snapshot(2, local_only=True)" in script
     assert len(script.splitlines()) == len(cluster.trace.operations())
     namespace = {"Cluster": Cluster, "KeyValue": KeyValue}
     exec(script, namespace)
