@@ -49,9 +49,10 @@ def _timed(call) -> float:
 def measure(num_nodes: int, puts: int) -> dict:
     """One session at `num_nodes` nodes, measured (runs in the current process)."""
     from omnilab import view
-    from omnilab.sim import Cluster
+    from omnilab.sim import Cluster, checkpoints
 
     cluster = Cluster(num_nodes)
+    checkpoints.keep(cluster)  # as the lab does: undo replays from the newest checkpoint
     cluster.run(ticks=3)
     leader = cluster.leader()
     start = time.perf_counter()

@@ -337,7 +337,7 @@ cluster.deliver_all()
 #
 # `cluster.trace` is a plain Python list. It has two kinds of items, told apart by grammar:
 # **operations** (present tense: `Put`, `Step`, `Drop`, …) are the calls you made, with their
-# arguments, and **events** (past tense: `Sent`, `Delivered`, `Dropped`, `Decided`, …) are what
+# arguments, and **events** (past tense: `Sent`, `Delivered`, `Dropped`, `EntryDecided`, …) are what
 # each call caused. Every item is a small frozen dataclass whose fields you can read. A `Dropped`
 # event holds the envelope (`id`, `sender`, `receiver`, `message`) and the reason.
 

@@ -218,7 +218,7 @@ with leader_without_quorum():
 for verdict in failing.check():
     if not verdict.ok:
         print(verdict)
-decided = view.events(failing, last=None).query("what == 'Decided'")
+decided = view.events(failing, last=None).query("what == 'EntryDecided'")
 display(decided)
 display(failing.logs())
 

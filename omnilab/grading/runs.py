@@ -207,7 +207,7 @@ def run_schedule(schedule: Schedule, variant: Any = None, *, variant_name: Optio
     ``NotImplementedError`` from the learner's code propagates (the exercise is not done yet).
     """
     from omnilab.replica.state import Role
-    from omnilab.sim.trace import Decided, Proposed, SnapshotInstalled
+    from omnilab.sim.trace import EntryDecided, Proposed, SnapshotInstalled
 
     artefact: dict = {"schedule": schedule.lines(variant_name), "decided": [], "compacted": [], "proposed": [],
                       "leading": [], "leader": [], "error": None, "final": {}}
@@ -217,7 +217,7 @@ def run_schedule(schedule: Schedule, variant: Any = None, *, variant_name: Optio
         items = cluster.trace[start:]
         for pos, item in enumerate(items, start=start):
             kind = type(item)
-            if kind is Decided:
+            if kind is EntryDecided:
                 artefact["decided"].append([k, item.pid, item.config_id, item.idx, _text(item.entry), pos])
             elif kind is Proposed:
                 artefact["proposed"].append([k, _text(item.proposal)])

@@ -17,7 +17,7 @@ from .network import Envelope
 from .server import Server, ServerStatus
 from .service import StartInstance, StateTransfer, TransferAck
 from .trace import (EVENT_TYPES, OPERATION_TYPES, Append, ClusterCreated, CompactionRefused, Crash,  # noqa: F401
-                    Crashed, Cut, Decided, Delivered, DeliverAll, Drop, Dropped, Duplicate, Duplicated, Event, Get,
+                    Crashed, Cut, EntryDecided, Delivered, DeliverAll, Drop, Dropped, Duplicate, Duplicated, Event, Get,
                     Heal, InstanceStarted, Operation, Partition, ProposalLost, Proposed, Put, ReadDone, Recover,
                     Reconfigure, Recovered, Refused, Responded, Retired, Run, Sent, ServerCreated, SetPriority,
                     SnapshotInstalled, SnapshotLog, StateInstalled, Step, StepRandom, Tick, Ticked, Trace, TrimLog,

@@ -70,7 +70,7 @@ from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeade
 from .ledger import ClientOp, InstanceStart, Ledger, Verdict
 from .network import Envelope, Network
 from .server import CALLED, COMPACTED, DECIDED, EVENT, NEEDS_SERVER, SEND, STARTED, STOPSIGN_DECIDED, Out, Server
-from .trace import (Append, ClusterCreated, CompactionRefused, Crash, Cut, Decided, DeliverAll, Drop, Dropped,
+from .trace import (Append, ClusterCreated, CompactionRefused, Crash, Cut, EntryDecided, DeliverAll, Drop, Dropped,
                     Duplicate, Duplicated, Get, Heal, InstanceStarted, Operation, Partition, Proposed, Put, ReadDone,
                     Recover, Reconfigure, Refused, Responded, Run, ServerCreated, SetPriority, SnapshotInstalled,
                     SnapshotLog, Step, StepRandom, Tick, Ticked, Trace, TrimLog, TryBecomeLeader)
@@ -717,7 +717,7 @@ class Cluster:
             elif kind == DECIDED:
                 _, config_id, idx, entry, replaying = step
                 if not replaying:
-                    append(Decided(pid, config_id, idx, entry))
+                    append(EntryDecided(pid, config_id, idx, entry))
                 op = ledger.on_decided(pid, config_id, idx, entry, len(trace) - 1)
                 if op is not None:
                     append(Responded(op.op_id, config_id, idx))
@@ -727,7 +727,7 @@ class Cluster:
             elif kind == STOPSIGN_DECIDED:
                 _, config_id, idx, stopsign, replaying = step
                 if not replaying:
-                    append(Decided(pid, config_id, idx, stopsign))
+                    append(EntryDecided(pid, config_id, idx, stopsign))
                 ledger.on_decided(pid, config_id, idx, stopsign, len(trace) - 1)
             elif kind == COMPACTED:
                 _, config_id, upto, trimmed, replaying = step
@@ -823,7 +823,9 @@ class _Operation:
         """The call stops here, at a clean point: record `op` (what it completed) in place of the
         operation it began as, or nothing when `op` is None (and nothing happened since)."""
         cluster, pos = self.cluster, self.position
-        _checkpoints.of(cluster).forget_after(pos)
+        store = _checkpoints.kept(cluster)
+        if store is not None:
+            store.forget_after(pos)
         if op is None:
             assert pos == len(cluster.trace) - 1, "settle(None) after events were recorded"
             cluster.trace.pop()

@@ -107,7 +107,7 @@ class Out(list):
     * ``(EVENT, event)``: record a trace event (`omnilab.sim.trace`);
     * ``(SEND, receiver, config_id, message)``: put `message` on the wire (a service message);
     * ``(DECIDED, config_id, idx, entry, replaying)`` and ``(STOPSIGN_DECIDED, ...)``: a decided slot
-      was applied (recorded as `Decided` unless `replaying`, and shown to the ledger, which may answer
+      was applied (recorded as `EntryDecided` unless `replaying`, and shown to the ledger, which may answer
       the client);
     * ``(COMPACTED, config_id, upto_idx, trimmed, replaying)``: a compacted prefix was installed;
     * ``(STARTED, config_id, nodes, prev_config_id, stopsign, state)``: an instance started;

@@ -8,7 +8,7 @@ Two kinds of small frozen dataclasses, told apart by grammar:
   are the replayable part: ``Cluster.replay(trace)`` builds a new cluster from the first operation
   (`ClusterCreated`) and performs the others in order; ``op.call()`` is the Python call, so
   ``trace.script()`` is a program you can paste into a notebook.
-* **Events** (past tense: `Sent`, `Delivered`, `Decided`, `InstanceStarted`, ...) are what happened
+* **Events** (past tense: `Sent`, `Delivered`, `EntryDecided`, `InstanceStarted`, ...) are what happened
   because of the operation just before them. Nothing is lost silently: a dropped message, a refused
   or discarded proposal, the volatile state a crash wiped, all appear here.
 
@@ -391,7 +391,7 @@ def _fast_init(cls: type) -> type:
     """Give the frozen, slotted dataclass `cls` an ``__init__`` that fills each slot through its
     descriptor. The one @dataclass writes calls ``object.__setattr__`` per field (to get past the
     frozen ``__setattr__``), which costs about twice as much, and the cluster makes a `Sent`, a
-    `Delivered` or a `Decided` for every message and every decision. Same signature (positional or
+    `Delivered` or an `EntryDecided` for every message and every decision. Same signature (positional or
     keyword; for classes whose fields have no defaults), same object."""
     if any(f.default is not MISSING or f.default_factory is not MISSING for f in fields(cls)):
         raise TypeError(f"_fast_init: {cls.__name__} has fields with defaults; keep its dataclass __init__")
@@ -507,8 +507,10 @@ class ProposalLost(Event):
 
 @_fast_init
 @dataclass(frozen=True, slots=True)
-class Decided(Event):
-    """pid applied slot ``idx`` of configuration ``config_id``: an entry or a StopSign."""
+class EntryDecided(Event):
+    """pid applied slot ``idx`` of configuration ``config_id``: an entry or a StopSign. (The
+    replica's ``LogEntry.Decided`` is how a log reads a decided slot; this is the event of a server
+    applying one.)"""
 
     pid: int
     config_id: int
@@ -715,5 +717,5 @@ OPERATION_TYPES = (ClusterCreated, Step, StepRandom, DeliverAll, Drop, Duplicate
                    Cut, Partition, Heal, Put, Append, Get, Reconfigure, SetPriority, TryBecomeLeader, TrimLog,
                    SnapshotLog)
 EVENT_TYPES = (Sent, Delivered, Dropped, Duplicated, Ticked, Crashed, Recovered, Proposed, Refused,
-               CompactionRefused, ProposalLost, Decided, SnapshotInstalled, Responded, ReadDone, ServerCreated,
+               CompactionRefused, ProposalLost, EntryDecided, SnapshotInstalled, Responded, ReadDone, ServerCreated,
                InstanceStarted, StateInstalled, Retired)

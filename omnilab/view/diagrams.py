@@ -457,7 +457,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
         item = trace[pos]
         if not isinstance(item, T.Sent):
             last_send_sender = None
-        if not isinstance(item, T.Decided):
+        if not isinstance(item, T.EntryDecided):
             flush_decided()
         if isinstance(item, T.Operation):
             row += 1
@@ -504,7 +504,7 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
             if origin is not None:
                 send_point[item.copy_id] = origin
             mark(item.envelope.sender, row, f"⧉ #{item.envelope.id} → #{item.copy_id}", "#ffffff", "#888888")
-        elif isinstance(item, T.Decided):
+        elif isinstance(item, T.EntryDecided):
             is_stopsign = isinstance(item.entry, StopSign)
             text = f"{item.idx}: {_short_text(_entry_label(item.entry), 22)}"
             run = decided_run.get(item.pid)

@@ -5,7 +5,7 @@ majority of ``c`` accepts it, it is decided (which *seals* configuration ``c``: 
 decided in its log), the nodes that stay start their instance of ``c+1``, and every node new in
 ``c+1`` is told the configuration (``StartInstance``), receives the state decided before the
 StopSign (``StateTransfer``) and only then starts running. `reconfiguration(cluster)` reads those
-stages from the trace (``Proposed``, ``Decided``, ``InstanceStarted``, ``StateInstalled`` events
+stages from the trace (``Proposed``, ``EntryDecided``, ``InstanceStarted``, ``StateInstalled`` events
 and the delivered ``StartInstance`` messages) and from the replicas' storage (which nodes hold the
 StopSign: "accepted by k of n"); `strip_html` draws them as a row of labelled steps.
 
@@ -64,7 +64,7 @@ class _Scan:
     def advance(self, trace) -> None:
         from omnilab.sim import trace as T
 
-        proposed, decided, instance, state, delivered = T.Proposed, T.Decided, T.InstanceStarted, \
+        proposed, decided, instance, state, delivered = T.Proposed, T.EntryDecided, T.InstanceStarted, \
             T.StateInstalled, T.Delivered
         changes = self.changes
         for pos in range(self.pos, len(trace)):

@@ -284,7 +284,7 @@ def describe_item(item: Any) -> tuple[str, Any, str]:
         return kind, item.pid, f"node {item.pid} refused {item.request} in c{item.config_id}: {item.error}"
     if isinstance(item, T.ProposalLost):
         return kind, item.pid, f"node {item.pid} discarded {entry_text(item.proposal)} (c{item.config_id})"
-    if isinstance(item, T.Decided):
+    if isinstance(item, T.EntryDecided):
         return kind, item.pid, f"node {item.pid} decided idx {item.idx} of c{item.config_id}: {entry_text(item.entry)}"
     if isinstance(item, T.SnapshotInstalled):
         how = "trimmed" if item.trimmed else "a snapshot"

@@ -42,7 +42,7 @@ import ipywidgets as W
 from traitlets import TraitError
 
 from omnilab.replica.errors import CompactionErr, ProposeErr, SnapshotUnsupported
-from omnilab.sim import Cluster, Trace, scenarios
+from omnilab.sim import Cluster, Trace, checkpoints, scenarios
 from omnilab.sim.errors import BadInput, SimulationError
 from omnilab.view import diagrams, tables
 from omnilab.view import palette as P
@@ -201,6 +201,7 @@ class Lab(W.VBox):
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
+        checkpoints.keep(cluster)  # the Undo button replays a bounded stretch
         self._seen: tuple = ()
         self._stale: set = set()
         self._building = True
@@ -560,14 +561,13 @@ class Lab(W.VBox):
         return self.cluster.reconfigure(parse_nodes(self.controls.nodes.value))
 
     def _do_undo(self) -> str:
-        from omnilab.sim.trace import Operation
-
-        ops = [item for item in self.cluster.trace if isinstance(item, Operation)]
+        ops = self.cluster.trace.operations()
         self.cluster.undo()
         return f"cluster.undo()  # took back {ops[-1].call()}"
 
     def _do_replay(self) -> str:
         self.cluster = Cluster.replay(self.cluster.trace, variant=self.cluster.variant)
+        checkpoints.keep(self.cluster)
         return "cluster = Cluster.replay(cluster.trace)  # the lab now shows this copy: lab.cluster"
 
     def _do_preset(self) -> Any:

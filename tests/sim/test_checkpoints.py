@@ -98,6 +98,7 @@ def _act(cluster: Cluster, action: str, n: int) -> None:
 @given(seed=st.integers(0, 5), steps=st.lists(st.tuples(ACTIONS, st.integers(0, 1000)), min_size=5, max_size=40))
 def test_undo_from_checkpoints_equals_replaying_the_trace(frequent, seed, steps):
     cluster = Cluster([1, 2, 3], seed=seed)
+    checkpoints.keep(cluster)  # as the lab does
     cluster.run(ticks=3)
     for action, n in steps:
         _act(cluster, action, n)
@@ -112,6 +113,7 @@ def test_undo_from_checkpoints_equals_replaying_the_trace(frequent, seed, steps)
 
 def test_a_long_session_takes_checkpoints_and_undo_replays_only_from_the_newest(frequent, monkeypatch):
     cluster = Cluster([1, 2, 3], seed=2)
+    checkpoints.keep(cluster)  # as the lab does
     cluster.run(ticks=3)
     for i in range(60):
         cluster.put(f"k{i % 7}", i)
@@ -136,6 +138,7 @@ def test_a_long_session_takes_checkpoints_and_undo_replays_only_from_the_newest(
 
 def test_a_checkpoint_is_not_changed_by_what_the_cluster_does_next(frequent):
     cluster = Cluster([1, 2, 3], seed=3)
+    checkpoints.keep(cluster)  # as the lab does
     cluster.run(ticks=3)
     for i in range(20):
         cluster.put(f"k{i}", [i])  # a mutable value, copied into the checkpoints
@@ -152,6 +155,7 @@ def test_a_checkpoint_is_not_changed_by_what_the_cluster_does_next(frequent):
 
 def test_checkpoints_after_an_undo_are_dropped_and_taken_again(frequent):
     cluster = Cluster([1, 2, 3], seed=4)
+    checkpoints.keep(cluster)  # as the lab does
     cluster.run(ticks=3)
     for i in range(15):
         cluster.put(f"k{i}", i)
@@ -170,6 +174,7 @@ def test_checkpoints_after_an_undo_are_dropped_and_taken_again(frequent):
 
 def test_a_fork_starts_with_the_checkpoints_and_both_undo_to_the_replay(frequent):
     cluster = Cluster([1, 2, 3], seed=5)
+    checkpoints.keep(cluster)  # as the lab does
     cluster.run(ticks=3)
     for i in range(10):
         cluster.put(f"k{i}", i)
@@ -183,3 +188,18 @@ def test_a_fork_starts_with_the_checkpoints_and_both_undo_to_the_replay(frequent
         expected = _replayed_without_last_operation(one)
         one.undo()
         _same(one, expected)
+
+
+def test_a_cluster_that_never_goes_back_keeps_no_checkpoints_until_its_first_undo(frequent):
+    cluster = Cluster([1, 2, 3], seed=6)
+    cluster.run(ticks=3)
+    for i in range(40):
+        cluster.put(f"k{i}", i)
+        cluster.deliver_all()
+    assert checkpoints.kept(cluster) is None  # a scripted run pays nothing for them
+    cluster.undo()  # replays in full, then keeps checkpoints
+    assert checkpoints.kept(cluster) is not None
+    for i in range(40):
+        cluster.put(f"again{i}", i)
+        cluster.deliver_all()
+    assert checkpoints.kept(cluster).saved

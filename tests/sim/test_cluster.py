@@ -7,7 +7,7 @@ import pytest
 
 import omnilab
 from omnilab import ProposeErr
-from omnilab.sim import (BadInput, Cluster, Crashed, Decided, Delivered, Dropped, Duplicated, InvariantViolation,
+from omnilab.sim import (BadInput, Cluster, Crashed, EntryDecided, Delivered, Dropped, Duplicated, InvariantViolation,
                          NoLeader, NodeDown, NodeUp, NothingInFlight, NothingToUndo, Proposed, Recovered, Refused,
                          Sent, Ticked, Trace, UnknownMessageId, UnknownNode, Verdict)
 from omnilab.sim.campaigns import FAULTS
@@ -215,9 +215,9 @@ def test_every_event_kind_has_a_readable_repr():
     cluster = _scripted(Cluster([1, 2, 3]))
     text = cluster.trace.format()
     for needle in ("cluster.run(ticks=3)", "Sent(envelope=#", "Delivered(", "Ticked(clock=", "Crashed(pid=2",
-                   "Recovered(pid=2", "Proposed(pid=3", "Decided(pid=", "Duplicated("):
+                   "Recovered(pid=2", "Proposed(pid=3", "EntryDecided(pid=", "Duplicated("):
         assert needle in text
-    assert {type(e) for e in cluster.trace} >= {Sent, Delivered, Ticked, Crashed, Recovered, Proposed, Decided}
+    assert {type(e) for e in cluster.trace} >= {Sent, Delivered, Ticked, Crashed, Recovered, Proposed, EntryDecided}
 
 
 # --- bad input ----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ new nodes (visible, droppable, resent), retirement, and configuration ids on eve
 from __future__ import annotations
 
 from omnilab.replica import LogEntry, StopSign
-from omnilab.sim import (Cluster, Decided, Delivered, Dropped, InstanceStarted, Retired, ServerCreated,
+from omnilab.sim import (Cluster, EntryDecided, Delivered, Dropped, InstanceStarted, Retired, ServerCreated,
                          ServerStatus, StartInstance, StateInstalled, StateTransfer, TransferAck, scenarios)
 
 
@@ -32,7 +32,7 @@ def test_the_seed_story_end_to_end():
     assert all(cluster.server(p).kv == {"a": 1, "b": 2, "c": 3} for p in (1, 2, 4))
     assert all(v.ok for v in cluster.check()), cluster.check()
     kinds = {type(e) for e in cluster.trace}
-    assert {ServerCreated, InstanceStarted, StateInstalled, Decided} <= kinds
+    assert {ServerCreated, InstanceStarted, StateInstalled, EntryDecided} <= kinds
 
 
 def test_every_step_of_the_transfer_is_visible_in_pending_and_the_trace():

@@ -67,7 +67,7 @@ from tests.sim.test_trace_text import _cluster
 cluster = _cluster()
 print(cluster.trace.script())
 for line in cluster.trace.format().splitlines():
-    if "Decided(" in line or "Proposed(" in line:
+    if "EntryDecided(" in line or "Proposed(" in line:
         print(line)
 """
 

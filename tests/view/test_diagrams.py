@@ -189,7 +189,7 @@ def test_spacetime_upto_draws_the_trace_as_it_was_then():
     cluster.reconfigure([1, 2, 4])
     cluster.run(ticks=1)
     decided = next(pos for pos, item in enumerate(cluster.trace)
-                   if type(item).__name__ == "Decided" and item.config_id == 1 and item.idx == 2)
+                   if type(item).__name__ == "EntryDecided" and item.config_id == 1 and item.idx == 2)
     held = diagrams.spacetime(cluster, upto=decided + 1).source
     assert "✓ 2: StopSign→c2" in held
     cluster.run(ticks=3)

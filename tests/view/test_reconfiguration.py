@@ -52,7 +52,7 @@ def test_seed_story_stage_by_stage():
     # Decided: configuration 1 is sealed.
     step_until(cluster, lambda c: state_of(c, "decided") == DONE)
     assert ("decided: configuration 1 sealed", DONE) in stages(cluster)
-    assert any(isinstance(item, T.Decided) and item.config_id == 1 for item in cluster.trace)
+    assert any(isinstance(item, T.EntryDecided) and item.config_id == 1 for item in cluster.trace)
 
     # Node 4: told, then its state, then running.
     step_until(cluster, lambda c: state_of(c, "node 4 told") == DONE)

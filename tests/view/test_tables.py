@@ -203,7 +203,7 @@ def test_events_without_heartbeats_keep_the_protocol_and_their_trace_positions(c
     assert not any("Heartbeat" in text for text in quiet["text"])
     expected = [pos for pos, item in enumerate(crashed.trace) if not tables.is_heartbeat(item)]
     assert list(quiet.index) == expected  # positions keep the gaps: trace[pos] is the row
-    assert any(isinstance(crashed.trace[pos], T.Decided) for pos in quiet.index)
+    assert any(isinstance(crashed.trace[pos], T.EntryDecided) for pos in quiet.index)
     last = tables.events(crashed, last=5, heartbeats=False)
     assert list(last.index) == expected[-5:]
     assert last.equals(quiet.loc[expected[-5:]])

@@ -385,7 +385,7 @@ def test_the_spacetime_window_holds_a_moment_while_the_trace_grows():
     w.press("run", ticks=1)
     assert c.follow.value and c.window.value == c.window.max == len(w.cluster.trace)
     decided = next(pos for pos, item in enumerate(w.cluster.trace)
-                   if type(item).__name__ == "Decided" and item.config_id == 1 and item.idx == 2)
+                   if type(item).__name__ == "EntryDecided" and item.config_id == 1 and item.idx == 2)
     c.window.value = decided + 1
     assert not c.follow.value
     assert w.status_text == f"✓ view.spacetime(cluster, last=60, upto={decided + 1})"
