@@ -21,9 +21,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from omnilab.replica import BLEMessage  # noqa: E402
 from tests.replica.driver import Cluster  # noqa: E402
 from tests.replica.values import Value  # noqa: E402
-from omnilab.replica import BLEMessage  # noqa: E402
 
 ENTRIES = 32000  # a multiple of every batch size, so every batch fills
 TICK_EVERY = 128

@@ -12,9 +12,29 @@ __version__ = "0.1.0"
 
 # --- public API re-exports (filled by the replica layer) ---
 from omnilab.replica import (  # noqa: E402  (the replica is light: pure Python, standard library only)
-    Ballot, BLEMessage, ClusterConfig, CompactionErr, ConfigError, FlexibleQuorum, LogEntry, MemoryStorage,
-    Message, OmniPaxos, OmniPaxosConfig, PaxosMessage, PersistentStorage, Phase, ProposeErr, ReplicaState,
-    Role, ServerConfig, SnapshottedEntry, StopSign, Storage, StorageOp, entry,
+    Ballot,
+    BLEMessage,
+    ClusterConfig,
+    CompactionErr,
+    ConfigError,
+    FlexibleQuorum,
+    LogEntry,
+    MemoryStorage,
+    Message,
+    OmniPaxos,
+    OmniPaxosConfig,
+    PaxosMessage,
+    PersistentStorage,
+    Phase,
+    ProposeErr,
+    ReplicaState,
+    Role,
+    ServerConfig,
+    SnapshottedEntry,
+    StopSign,
+    Storage,
+    StorageOp,
+    entry,
 )
 
 # The simulator and the widget pull in pandas / ipywidgets: load them on first use only.

@@ -530,7 +530,8 @@ def _result(future, job: Job) -> dict:
 
 def _execute_dask(todo: list[Job], dask: Any, bar):
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
     except ImportError as error:
         raise ValueError("--dask needs the dask extra: pip install 'omnilab[dask]'") from error
     client = dask if isinstance(dask, Client) else Client(dask)

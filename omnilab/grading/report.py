@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from .bank import Check, CheckOutcome, Exercise, exercise as find_exercise, static_guard
+from .bank import Check, CheckOutcome, Exercise, static_guard
+from .bank import exercise as find_exercise
 
 NOT_IMPLEMENTED = "not implemented yet"
 

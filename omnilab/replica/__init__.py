@@ -7,8 +7,15 @@ messages. Its API mirrors the OmniPaxos documentation name for name (https://omn
 from .ballot import Ballot, SequenceNumber
 from .config import ClusterConfig, FlexibleQuorum, OmniPaxosConfig, ServerConfig
 from .entries import LogEntry, NoSnapshot, SnapshottedEntry, StopSign, entry
-from .errors import (CompactionErr, ConfigError, InvalidArgument, MessageErr, ProposeErr, SnapshotUnsupported,
-                     StorageError)
+from .errors import (
+                     CompactionErr,
+                     ConfigError,
+                     InvalidArgument,
+                     MessageErr,
+                     ProposeErr,
+                     SnapshotUnsupported,
+                     StorageError,
+)
 from .messages import BLEMessage, LogSync, Message, PaxosMessage, SnapshotType
 from .omnipaxos import OmniPaxos
 from .persistent import PersistentStorage

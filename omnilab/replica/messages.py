@@ -13,7 +13,6 @@ from typing import Any, ClassVar, Optional, Union
 from .ballot import Ballot, SequenceNumber
 from .entries import StopSign
 
-
 # --- what travels inside a log synchronisation -----------------------------------------------------
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Optional
 
+from . import checks
 from .ballot import Ballot
 from .components import REFERENCE_COMPONENTS, Components
-from . import checks
 from .config import ClusterConfig, OmniPaxosConfig
 from .entries import LogEntry, StopSign
 from .errors import InvalidArgument

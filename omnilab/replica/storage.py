@@ -18,7 +18,6 @@ from typing import Any, Optional, Protocol, Sequence, runtime_checkable
 from .ballot import Ballot
 from .entries import StopSign
 
-
 # --- the operations of write_atomically -----------------------------------------------------------
 
 class StorageOp:

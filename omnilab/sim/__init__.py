@@ -7,21 +7,75 @@ invariant of ``omnilab.sim.invariants`` returns. Importing this package does not
 """
 
 from . import campaigns, invariants, scenarios  # noqa: F401
-from .cluster import DEFAULT_RESEND_TICKS, Cluster
-from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp, NoQuiescence,
-                     NotStarted, NothingInFlight, NothingToUndo, SimulationError, UnknownMessageId, UnknownNode)
 from .campaigns import FAULTS, FuzzResult, fuzz
+from .cluster import DEFAULT_RESEND_TICKS, Cluster
+from .errors import (
+                     BadInput,
+                     InvalidConfiguration,
+                     InvariantViolation,
+                     NodeDown,
+                     NodeUp,
+                     NoLeader,
+                     NoQuiescence,
+                     NothingInFlight,
+                     NothingToUndo,
+                     NotStarted,
+                     SimulationError,
+                     UnknownMessageId,
+                     UnknownNode,
+)
 from .explore import ExploreResult, explore  # the function; its module is omnilab.sim.explore in sys.modules
 from .ledger import ClientOp, Verdict
 from .network import Envelope
 from .server import Server, ServerStatus
 from .service import StartInstance, StateTransfer, TransferAck
-from .trace import (EVENT_TYPES, OPERATION_TYPES, Append, ClusterCreated, CompactionRefused, Crash,  # noqa: F401
-                    Crashed, Cut, EntryDecided, Delivered, DeliverAll, Drop, Dropped, Duplicate, Duplicated, Event, Get,
-                    Heal, InstanceStarted, Operation, Partition, ProposalLost, Proposed, Put, ReadDone, Recover,
-                    Reconfigure, Recovered, Refused, Responded, Retired, Run, Sent, ServerCreated, SetPriority,
-                    SnapshotInstalled, SnapshotLog, StateInstalled, Step, StepRandom, Tick, Ticked, Trace, TrimLog,
-                    TryBecomeLeader)
+from .trace import (  # noqa: F401
+                     EVENT_TYPES,
+                     OPERATION_TYPES,
+                     Append,
+                     ClusterCreated,
+                     CompactionRefused,
+                     Crash,
+                     Crashed,
+                     Cut,
+                     DeliverAll,
+                     Delivered,
+                     Drop,
+                     Dropped,
+                     Duplicate,
+                     Duplicated,
+                     EntryDecided,
+                     Event,
+                     Get,
+                     Heal,
+                     InstanceStarted,
+                     Operation,
+                     Partition,
+                     ProposalLost,
+                     Proposed,
+                     Put,
+                     ReadDone,
+                     Reconfigure,
+                     Recover,
+                     Recovered,
+                     Refused,
+                     Responded,
+                     Retired,
+                     Run,
+                     Sent,
+                     ServerCreated,
+                     SetPriority,
+                     SnapshotInstalled,
+                     SnapshotLog,
+                     StateInstalled,
+                     Step,
+                     StepRandom,
+                     Tick,
+                     Ticked,
+                     Trace,
+                     TrimLog,
+                     TryBecomeLeader,
+)
 
 __all__ = [
     "Cluster", "scenarios", "invariants", "campaigns", "fuzz", "FAULTS", "FuzzResult", "explore", "ExploreResult", "Verdict", "ClientOp", "Envelope",

@@ -47,15 +47,43 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from omnilab.replica.errors import CompactionErr, ProposeErr, SnapshotUnsupported
-from omnilab.replica.messages import (AcceptDecide, Accepted, AcceptStopSign, AcceptSync, Decide, Prepare, PrepareReq,
-                                     Promise)
+from omnilab.replica.messages import (
+    AcceptDecide,
+    Accepted,
+    AcceptStopSign,
+    AcceptSync,
+    Decide,
+    Prepare,
+    PrepareReq,
+    Promise,
+)
 
 from . import invariants
 from .cluster import Cluster
 from .errors import BadInput
 from .ledger import Verdict
-from .trace import (Crash, Cut, Delivered, DeliverAll, Drop, Dropped, Duplicate, Duplicated, Heal, Operation,
-                    Partition, Put, Recover, Reconfigure, Run, SnapshotLog, Step, Tick, Trace, TrimLog)
+from .trace import (
+    Crash,
+    Cut,
+    DeliverAll,
+    Delivered,
+    Drop,
+    Dropped,
+    Duplicate,
+    Duplicated,
+    Heal,
+    Operation,
+    Partition,
+    Put,
+    Reconfigure,
+    Recover,
+    Run,
+    SnapshotLog,
+    Step,
+    Tick,
+    Trace,
+    TrimLog,
+)
 
 #: Every fault a campaign can inject.
 FAULTS = ("reorder", "drop", "duplicate", "delay", "crash", "cut", "partition", "append", "compact", "reconfigure")

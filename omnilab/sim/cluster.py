@@ -62,18 +62,63 @@ from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, Snaps
 from . import checkpoints as _checkpoints
 from . import fingerprint as _fingerprint
 from . import interrupts as _interrupts
+from . import invariants as _invariants
 from . import validation as _valid
 from .copying import deep_copy
-from . import invariants as _invariants
-from .errors import (BadInput, InvalidConfiguration, InvariantViolation, NoLeader, NodeDown, NodeUp,
-                     NoQuiescence, NotStarted, NothingInFlight, NothingToUndo, UnknownMessageId, UnknownNode)
+from .errors import (
+    BadInput,
+    InvalidConfiguration,
+    InvariantViolation,
+    NodeDown,
+    NodeUp,
+    NoLeader,
+    NoQuiescence,
+    NothingInFlight,
+    NothingToUndo,
+    NotStarted,
+    UnknownMessageId,
+    UnknownNode,
+)
 from .ledger import ClientOp, InstanceStart, Ledger, Verdict
 from .network import Envelope, Network
 from .server import CALLED, COMPACTED, DECIDED, EVENT, NEEDS_SERVER, SEND, STARTED, STOPSIGN_DECIDED, Out, Server
-from .trace import (Append, ClusterCreated, CompactionRefused, Crash, Cut, EntryDecided, DeliverAll, Drop, Dropped,
-                    Duplicate, Duplicated, Get, Heal, InstanceStarted, Operation, Partition, Proposed, Put, ReadDone,
-                    Recover, Reconfigure, Refused, Responded, Run, ServerCreated, SetPriority, SnapshotInstalled,
-                    SnapshotLog, Step, StepRandom, Tick, Ticked, Trace, TrimLog, TryBecomeLeader)
+from .trace import (
+    Append,
+    ClusterCreated,
+    CompactionRefused,
+    Crash,
+    Cut,
+    DeliverAll,
+    Drop,
+    Dropped,
+    Duplicate,
+    Duplicated,
+    EntryDecided,
+    Get,
+    Heal,
+    InstanceStarted,
+    Operation,
+    Partition,
+    Proposed,
+    Put,
+    ReadDone,
+    Reconfigure,
+    Recover,
+    Refused,
+    Responded,
+    Run,
+    ServerCreated,
+    SetPriority,
+    SnapshotInstalled,
+    SnapshotLog,
+    Step,
+    StepRandom,
+    Tick,
+    Ticked,
+    Trace,
+    TrimLog,
+    TryBecomeLeader,
+)
 from .variant import REFERENCE, Variant, importable_name, resolve
 
 #: ``resend_message_tick_timeout`` of a Cluster unless given: resends after two ticks.

@@ -31,7 +31,9 @@ from typing import Any, Callable, Mapping, Optional
 from omnilab.kv import KVSnapshot
 from omnilab.replica.config import ClusterConfig, ServerConfig
 from omnilab.replica.entries import StopSign
-from omnilab.replica.messages import AcceptSync, Message, Snapshot as CompactionSnapshot, Trim as CompactionTrim
+from omnilab.replica.messages import AcceptSync, Message
+from omnilab.replica.messages import Snapshot as CompactionSnapshot
+from omnilab.replica.messages import Trim as CompactionTrim
 from omnilab.replica.storage import MemoryStorage
 
 from .instances import start_instance

@@ -16,9 +16,9 @@ from html import escape
 
 import graphviz
 
-from omnilab.replica.sequence_paxos.transitions import ALL_STATES, INITIAL_STATES, TRANSITIONS
 from omnilab.replica.entries import StopSign
 from omnilab.replica.messages import BLE_MESSAGE_TYPES
+from omnilab.replica.sequence_paxos.transitions import ALL_STATES, INITIAL_STATES, TRANSITIONS
 from omnilab.replica.state import Phase, Role
 from omnilab.sim.service import SERVICE_MESSAGE_TYPES
 

@@ -47,8 +47,8 @@ from omnilab.sim.errors import BadInput, SimulationError
 from omnilab.view import diagrams, tables
 from omnilab.view import palette as P
 from omnilab.view.reconfiguration import reconfiguration, strip_html
-from omnilab.view.text import message_fields_text
 from omnilab.view.storage import storage as storage_view
+from omnilab.view.text import message_fields_text
 
 __all__ = ["lab", "Lab", "TABS"]
 

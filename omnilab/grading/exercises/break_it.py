@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from omnilab.replica.config import Quorum
 
 from ..bank import Check, CheckOutcome, Exercise
-from ..runs import ScheduleError, Schedule, build_cluster, parse_schedule, replay_schedule
+from ..runs import Schedule, ScheduleError, build_cluster, parse_schedule, replay_schedule
 from .common import answer
 
 SURFACE = "schedule"

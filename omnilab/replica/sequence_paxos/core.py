@@ -14,9 +14,22 @@ from ..ballot import Ballot, SequenceNumber
 from ..config import ClusterConfig, OmniPaxosConfig, Quorum
 from ..entries import StopSign
 from ..errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
-from ..messages import (AcceptDecide, AcceptStopSign, AcceptSync, Accepted, Decide, ForwardStopSign,
-                        NotAccepted, PaxosMessage, Prepare, PrepareReq, Promise, ProposalForward, Snapshot,
-                        Trim)
+from ..messages import (
+    AcceptDecide,
+    Accepted,
+    AcceptStopSign,
+    AcceptSync,
+    Decide,
+    ForwardStopSign,
+    NotAccepted,
+    PaxosMessage,
+    Prepare,
+    PrepareReq,
+    Promise,
+    ProposalForward,
+    Snapshot,
+    Trim,
+)
 from ..state import Phase, Role
 from .follower import FollowerHandlers
 from .leader import LeaderHandlers

@@ -13,8 +13,7 @@ from dataclasses import replace
 
 from ..ballot import Ballot
 from ..entries import StopSign
-from ..messages import (AcceptStopSign, AcceptSync, Accepted, Decide, NotAccepted, Prepare, PrepareReq,
-                        Promise)
+from ..messages import Accepted, AcceptStopSign, AcceptSync, Decide, NotAccepted, Prepare, PrepareReq, Promise
 from ..state import Phase, Role
 from .leader_state import LeaderState, PromiseMeta
 from .outbox import AcceptDecideDraft

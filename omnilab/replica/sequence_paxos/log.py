@@ -14,12 +14,21 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..ballot import Ballot
-from ..entries import (Decided, LogEntry, Snapshotted, SnapshottedEntry, StopSign, StopSignEntry, Trimmed,
-                       Undecided, common_snapshot_class, merged_snapshot)
+from ..entries import (
+    Decided,
+    LogEntry,
+    Snapshotted,
+    SnapshottedEntry,
+    StopSign,
+    StopSignEntry,
+    Trimmed,
+    Undecided,
+    common_snapshot_class,
+    merged_snapshot,
+)
 from ..errors import CompactionErr, SnapshotUnsupported
 from ..messages import Complete, Delta, LogSync, SnapshotType
-from ..storage import (AppendOnPrefix, SetAcceptedRound, SetCompactedIdx, SetDecidedIndex, SetSnapshot,
-                       SetStopsign, Trim)
+from ..storage import AppendOnPrefix, SetAcceptedRound, SetCompactedIdx, SetDecidedIndex, SetSnapshot, SetStopsign, Trim
 
 # How a log index reads.
 _COMPACTED, _ENTRY, _STOPSIGN = "compacted", "entry", "stopsign"
