@@ -171,7 +171,8 @@ class Cluster:
         self.variant: Variant = resolve(variant)
         unknown = sorted(set(server_config_fields) - set(_SERVER_FIELDS))
         if unknown:
-            raise InvalidConfiguration(f"unknown ServerConfig field(s) {unknown}; the fields are {list(_SERVER_FIELDS)}")
+            raise InvalidConfiguration(f"unknown ServerConfig field(s) {unknown}; "
+                                       f"the fields are {list(_SERVER_FIELDS)}")
         if isinstance(server_config_fields.get("leader_priority"), Mapping):
             server_config_fields["leader_priority"] = _validate_priorities(server_config_fields["leader_priority"])
         self._config_fields = {"resend_message_tick_timeout": DEFAULT_RESEND_TICKS, **server_config_fields}

@@ -242,7 +242,8 @@ def local_well_formedness(world: World) -> Verdict:
     return _ok(name)
 
 
-def _log_shape_problem(pid: int, config_id: int, omni: Any, compacted: int, decided: int, accepted: int) -> Optional[str]:
+def _log_shape_problem(pid: int, config_id: int, omni: Any, compacted: int, decided: int,
+                       accepted: int) -> Optional[str]:
     # Read the storage directly (what `read` serves from) rather than through `read_entries`, which
     # wraps every slot: campaigns check after every operation.
     storage = omni.storage
@@ -408,7 +409,8 @@ def no_silent_proposal_loss(world: World) -> Verdict:
         state = replica.inspect()
         sealed = state.stopsign is not None
         where = (f", a {state.role.value}/{state.phase.value} whose log "
-                 + ("ends in the StopSign" if sealed else f"holds {state.accepted_idx} slot" + ("" if state.accepted_idx == 1 else "s"))
+                 + ("ends in the StopSign" if sealed
+                    else f"holds {state.accepted_idx} slot" + ("" if state.accepted_idx == 1 else "s"))
                  + f" (decided {state.decided_idx})")
     more = f"; {len(held) - 1} more held" if len(held) > 1 else ""
     return Verdict(False, name, f"node {pid}{where}, still holds {what}{since} back in configuration {config_id} "
