@@ -51,7 +51,7 @@ import copy
 import operator
 import random
 from dataclasses import fields as dataclass_fields
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional
 
 from omnilab.kv import KeyValue
 from omnilab.presentation import present
@@ -888,7 +888,7 @@ class _Operation:
             self.settled = True
             raise KeyboardInterrupt
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         cluster = self.cluster
         if exc_type is None:
             if cluster.check_every_step:
