@@ -329,7 +329,8 @@ def check_progress(cluster: Any, ticks: int = 60, in_place: bool = False) -> Ver
     for pid, server in list(world.servers.items()):
         if not server.up:
             world.recover(pid)
-    probe, probe_tick, missing = None, 0, "nothing ran"
+    probe, probe_tick = None, 0
+    missing: Optional[str] = "nothing ran"
     for tick in range(ticks):
         world.run(1)
         missing = _progress_missing(world, probe)
@@ -366,7 +367,7 @@ def held_proposals(world: World) -> list[tuple[int, int, Any]]:
     log: buffered while it knew no leader or was preparing, or a StopSign waiting likewise."""
     held = []
     for pid, config_id, omni in world.live_replicas():
-        sp = getattr(omni, "seq_paxos", None)
+        sp: Any = getattr(omni, "seq_paxos", None)
         buffered = getattr(sp, "buffered_proposals", None)
         if buffered is None:  # a replica of another shape: count what inspect() says
             state = omni.inspect()
