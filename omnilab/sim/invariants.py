@@ -32,7 +32,9 @@ from .ledger import COMPACTED, Ledger, Verdict
 
 class World(Protocol):
     ledger: Ledger
-    servers: Mapping[int, Any]
+
+    @property
+    def servers(self) -> Mapping[int, Any]: ...
 
     def live_replicas(self) -> Iterable[tuple[int, int, Any]]: ...
 
