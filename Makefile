@@ -28,11 +28,12 @@ NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYL
 # Under CI the browser tests must run, so a missing Chromium is an error there.
 CHROMIUM_NEED := $(if $(CI),--require,--want)
 
-.PHONY: help lab test notebooks bench clean
+.PHONY: help lab test lint notebooks bench clean
 
 help:
 	@echo "make lab     set up what is missing, then open JupyterLab on your copy of the course, $(COURSE_COPY)/00-welcome.ipynb (PORT=$(PORT))"
-	@echo "make test    set up what is missing (with Chromium), then pytest over tests/ and nbval over the notebooks"
+	@echo "make test    set up what is missing (with Chromium), then lint, pytest over tests/ and nbval over the notebooks"
+	@echo "make lint    ruff over omnilab, bench and scripts; mypy over omnilab/replica and omnilab/sim (pyproject.toml)"
 	@echo "make notebooks  rebuild notebooks/*.ipynb from course/*.py (FORCE=1: re-run every notebook)"
 	@echo "make bench   run every bench/*.py"
 	@echo "make clean   remove $(VENV) and test leftovers"
@@ -52,8 +53,14 @@ lab: $(INSTALLED)
 		--ServerApp.root_dir=$(COURSE_COPY) $(ALLOW_ROOT) $(NO_BROWSER) --LabApp.default_url=/lab/tree/00-welcome.ipynb $(LAB_ARGS)
 
 test: $(INSTALLED)
+	@$(MAKE) --no-print-directory lint
 	@$(SETUP) system --require graphviz $(CHROMIUM_NEED) chromium
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests $(NOTEBOOKS) $(NBVAL_ARGS) $(PYTEST_ARGS)
+
+# Style and types; what each tool checks is configured in pyproject.toml.
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check omnilab bench scripts
+	$(VENV)/bin/mypy
 
 # notebooks/NN-topic.ipynb from course/NN-topic.py: only changed notebooks are re-run for their checked outputs.
 notebooks: $(INSTALLED)

@@ -91,7 +91,8 @@ def main() -> int:
         jobs = args.jobs or os.cpu_count() or 1
         print(f"{args.learners} learners x {len(exercises)} exercises ({bank}), {len(blanks)} notebooks left blank; "
               f"{jobs} at a time on {os.cpu_count()} cores; sandboxes "
-              f"{'started afresh' if args.no_prefork else 'forked from a zygote'}; load average {os.getloadavg()[0]:.1f}")
+              f"{'started afresh' if args.no_prefork else 'forked from a zygote'}; "
+              f"load average {os.getloadavg()[0]:.1f}")
         started = time.perf_counter()
         limits = batch.Limits(prefork=not args.no_prefork)
         run = batch.grade(submissions, scratch / "out", secret="bench-secret", bank=bank, jobs=jobs, limits=limits,

@@ -65,7 +65,8 @@ def notebook_from_source(source: Path, name: str | None = None) -> nbformat.Note
     notebook = nbformat.v4.new_notebook(metadata=copy.deepcopy(METADATA))
     for index, cell in enumerate(text.cells):
         tags = list(cell.metadata.get("tags", []))
-        if cell.cell_type == "code" and any(line.strip() == "# NBVAL_CHECK_OUTPUT" for line in cell.source.splitlines()):
+        if cell.cell_type == "code" and any(line.strip() == "# NBVAL_CHECK_OUTPUT"
+                                            for line in cell.source.splitlines()):
             raise ValueError(f"{source}: cell {index} marks its check with a comment; "
                              f"use the cell tag instead: # %% tags=[\"{CHECK_TAG}\"]")
         if CHECK_TAG in tags and cell.cell_type != "code":

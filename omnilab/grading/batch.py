@@ -153,7 +153,8 @@ def find_notebook(submission: Submission, exercise) -> tuple[str | None, bytes |
     """
     matches = [name for name in submission.notebooks if exercise.slug in name.rsplit("/", 1)[-1]]
     if not matches:
-        return None, None, f"no notebook for {exercise.slug} in the submission (a .ipynb file whose name contains {exercise.slug!r})"
+        return None, None, (f"no notebook for {exercise.slug} in the submission "
+                            f"(a .ipynb file whose name contains {exercise.slug!r})")
     if len(matches) > 1:
         exact = [name for name in matches if name.rsplit("/", 1)[-1] == f"{exercise.slug}.ipynb"]
         if len(exact) != 1:
@@ -483,7 +484,8 @@ def _chosen(module, ids: Iterable[str] | None) -> list:
     ids = list(ids)
     unknown = [i for i in ids if i not in module.EXERCISES]
     if unknown:
-        raise ValueError(f"no exercise {', '.join(unknown)} in the bank; its exercises are {', '.join(module.EXERCISES)}")
+        raise ValueError(f"no exercise {', '.join(unknown)} in the bank; "
+                         f"its exercises are {', '.join(module.EXERCISES)}")
     return [exercise for exercise in module.EXERCISES.values() if exercise.id in ids]
 
 
@@ -643,7 +645,8 @@ def feedback(learner: str, rows: list[dict], exercises, problems=(), outputs=Non
                 continue
             lines += ["", f"### {r['check_name']}: the failing schedule", ""]
             if r["hidden"]:
-                lines.append("This is a hidden check: its schedule is not shown. The reason above says what went wrong.")
+                lines.append("This is a hidden check: its schedule is not shown. "
+                             "The reason above says what went wrong.")
             else:
                 seed = f" (seed {r['seed']})" if r["seed"] else ""
                 lines += [f"Replay it{seed}:", "", "```python", *schedule, "```"]

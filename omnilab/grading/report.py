@@ -108,7 +108,8 @@ class Report:
         lines.append(f"  {'check':<{width}}  points  passed  reason")
         for r in self.rows:
             mark = "yes" if r.passed else "no"
-            lines.append(f"  {r.check:<{width}}  {_points(r.points):>2}/{_points(r.max_points):<3}  {mark:<6}  {r.reason}")
+            lines.append(f"  {r.check:<{width}}  {_points(r.points):>2}/{_points(r.max_points):<3}  "
+                         f"{mark:<6}  {r.reason}")
         for r in self.rows:
             if r.schedule:
                 lines.append(f"\n{r.check} failed on this schedule (report.lab({r.check!r}) opens it):")
@@ -141,7 +142,8 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def run_check(exercise: Exercise, check: Check, namespace: Mapping[str, Any], seed: int) -> tuple[CheckOutcome, Optional[str]]:
+def run_check(exercise: Exercise, check: Check, namespace: Mapping[str, Any],
+              seed: int) -> tuple[CheckOutcome, Optional[str]]:
     """Produce then judge one check on one seed, in this process. Returns the outcome and the type
     name of the exception a produce raised (None if it returned)."""
     try:
@@ -191,8 +193,8 @@ def check(exercise_id: str, namespace: Optional[Mapping[str, Any]] = None, *, pr
                 outcome, error = run_check(exercise, c, namespace, seed)
                 if not outcome.passed:
                     break
-        rows.append(Row(c.name, float(c.points) if outcome.passed else 0.0, float(c.points), outcome.passed, outcome.reason,
-                        tuple(outcome.schedule), time.perf_counter() - started, error))
+        rows.append(Row(c.name, float(c.points) if outcome.passed else 0.0, float(c.points), outcome.passed,
+                        outcome.reason, tuple(outcome.schedule), time.perf_counter() - started, error))
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -373,7 +373,7 @@ def verdict(artefact: Mapping, expected_lines: Sequence[str],
     to its end without error, break no safety invariant, and satisfy every `progress` condition (each
     returns a reason when it fails)."""
     lines = list(artefact.get("schedule", []))
-    if [_strip_variant(l) for l in lines] != [_strip_variant(l) for l in expected_lines]:
+    if [_strip_variant(line) for line in lines] != [_strip_variant(line) for line in expected_lines]:
         return CheckOutcome(False, "the run does not come from this check's schedule (the artefact was altered)")
     violation = first_violation(artefact)
     if violation is not None:

@@ -26,7 +26,9 @@ from .stored import StoredState, stored_entries, stored_state
 __all__ = [
     "Ballot", "SequenceNumber", "ClusterConfig", "FlexibleQuorum", "OmniPaxosConfig", "ServerConfig",
     "LogEntry", "NoSnapshot", "SnapshottedEntry", "StopSign", "entry", "CompactionErr", "ConfigError",
-    "InvalidArgument", "MessageErr", "ProposeErr", "SnapshotUnsupported", "StorageError", "BLEMessage", "LogSync", "Message", "PaxosMessage", "SnapshotType",
-    "OmniPaxos", "PersistentStorage", "OmniPaxosStates", "Phase", "PromiseState", "ReplicaState", "Role", "MemoryStorage",
+    "InvalidArgument", "MessageErr", "ProposeErr", "SnapshotUnsupported", "StorageError", "BLEMessage", "LogSync",
+    "Message", "PaxosMessage", "SnapshotType",
+    "OmniPaxos", "PersistentStorage", "OmniPaxosStates", "Phase", "PromiseState", "ReplicaState", "Role",
+    "MemoryStorage",
     "Storage", "StorageOp", "StoredState", "stored_state", "stored_entries",
 ]

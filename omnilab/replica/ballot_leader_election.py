@@ -26,7 +26,7 @@ class BallotLeaderElection:
     """One node's leader-election state machine. Sans-IO: messages in via `handle`, out via `outgoing`."""
 
     def __init__(self, config: OmniPaxosConfig, recovered_promise: Optional[Ballot],
-                 quorum_rule: type = Quorum) -> None:
+                 quorum_rule: type[Quorum] = Quorum) -> None:
         cluster, server = config.cluster_config, config.server_config
         self.pid = server.pid
         self.configuration_id = cluster.configuration_id

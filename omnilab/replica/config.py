@@ -224,7 +224,8 @@ class OmniPaxosConfig:
         self.server_config.validate()
         if self.server_config.pid not in self.cluster_config.nodes:
             raise _invalid("Nodes must include own server pid",
-                           f"Add {self.server_config.pid} to nodes or build for one of {self.cluster_config.nodes}", "nodes")
+                           f"Add {self.server_config.pid} to nodes or build for one of {self.cluster_config.nodes}",
+                           "nodes")
 
     def build(self, storage: Any, components: Any = None):
         """Validate, then build an `OmniPaxos` replica over `storage` (recovering if it holds state)

@@ -50,7 +50,7 @@ def snapshot_class_of(value: Any) -> Optional[type]:
     return getattr(type(value), _SNAPSHOT_ATTR, None)
 
 
-def common_snapshot_class(entries: Iterable[Any]) -> Optional[type]:
+def common_snapshot_class(entries: Iterable[Any]) -> Optional[type[Any]]:
     """The snapshot class shared by all `entries`, or None if any entry has none or they differ.
 
     The Rust library knows at compile time whether the entry type uses snapshots; a Python log may

@@ -95,6 +95,7 @@ class CompactionErr(Exception):
     NotCurrentLeader: ClassVar[type[_NotCurrentLeader]]
     NotAllDecided: ClassVar[type[_NotAllDecided]]
     UndecidedIndex: ClassVar[type[_UndecidedIndex]]
+    TrimmedPrefix: ClassVar[type[_TrimmedPrefix]]
 
 
 class _NotCurrentLeader(CompactionErr):

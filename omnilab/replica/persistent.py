@@ -78,6 +78,8 @@ APPLICATION_ID = 0x6F6D6E69
 FORMAT_VERSION = 1
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+# SQLite's result code for a locked database; `sqlite3.SQLITE_BUSY` only exists from Python 3.11 on.
+_SQLITE_BUSY = 5
 
 _SCHEMA = """
 CREATE TABLE log (idx INTEGER PRIMARY KEY, value BLOB NOT NULL, crc INTEGER NOT NULL);
@@ -299,7 +301,7 @@ class PersistentStorage:
                 db.execute("COMMIT")
         except sqlite3.Error as exc:
             db.close()
-            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or "locked" in str(exc):
+            if getattr(exc, "sqlite_errorcode", None) == _SQLITE_BUSY or "locked" in str(exc):
                 raise StorageError.InUse(
                     path, "another PersistentStorage has it open (in this process or another)",
                     "Close that one first (storage.close()), or give each replica its own file") from None
@@ -453,8 +455,9 @@ class PersistentStorage:
 
     def __del__(self) -> None:
         # A forgotten storage must not keep its file locked until the interpreter exits.
-        if getattr(self, "_db", None) is not None:
-            self._db.close()
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
 
     def __repr__(self) -> str:
         if self._db is None:

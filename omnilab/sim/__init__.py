@@ -1,9 +1,9 @@
 """The deterministic in-notebook world: network, servers, cluster clock, trace and invariants.
 
 ``Cluster`` is what a learner drives (see the README's first look); ``scenarios`` builds ready clusters for the
-partial-connectivity situations of the OmniPaxos paper (EuroSys'23); ``fuzz`` runs seeded random fault campaigns; ``explore`` searches
-every schedule within small bounds for the shortest that breaks an invariant; ``Verdict`` is what each
-invariant of ``omnilab.sim.invariants`` returns. Importing this package does not import pandas.
+partial-connectivity situations of the OmniPaxos paper (EuroSys'23); ``fuzz`` runs seeded random fault campaigns;
+``explore`` searches every schedule within small bounds for the shortest that breaks an invariant; ``Verdict`` is
+what each invariant of ``omnilab.sim.invariants`` returns. Importing this package does not import pandas.
 """
 
 from . import campaigns, invariants, scenarios  # noqa: F401
@@ -78,7 +78,8 @@ from .trace import (  # noqa: F401
 )
 
 __all__ = [
-    "Cluster", "scenarios", "invariants", "campaigns", "fuzz", "FAULTS", "FuzzResult", "explore", "ExploreResult", "Verdict", "ClientOp", "Envelope",
+    "Cluster", "scenarios", "invariants", "campaigns", "fuzz", "FAULTS", "FuzzResult", "explore", "ExploreResult",
+    "Verdict", "ClientOp", "Envelope",
     "Server", "ServerStatus", "StartInstance", "StateTransfer", "TransferAck", "Trace", "Operation", "Event",
     "DEFAULT_RESEND_TICKS", "SimulationError", "BadInput", "UnknownNode", "NodeDown", "NodeUp", "NotStarted",
     "UnknownMessageId", "NothingInFlight", "NoLeader", "InvalidConfiguration", "NothingToUndo", "NoQuiescence",

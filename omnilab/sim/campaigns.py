@@ -260,9 +260,10 @@ class ScheduleDrawer:
 
     def draw(self) -> Operation:
         in_flight = self.cluster.network.in_flight
-        for msg_id in [m for m in self.held if m not in in_flight]:
-            del self.held[msg_id]  # delivered or dropped meanwhile (a shrunk schedule, a crash)
-            self.raced.pop(msg_id, None)
+        for gone in [m for m in self.held if m not in in_flight]:
+            del self.held[gone]  # delivered or dropped meanwhile (a shrunk schedule, a crash)
+            self.raced.pop(gone, None)
+        op: Optional[Operation]
         while self.queue:
             op = self.queue.pop(0)
             msg_id = getattr(op, "msg_id", None)

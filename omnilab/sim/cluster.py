@@ -51,7 +51,7 @@ import copy
 import operator
 import random
 from dataclasses import fields as dataclass_fields
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional, overload
 
 from omnilab.kv import KeyValue
 from omnilab.presentation import present
@@ -171,7 +171,8 @@ class Cluster:
         self.variant: Variant = resolve(variant)
         unknown = sorted(set(server_config_fields) - set(_SERVER_FIELDS))
         if unknown:
-            raise InvalidConfiguration(f"unknown ServerConfig field(s) {unknown}; the fields are {list(_SERVER_FIELDS)}")
+            raise InvalidConfiguration(f"unknown ServerConfig field(s) {unknown}; "
+                                       f"the fields are {list(_SERVER_FIELDS)}")
         if isinstance(server_config_fields.get("leader_priority"), Mapping):
             server_config_fields["leader_priority"] = _validate_priorities(server_config_fields["leader_priority"])
         self._config_fields = {"resend_message_tick_timeout": DEFAULT_RESEND_TICKS, **server_config_fields}
@@ -307,7 +308,7 @@ class Cluster:
         """The pid the live members of the newest running configuration agree on as leader
         (``get_current_leader()``), if that node is itself live and a member; else None."""
         agreed, config_id = self._followed()
-        chosen = self.servers.get(agreed)
+        chosen = self.servers.get(agreed) if agreed is not None else None
         if chosen is None or not chosen.up or config_id not in chosen.instances:
             return None
         return agreed
@@ -472,6 +473,7 @@ class Cluster:
             if a is None:
                 self.network.heal()
             else:
+                assert b is not None  # both nodes or neither, checked above
                 self.network.restore(a, b)
 
     # --- time ----------------------------------------------------------------------------------------
@@ -567,6 +569,7 @@ class Cluster:
         server = self._client_server(at)
         with self._operation(Get(key, at)):
             config_id = server.config_id
+            assert config_id is not None  # a server from _client_server runs an instance
             applied = server.applied[config_id]
             value = server.kv.get(key)
             op = self.ledger.new_client_op("get", server.pid, key, None, len(self.trace) - 1)
@@ -595,6 +598,7 @@ class Cluster:
         server = self._client_server(at)
         with self._operation(Reconfigure(tuple(pids), at, metadata)):
             config_id = server.config_id
+            assert config_id is not None  # a server from _client_server runs an instance
             stopsign = StopSign(new_config, metadata)
             try:
                 out = server.reconfigure(new_config, metadata)
@@ -663,6 +667,7 @@ class Cluster:
 
     def _compact(self, server: Server, request: str, call: Callable[[], Out]) -> None:
         config_id = server.config_id
+        assert config_id is not None  # a server from _client_server runs an instance
         try:
             out = call()  # the server saves its state first, then compacts its log
         except _COMPACTION_REFUSALS as err:
@@ -714,7 +719,7 @@ class Cluster:
 
     def _no_leader(self) -> NoLeader:
         followed, _ = self._followed()
-        server = self.servers.get(followed)
+        server = self.servers.get(followed) if followed is not None else None
         if server is not None and not server.up:
             return NoLeader(f"the live nodes still follow node {followed}, which is crashed: run(ticks=3) so they "
                             "elect another leader, or choose a node with at=pid")
@@ -723,6 +728,7 @@ class Cluster:
 
     def _propose(self, server: Server, proposal: Any, kind: str, key: Any) -> ClientOp:
         config_id, pid = server.config_id, server.pid
+        assert config_id is not None  # a server from _client_server runs an instance
         op = self.ledger.new_client_op(kind, pid, key, proposal, len(self.trace) - 1)
         sealed = server.omnipaxos.is_reconfigured()
         try:
@@ -887,7 +893,7 @@ class _Operation:
             self.settled = True
             raise KeyboardInterrupt
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         cluster = self.cluster
         if exc_type is None:
             if cluster.check_every_step:
@@ -925,6 +931,10 @@ def _recorded_variant(variant: Variant) -> tuple[Optional[str], Optional[str]]:
     return (name, None) if name is not None else (None, variant.name)
 
 
+@overload
+def _as_int(value: Any, what: Optional[str], error: type[Exception]) -> int: ...
+@overload
+def _as_int(value: Any, what: Optional[str], error: None) -> Optional[int]: ...
 def _as_int(value: Any, what: Optional[str], error: Optional[type]) -> Optional[int]:
     """`value` as a plain int (``operator.index``: numpy integers become ints). Not an integer (or a
     bool): raise ``error(f"{what} is an integer, not ...")``, or return None when `error` is None."""

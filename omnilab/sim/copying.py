@@ -170,13 +170,17 @@ def _all_namespaces(kind: type) -> dict:
     return merged
 
 
+# `object.__getstate__` exists from Python 3.11 on; before, a class has one only if it defines it.
+_OBJECT_GETSTATE = getattr(object, "__getstate__", None)
+
+
 def _plain(kind: type) -> bool:
     """A Python class whose instances are just their attributes (a ``__dict__`` or ``__slots__``,
     never both): no custom pickling, no custom ``__new__``, no C base class."""
     namespace = _all_namespaces(kind)
     has_slots = "__slots__" in namespace
     return (kind.__reduce_ex__ is object.__reduce_ex__ and kind.__reduce__ is object.__reduce__
-            and getattr(kind, "__getstate__", object.__getstate__) is object.__getstate__
+            and getattr(kind, "__getstate__", None) is _OBJECT_GETSTATE
             and "__setstate__" not in namespace and kind.__new__ is object.__new__ and _python_class(kind)
             and (not has_slots or "__dict__" not in slot_names(kind) and not hasattr(kind, "__dataclass_fields__")))
 

@@ -577,7 +577,8 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
         raise BadInput(f"explore: unknown bound(s) {unknown}; the budgets are "
                        f"{list(_BUDGETS) + ['reconfigure_to', 'at']}")
     name, root, bounds = _build_start(start, variant, None)
-    given = {k: v for k, v in (("depth", depth), ("max_states", max_states), ("seconds", seconds)) if v is not None}
+    given: dict[str, Any] = {k: v for k, v in (("depth", depth), ("max_states", max_states), ("seconds", seconds))
+                             if v is not None}
     given.update(budgets)
     if "reconfigure_to" in given:
         given["reconfigure_to"] = tuple(tuple(nodes) for nodes in given["reconfigure_to"])

@@ -91,6 +91,7 @@ class _Walker:
             return ("<cycle>", kind) if found is _IN_PROGRESS else found
         memo[key] = _IN_PROGRESS
         canon = self.canon
+        result: Any  # a hashable canonical form: a tuple or a frozenset
         if rule is _AS_IS or rule is _OBJECT:
             result = (kind, self.attributes(obj))
         elif rule is _SEQUENCE:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Any
+from typing import Any, Literal
 
 
 class Stop:
@@ -46,7 +46,7 @@ class Stop:
                 self._installed = True
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> Literal[False]:
         if self._installed:
             signal.signal(signal.SIGINT, self._previous)
             self._installed = False

@@ -32,7 +32,9 @@ from .ledger import COMPACTED, Ledger, Verdict
 
 class World(Protocol):
     ledger: Ledger
-    servers: Mapping[int, Any]
+
+    @property
+    def servers(self) -> Mapping[int, Any]: ...
 
     def live_replicas(self) -> Iterable[tuple[int, int, Any]]: ...
 
@@ -242,7 +244,8 @@ def local_well_formedness(world: World) -> Verdict:
     return _ok(name)
 
 
-def _log_shape_problem(pid: int, config_id: int, omni: Any, compacted: int, decided: int, accepted: int) -> Optional[str]:
+def _log_shape_problem(pid: int, config_id: int, omni: Any, compacted: int, decided: int,
+                       accepted: int) -> Optional[str]:
     # Read the storage directly (what `read` serves from) rather than through `read_entries`, which
     # wraps every slot: campaigns check after every operation.
     storage = omni.storage
@@ -328,7 +331,8 @@ def check_progress(cluster: Any, ticks: int = 60, in_place: bool = False) -> Ver
     for pid, server in list(world.servers.items()):
         if not server.up:
             world.recover(pid)
-    probe, probe_tick, missing = None, 0, "nothing ran"
+    probe, probe_tick = None, 0
+    missing: Optional[str] = "nothing ran"
     for tick in range(ticks):
         world.run(1)
         missing = _progress_missing(world, probe)
@@ -365,7 +369,7 @@ def held_proposals(world: World) -> list[tuple[int, int, Any]]:
     log: buffered while it knew no leader or was preparing, or a StopSign waiting likewise."""
     held = []
     for pid, config_id, omni in world.live_replicas():
-        sp = getattr(omni, "seq_paxos", None)
+        sp: Any = getattr(omni, "seq_paxos", None)
         buffered = getattr(sp, "buffered_proposals", None)
         if buffered is None:  # a replica of another shape: count what inspect() says
             state = omni.inspect()
@@ -408,7 +412,8 @@ def no_silent_proposal_loss(world: World) -> Verdict:
         state = replica.inspect()
         sealed = state.stopsign is not None
         where = (f", a {state.role.value}/{state.phase.value} whose log "
-                 + ("ends in the StopSign" if sealed else f"holds {state.accepted_idx} slot" + ("" if state.accepted_idx == 1 else "s"))
+                 + ("ends in the StopSign" if sealed
+                    else f"holds {state.accepted_idx} slot" + ("" if state.accepted_idx == 1 else "s"))
                  + f" (decided {state.decided_idx})")
     more = f"; {len(held) - 1} more held" if len(held) > 1 else ""
     return Verdict(False, name, f"node {pid}{where}, still holds {what}{since} back in configuration {config_id} "

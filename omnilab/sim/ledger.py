@@ -99,6 +99,12 @@ class InstanceStart:
     at: int
 
 
+def _slot(op: ClientOp) -> tuple:
+    """The (config_id, idx) slot of a completed write: `Ledger.on_decided` sets it on completion."""
+    assert op.position is not None, f"{op!r} has not completed"
+    return op.position
+
+
 def _same(a: Any, b: Any) -> bool:
     return a is b or a == b
 
@@ -312,20 +318,22 @@ class Ledger:
 
     def _on_write_completed(self, op: ClientOp) -> None:
         """A write got its slot: every write that completed before it was invoked must sit earlier."""
+        assert op.completed is not None
+        position = _slot(op)
         at = bisect_left(self._completion_times, op.invoked)
         if at:
             latest = self._latest_completed[at - 1]
-            if latest.position > op.position:
+            if _slot(latest) > position:
                 self.violate("KVLinearizability", f"{latest.describe()} completed (trace item {latest.completed}) "
                              f"before {op.describe()} was invoked (item {op.invoked}), yet the log puts it later: idx "
-                             f"{latest.position[1]} of configuration {latest.position[0]} vs idx {op.position[1]} "
-                             f"of configuration {op.position[0]}", op.completed)
+                             f"{_slot(latest)[1]} of configuration {_slot(latest)[0]} vs idx {position[1]} "
+                             f"of configuration {position[0]}", op.completed)
         previous = self._latest_completed[-1] if self._latest_completed else None
-        self._latest_completed.append(op if previous is None or op.position > previous.position else previous)
+        self._latest_completed.append(op if previous is None or position > _slot(previous) else previous)
         self._completion_times.append(op.completed)
         if op.kind == "put":
             best = self._latest_put.get(op.key)
-            if best is None or op.position > best.position:
+            if best is None or position > _slot(best):
                 self._latest_put[op.key] = op
 
     def on_read(self, op: ClientOp) -> None:
@@ -333,10 +341,11 @@ class Ledger:
         return what the log up to there wrote to its key (a node whose key-value state lost writes,
         e.g. one that recovered from a trimmed log, reads stale values although it applied far
         enough)."""
+        assert op.observed is not None, f"{op!r} is not a read"
         config_id, applied = op.observed
         latest = self._latest_put.get(op.key)
         if latest is not None:
-            position = latest.position
+            position = _slot(latest)
             if not (position[0] < config_id or (position[0] == config_id and position[1] < applied)):
                 self.violate("KVLinearizability", f"stale read: {op.describe()} misses {latest.describe()}, which "
                              f"completed earlier (item {latest.completed}) at idx {position[1]} of configuration "

@@ -330,6 +330,7 @@ class Server:
         send what it queued, record the proposals it discarded, and let my service apply what it
         decided."""
         out = self.out
+        assert out is not None, "after_call runs within a call of mine, which sets self.out"
         out.called(config_id, omni, omni.take_outgoing_messages() or None)
         dropped = omni.take_dropped_proposals()
         if dropped:
@@ -365,14 +366,16 @@ class Server:
         self.applied[config_id] = 0
         self.start_state[config_id] = state
         self.status = ServerStatus.ACTIVE
+        assert self.out is not None, "an instance is added within a call of mine, which sets self.out"
         self.out.started(config_id, tuple(omni.config.cluster_config.nodes), prev_config_id, stopsign, dict(state))
 
     def _call_newest(self, call: Callable[[Any], None]) -> Out:
         out = self.out = Out()
         try:
-            omni = self.omnipaxos
-            call(omni)
-            self.after_call(self.config_id, omni)
+            omni, config_id = self.omnipaxos, self.config_id
+            call(omni)  # with no instance (omni None) this raises before after_call
+            assert config_id is not None
+            self.after_call(config_id, omni)
         finally:
             self.out = None
         return out
@@ -382,7 +385,8 @@ class Server:
         try:
             omni, config_id = self.omnipaxos, self.config_id
             self.service.save_state(config_id)  # a server persists its state before compacting its log
-            call(omni)
+            call(omni)  # with no instance (omni None) this raises before after_call
+            assert config_id is not None
             self.after_call(config_id, omni)
         finally:
             self.out = None

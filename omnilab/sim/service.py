@@ -42,14 +42,14 @@ subclass builds on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping, Optional
 
 from omnilab.kv import KVSnapshot, KVStore
 from omnilab.replica.config import ClusterConfig
 from omnilab.replica.entries import LogEntry, StopSign
 
 from .instances import start_instance
-from .server import SavedState, Server, ServerStatus, TransferredState
+from .server import Out, SavedState, Server, ServerStatus, TransferredState
 from .trace import Retired, StateInstalled
 
 _DECIDED, _STOPSIGN = LogEntry.Decided, LogEntry.StopSign
@@ -114,9 +114,16 @@ class ReconfigurationService:
         self.unacked: dict[int, tuple[StartInstance, StateTransfer]] = {}
         self.resend_clock = 0
 
+    @property
+    def _out(self) -> Out:
+        # I act only within a call into my server, which sets its `Out` for that call.
+        out = self.server.out
+        assert out is not None, "the service acts only within a call into its server"
+        return out
+
     def send(self, receiver: int, config_id: int, message: Any) -> None:
         """Send `message` from my server to `receiver`, as sent by my instance of `config_id`."""
-        self.server.out.send(receiver, config_id, message)
+        self._out.send(receiver, config_id, message)
 
     # --- the decided-suffix loop (exercise 4's surface) ----------------------------------------------
 
@@ -148,12 +155,12 @@ class ReconfigurationService:
         """Slot `idx` of `config_id` is decided here and holds `entry`: record it (the cluster answers
         the client that proposed it) and apply it to the key-value state machine."""
         server = self.server
-        server.out.decided(config_id, idx, entry, replaying)
+        self._out.decided(config_id, idx, entry, replaying)
         server.state_machine.apply(entry)
 
     def record_stopsign(self, config_id: int, idx: int, stopsign: StopSign, replaying: bool) -> None:
         """Slot `idx` of `config_id` is the decided `stopsign`: record it (it writes no key)."""
-        self.server.out.stopsign_decided(config_id, idx, stopsign, replaying)
+        self._out.stopsign_decided(config_id, idx, stopsign, replaying)
 
     def apply_compacted(self, config_id: int, idx: int, slot: Any, replaying: bool) -> int:
         """`slot` is a compacted prefix (``LogEntry.Snapshotted`` / ``LogEntry.Trimmed``); if it reaches
@@ -169,7 +176,7 @@ class ReconfigurationService:
         snapshot = None if trimmed else slot.snapshotted_entry.snapshot
         if isinstance(snapshot, KVSnapshot):
             self.server.state_machine.apply_snapshot(snapshot)
-        self.server.out.compacted(config_id, upto, trimmed, replaying)
+        self._out.compacted(config_id, upto, trimmed, replaying)
         return upto
 
     def on_stopsign_decided(self, config_id: int, stopsign: StopSign, decided_idx: int, replaying: bool) -> None:
@@ -209,14 +216,14 @@ class ReconfigurationService:
         if server.status is not ServerStatus.RETIRED:
             server.status = ServerStatus.RETIRED
             if not replaying:
-                server.out.record(Retired(server.pid, config_id))
+                self._out.record(Retired(server.pid, config_id))
 
     def tell_new_nodes(self, config_id: int, stopsign: StopSign, decided_idx: int, new_pids: list,
                        replaying: bool) -> None:
         """Send each of `new_pids` (servers in the next configuration that were not in `config_id`) a
         StartInstance and a StateTransfer (my key-value state now, after `decided_idx` slots); `tick`
         resends them until acknowledged. While `replaying` nothing is sent (it was, before the crash)."""
-        out = self.server.out
+        out = self._out
         start = StartInstance(stopsign.next_config)
         transfer = StateTransfer(config_id, stopsign, decided_idx, tuple(self.server.kv.items()))
         for new_pid in new_pids:
@@ -264,7 +271,7 @@ class ReconfigurationService:
         server.durable.transferred = TransferredState(transfer.from_config_id, transfer.stopsign, transfer.state)
         storage = server.new_storage(config)
         server.state_machine = server.new_state_machine(state)
-        server.out.record(StateInstalled(server.pid, transfer.from_config_id, sender, len(state)))
+        self._out.record(StateInstalled(server.pid, transfer.from_config_id, sender, len(state)))
         self.send(sender, config_id, TransferAck(config_id))
         omni = start_instance(server.variant, config, server.server_config, storage)
         server.install_instance(config_id, omni, state, transfer.from_config_id, transfer.stopsign)
@@ -300,7 +307,7 @@ class ReconfigurationService:
         if later:
             # An old instance (it keeps answering peers that lag behind): my key-value state has moved
             # on to later configurations. Its state is the one my next configuration started from.
-            state = server.start_state.get(min(later))
+            state: Optional[Mapping] = server.start_state.get(min(later))
             if state is None:
                 return
         else:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import MISSING, dataclass, fields
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, SupportsIndex
 
 from .copying import deep_copy
 
@@ -56,7 +56,9 @@ def _has_generated_repr(kind: type) -> bool:
     # A dataclass's own __repr__ (repr=True, none written by hand) is compiled from a string.
     method = getattr(kind.__repr__, "__wrapped__", kind.__repr__)
     code = getattr(method, "__code__", None)
-    return code is not None and code.co_filename == "<string>" and kind.__dataclass_params__.repr
+    # Called for dataclasses only, which `type` does not know to carry __dataclass_params__.
+    return (code is not None and code.co_filename == "<string>"
+            and kind.__dataclass_params__.repr)  # type: ignore[attr-defined]
 
 
 class TraceItem:
@@ -75,7 +77,8 @@ class Operation(TraceItem):
 
     def args(self) -> tuple[tuple, dict]:
         """Positional and keyword arguments of the call, defaults left out."""
-        values = [getattr(self, f.name) for f in fields(self)]
+        # Every concrete operation is a dataclass; this base class is not.
+        values = [getattr(self, f.name) for f in fields(self)]  # type: ignore[arg-type]
         return tuple(values), {}
 
     def call(self, name: str = "cluster") -> str:
@@ -402,7 +405,7 @@ def _fast_init(cls: type) -> type:
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
-    cls.__init__ = init
+    cls.__init__ = init  # type: ignore[misc]  # replacing the generated __init__ is the point
     return cls
 
 
@@ -673,7 +676,7 @@ class Trace(list):
         self._changed()
         super().reverse()
 
-    def __imul__(self, n):
+    def __imul__(self, n: SupportsIndex) -> Trace:
         self._changed()
         return super().__imul__(n)
 

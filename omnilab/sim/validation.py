@@ -103,8 +103,8 @@ def key(value: Any, where: str) -> Any:
                 suggestion = f", e.g. {tuple(value)!r} instead of {value!r}"
             except TypeError:
                 pass
-        raise BadInput(f"{where}: the key {_short(value)} is a {type(value).__name__}, which cannot be a key (keys must be "
-                       f"hashable: every node keeps its state in a dict); use a str, an int or a tuple"
+        raise BadInput(f"{where}: the key {_short(value)} is a {type(value).__name__}, which cannot be a key "
+                       f"(keys must be hashable: every node keeps its state in a dict); use a str, an int or a tuple"
                        f"{suggestion}") from None
     except Exception as err:  # a __hash__ of the learner's own that fails another way
         raise BadInput(f"{where}: the key {_short(value)} cannot be hashed ({type(err).__name__}: {err}); use a str, "

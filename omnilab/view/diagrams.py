@@ -78,7 +78,8 @@ def role_phase_diagram() -> graphviz.Digraph:
     everything = set(ALL_STATES)
     any_state_used = False
     for transition in TRANSITIONS:
-        label = f"<{_wrap(transition.trigger)}<BR/><FONT FACE=\"Courier\" POINT-SIZE=\"9\">{escape(transition.handler)}</FONT>>"
+        label = (f"<{_wrap(transition.trigger)}<BR/>"
+                 f"<FONT FACE=\"Courier\" POINT-SIZE=\"9\">{escape(transition.handler)}</FONT>>")
         if set(transition.sources) == everything:
             any_state_used = True
             dot.edge("any_state", _state_id(transition.target), label=label, style="bold")
@@ -400,7 +401,8 @@ def spacetime(cluster_or_trace, last: int | None = 60, ble: bool = False,
 
     def about(env, what: str) -> str:
         kind, fields = message_fields_text(env.message)
-        return f"#{env.id} {kind} from node {env.sender} to node {env.receiver}, {what}: {kind}({_short_text(fields, 120)})"
+        return (f"#{env.id} {kind} from node {env.sender} to node {env.receiver}, "
+                f"{what}: {kind}({_short_text(fields, 120)})")
 
     # The graph's name is the SVG's <title>: what the picture shows, in words.
     title = (f"space-time diagram of nodes {', '.join(map(str, lanes))}: trace positions {start} to {window_end}"

@@ -34,7 +34,8 @@ NO_STORAGE = "— (no storage yet)"  # a member that has not been told the confi
 def _kv_text(mapping: Any) -> str:
     if not mapping:
         return "{}"
-    return ", ".join(f"{k}={v!r}" for k, v in sorted(mapping.items(), key=lambda kv: (type(kv[0]).__name__, str(kv[0]))))
+    return ", ".join(f"{k}={v!r}"
+                     for k, v in sorted(mapping.items(), key=lambda kv: (type(kv[0]).__name__, str(kv[0]))))
 
 
 def _members(cluster: Any, config_id: int) -> tuple:

@@ -352,7 +352,8 @@ MEMORY_FIELDS = ["instances", "role / phase", "leader", "BLE ballot", "BLE leade
 def _kv_text(mapping: Any) -> str:
     if not mapping:
         return "{}"
-    return ", ".join(f"{k}={v!r}" for k, v in sorted(mapping.items(), key=lambda kv: (type(kv[0]).__name__, str(kv[0]))))
+    return ", ".join(f"{k}={v!r}"
+                     for k, v in sorted(mapping.items(), key=lambda kv: (type(kv[0]).__name__, str(kv[0]))))
 
 
 def _storage_column(server: Any) -> list:
@@ -493,7 +494,8 @@ def html_table(frame: pd.DataFrame, cell_classes: Optional[pd.DataFrame] = None,
         body.append(f"<tr><th class=\"row_heading\">{escape(label_text)}</th>{''.join(tds)}</tr>")
     caption_html = f"<caption>{escape(caption)}</caption>" if caption else ""
     legend_html = _legend_html() if legend else ""
-    return (f"<div class=\"{table_class}-wrap\" style=\"overflow-x:auto;max-width:100%\">{_style_block()}{legend_html}<table class=\"{table_class}\">"
+    return (f"<div class=\"{table_class}-wrap\" style=\"overflow-x:auto;max-width:100%\">"
+            f"{_style_block()}{legend_html}<table class=\"{table_class}\">"
             f"{caption_html}<thead>{_header_rows(frame, crashed)}</thead><tbody>{''.join(body)}</tbody></table></div>")
 
 

@@ -182,7 +182,8 @@ def _badge(verdict: Any) -> str:
     name = html.escape(verdict.name)
     if verdict.ok:
         return (f"<span class=\"omnilab-badge ok\" title=\"{name}: holds\" style=\"background:"
-                f"{P.FILL[P.DECIDED]};color:#111;border:1px solid {P.STROKE[P.DECIDED]};border-radius:10px;padding:1px 8px;"
+                f"{P.FILL[P.DECIDED]};color:#111;border:1px solid {P.STROKE[P.DECIDED]};"
+                f"border-radius:10px;padding:1px 8px;"
                 f"margin-right:4px;font-size:12px;line-height:16px;display:inline-block;white-space:nowrap\">"
                 f"✓ {name}</span>")
     message = html.escape(verdict.message)
@@ -499,13 +500,15 @@ class Lab(W.VBox):
     def _say_error(self, message: str, calls: Optional[list] = None) -> None:
         self.last_error = message
         recorded = "".join(f" · recorded: <code>{html.escape(c)}</code>" for c in calls or [])
-        self.status.value = (f"<span class=\"omnilab-status error\" style=\"color:var(--jp-error-color1,{P.CRASHED_STROKE})\">⚠ "
+        self.status.value = (f"<span class=\"omnilab-status error\" "
+                             f"style=\"color:var(--jp-error-color1,{P.CRASHED_STROKE})\">⚠ "
                              f"{html.escape(message)}</span>{recorded}")
 
     def announce(self, message: str) -> None:
         """Show `message` in the status line, highlighted, without calling the cluster (e.g. the
         explorer naming the invariant a counterexample's last step violates)."""
-        self.status.value = (f"<span class=\"omnilab-status note\" style=\"color:var(--jp-error-color1,{P.CRASHED_STROKE});"
+        self.status.value = (f"<span class=\"omnilab-status note\" "
+                             f"style=\"color:var(--jp-error-color1,{P.CRASHED_STROKE});"
                              f"font-weight:bold\">⚑ {html.escape(message)}</span>")
 
     # --- the actions that need more than one call or some parsing ---------------------------------------
@@ -796,8 +799,10 @@ class Lab(W.VBox):
                             + (f" · crashed {crashed}" if crashed else "")
                             + ("" if cluster.variant.is_reference else
                                f" · variant <b>{html.escape(cluster.variant.name)}</b>")
-                            + (f"<details style=\"color:var(--jp-ui-font-color2,#555);font-size:12px\"><summary>about this scenario"
-                               f"</summary>{html.escape(cluster.description)}</details>" if cluster.description else ""))
+                            + (f"<details style=\"color:var(--jp-ui-font-color2,#555);font-size:12px\">"
+                               f"<summary>about this scenario</summary>"
+                               f"{html.escape(cluster.description)}</details>"
+                               if cluster.description else ""))
         # The oldest messages only (each redraw sends the whole list to the browser); press() and
         # the Messages tab reach any other one, and a chosen one stays listed while in flight.
         flying = cluster.network.in_flight

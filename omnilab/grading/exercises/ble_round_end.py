@@ -146,7 +146,8 @@ CHECKS = (
                   description="three healthy nodes elect node 3 (the highest pid), decide, and keep that leader"),
     cluster_check("re-election-after-crash", 2, RE_ELECTION, variant, LABEL,
                   [_after_crash_leader, decided_by(_kv("b", 2), [1, 2]), decided_by(_kv("c", 3), [1, 2, 3])],
-                  description="leader 3 crashes: nodes 1 and 2 elect a new leader and decide; 3 recovers and catches up"),
+                  description="leader 3 crashes: nodes 1 and 2 elect a new leader and decide; "
+                              "3 recovers and catches up"),
     cluster_check("priorities", 1, PRIORITIES, variant, LABEL,
                   [leader_is(2), decided_by(_kv("a", 1), [1, 2])],
                   description="followers 1 and 2 raise their priorities; leader 3 crashes: node 2 (priority 6) "

@@ -138,7 +138,8 @@ def _explain(n: int, r: Optional[int], w: Optional[int], phase: str, count: int,
         return f"{call} returned False: {count} of {n} nodes is a majority (at least {majority})"
     size = r if phase == "prepare" else w
     which = "read (Prepare) quorum size" if phase == "prepare" else "write (Accept) quorum size"
-    return f"{call} returned {got}: the {which} is {size}, so {count} nodes {'are' if count >= size else 'are not'} enough"
+    return (f"{call} returned {got}: the {which} is {size}, "
+            f"so {count} nodes {'are' if count >= size else 'are not'} enough")
 
 
 def judge_table(flexible: bool) -> Callable[[Any, int], CheckOutcome]:

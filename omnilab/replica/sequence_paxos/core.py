@@ -47,7 +47,7 @@ class SequencePaxos(LeaderHandlers, FollowerHandlers):
     """One replica's Sequence Paxos. Calls in, messages out through `take_outgoing`."""
 
     def __init__(self, config: OmniPaxosConfig, storage: Any, recovered_promise: Optional[Ballot],
-                 quorum_rule: type = Quorum) -> None:
+                 quorum_rule: type[Quorum] = Quorum) -> None:
         cluster, server = config.cluster_config, config.server_config
         self.pid: int = server.pid
         self.configuration_id: int = cluster.configuration_id

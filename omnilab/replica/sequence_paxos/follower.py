@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Optional
 
 from ..ballot import Ballot, SequenceNumber
+from ..entries import StopSign
 from ..messages import AcceptDecide, AcceptStopSign, AcceptSync, Decide, ForwardStopSign, NotAccepted, Prepare, Promise
 from ..state import Phase, Role
 from .outbox import AcceptedDraft
@@ -25,6 +26,11 @@ class SequenceCheck(Enum):
 
 class FollowerHandlers:
     """Mixed into `SequencePaxos`: the follower's half of the protocol."""
+
+    # State of `SequencePaxos` (set in its __init__) that this half reassigns; declared for mypy.
+    buffered_proposals: list
+    buffered_stopsign: Optional[StopSign]
+    cached_promise: Optional[Promise]
 
     # --- phase 1 -------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ an index the leader decides it.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Optional
 
 from ..ballot import Ballot
 from ..entries import StopSign
@@ -21,6 +22,10 @@ from .outbox import AcceptDecideDraft
 
 class LeaderHandlers:
     """Mixed into `SequencePaxos`: the leader's half of the protocol."""
+
+    # State of `SequencePaxos` (set in its __init__) that this half reassigns; declared for mypy.
+    buffered_proposals: list
+    buffered_stopsign: Optional[StopSign]
 
     # --- becoming leader -----------------------------------------------------------------------------
 

@@ -154,9 +154,10 @@ class ReplicaLog:
             return (Complete(existing) if existing is not None else None), log_decided
         entries = self.storage.get_entries(from_idx, log_decided)
         cls = self._snapshot_class()
+        assert cls is not None, "create_diff_snapshot needs entries that declare a snapshot class"
         return Delta(cls.create(entries)), log_decided
 
-    def decided_snapshot(self, upto_idx: int, cls: Optional[type] = None) -> Any:
+    def decided_snapshot(self, upto_idx: int, cls: Optional[type[Any]] = None) -> Any:
         """My stored snapshot merged with a snapshot of my entries [compacted_idx, upto_idx)."""
         existing = self.storage.get_snapshot()
         if upto_idx <= self.compacted_idx:
@@ -169,7 +170,7 @@ class ReplicaLog:
                 "Decorate the entry class with @omnilab.entry(snapshot=...) or use trim() instead")
         return merged_snapshot(existing, cls.create(entries))
 
-    def _snapshot_class(self) -> Optional[type]:
+    def _snapshot_class(self) -> Optional[type[Any]]:
         # Rust knows at compile time whether the entry type uses snapshots; a Python log may hold any
         # objects, so I use snapshots only when my decided entries all declare the same snapshot class.
         existing = self.storage.get_snapshot()
@@ -232,7 +233,7 @@ class ReplicaLog:
             raise CompactionErr.UndecidedIndex(self.decided_idx)
         return idx
 
-    def try_trim(self, idx: int) -> None:
+    def try_trim(self, idx: Optional[int]) -> None:
         """Forget entries below `idx` (a decided index); no snapshot is kept.
 
         A snapshot I stored earlier is dropped with them: it holds only the writes up to its own
@@ -289,6 +290,7 @@ class ReplicaLog:
         return [Decided(e) if from_idx + k < decided else Undecided(e) for k, e in enumerate(entries)]
 
     def _stopsign_entry(self) -> StopSignEntry:
+        assert self.stopsign is not None  # only called for the _STOPSIGN slot, which needs one
         return StopSignEntry(self.stopsign, self.stopsign_is_decided())
 
     def read_entries(self, from_idx: int, to_idx: int) -> Optional[list]:
