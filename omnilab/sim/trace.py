@@ -498,7 +498,8 @@ class CompactionRefused(Event):
 
 @dataclass(frozen=True, slots=True)
 class ProposalLost(Event):
-    """pid's instance discarded a proposal it held (``take_dropped_proposals``; PROTOCOL Q6)."""
+    """pid's instance discarded a proposal it held (``take_dropped_proposals``: a new leader or a
+    StopSign left it nowhere to go; the README's list of divergences says when)."""
 
     pid: int
     config_id: int
