@@ -38,8 +38,9 @@ import copy
 import weakref
 from typing import Any, Iterable, Optional
 
-#: Trace items a cluster grows by, at least, between two checkpoints.
-MIN_GAP = 5_000
+#: Trace items a cluster grows by, at least, between two checkpoints: an undo in a lab-sized session
+#: replays at most about this many items (about 20 ms), and a checkpoint of one costs a millisecond.
+MIN_GAP = 1_000
 #: ... and at least this fraction's inverse of its length (a checkpoint per eighth of the trace).
 SPREAD = 8
 #: The newest checkpoints always kept; older ones are thinned.

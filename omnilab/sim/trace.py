@@ -501,7 +501,8 @@ class CompactionRefused(Event):
 
 @dataclass(frozen=True, slots=True)
 class ProposalLost(Event):
-    """pid's instance discarded a proposal it held (``take_dropped_proposals``; PROTOCOL Q6)."""
+    """pid's instance discarded a proposal it held (``take_dropped_proposals``: a new leader or a
+    StopSign left it nowhere to go; the README's list of divergences says when)."""
 
     pid: int
     config_id: int
@@ -631,13 +632,16 @@ class Trace(list):
     def keep_derived_from(self, other: "Trace", upto: int) -> None:
         """`other` and this trace hold the same first `upto` items (a cluster rebuilt from a prefix
         of `other`): take over what `other` derived from no more than those (its derived values with
-        a ``pos`` attribute <= `upto`, copied), unless this trace derived the same already."""
+        a ``pos`` attribute <= `upto`, copied, or cut to `upto` by their ``truncated(upto)``), unless this
+        trace derived the same already."""
         kept = other.__dict__.get("_derived") if isinstance(other, Trace) else None
         if not kept:
             return
         mine = self.derived()
         for name, value in kept.items():
             pos = getattr(value, "pos", None)
+            if isinstance(pos, int) and pos > upto and hasattr(value, "truncated"):
+                value, pos = value.truncated(upto), upto  # derived item by item: its first `upto` still hold
             if isinstance(pos, int) and pos <= upto and pos > getattr(mine.get(name), "pos", -1):
                 mine[name] = deep_copy(value, {})
 

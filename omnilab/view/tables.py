@@ -334,10 +334,42 @@ def events(cluster: Any, last: Optional[int] = 20, heartbeats: bool = True) -> p
             if not is_heartbeat(trace[pos]):
                 positions.append(pos)
         positions.reverse()
-    rows = [describe_item(trace[pos]) for pos in positions]
+    if heartbeats and last is None:
+        rows = _event_rows(trace)
+    else:
+        rows = [describe_item(trace[pos]) for pos in positions]
     index = (pd.RangeIndex(positions[0] if positions else len(trace), len(trace), name="pos") if heartbeats
              else pd.Index(positions, name="pos", dtype="int64"))
     return pd.DataFrame(rows, columns=["what", "node", "text"], index=index, dtype=object)
+
+
+class _EventRows:
+    """`describe_item` of the first `pos` items of a trace, kept in the trace's derived data and
+    extended as it grows, so that ``events(last=None)`` called again (every redraw of a full table)
+    describes only the new items."""
+
+    def __init__(self, rows: Optional[list] = None) -> None:
+        self.rows: list = rows if rows is not None else []
+
+    @property
+    def pos(self) -> int:
+        return len(self.rows)
+
+    def truncated(self, upto: int) -> "_EventRows":
+        """The rows of the first `upto` items (after an undo, the trace's first items are the same)."""
+        return _EventRows(self.rows[:upto])
+
+
+def _event_rows(trace: Any) -> list:
+    derived = trace.derived() if hasattr(trace, "derived") else None
+    if derived is None:
+        return [describe_item(item) for item in trace]
+    kept = derived.get("event-rows")
+    if kept is None or kept.pos > len(trace):
+        kept = derived["event-rows"] = _EventRows()
+    rows = kept.rows
+    rows.extend(describe_item(trace[pos]) for pos in range(len(rows), len(trace)))
+    return list(rows)
 
 
 # --- storage versus memory ------------------------------------------------------------------------

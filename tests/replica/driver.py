@@ -1,6 +1,6 @@
 """A small deterministic driver that links OmniPaxos replicas for the ported reference suite.
 
-It plays the Rust test harness (PROTOCOL.md §6.0) without threads, clocks or randomness:
+It plays the Rust test harness without threads, clocks or randomness:
 
 * Every replica is sans-IO. The driver takes a replica's outgoing messages with
   ``take_outgoing_messages()`` and hands each one to its receiver with ``handle_incoming()``.
@@ -11,7 +11,7 @@ It plays the Rust test harness (PROTOCOL.md §6.0) without threads, clocks or ra
 * ``deliver()`` runs the network to quiescence. Only ticks create new traffic (heartbeats, resends),
   so quiescence is always reached; a generous message budget turns a livelock into a clear failure.
 * One tick = one election timeout (``election_tick_timeout = 1``). The reference's millisecond
-  timeouts convert as in §6.0/§8: resend every 2 ticks, flush every 10 ticks, ``sleep(1 s)`` = 5
+  timeouts convert as in the reference tests: resend every 2 ticks, flush every 10 ticks, ``sleep(1 s)`` = 5
   ticks, ``wait_timeout`` 3000 ms = 15 ticks.
 * ``tick(n)``: n times {tick every running replica in pid order, then deliver to quiescence}.
 * Crash discards the replica object (and everything queued to it) and keeps its storage; ``recover``
@@ -21,7 +21,7 @@ It plays the Rust test harness (PROTOCOL.md §6.0) without threads, clocks or ra
 By default the driver takes a replica's outgoing messages right after each message it handles and
 after each driver verb ("each send flushes", the Rust timing). With ``take_after_each=False`` it takes
 them only when the network has nothing else to deliver, which lets AcceptDecide/Accepted messages
-coalesce (§3.6). Calling a replica's methods directly (``cluster.node(p).append(v)``) never moves
+coalesce (). Calling a replica's methods directly (``cluster.node(p).append(v)``) never moves
 messages by itself; the next ``deliver()``/``tick()`` picks them up, unless the test takes them first.
 """
 
@@ -358,7 +358,7 @@ class Cluster:
         return self.leader_of(pid)
 
     def force_leader_change(self, new_leader: int, budget: int = WAIT_3000_MS) -> None:
-        """Elect `new_leader` by a star around it (§7.4): cut every link, bring back only the links of
+        """Elect `new_leader` by a star around it (): cut every link, bring back only the links of
         `new_leader`, tick until it leads in its own view, then bring every link back up."""
         self.set_topology((new_leader, q) for q in self.pids if q != new_leader)
         self.wait_until(lambda: self.leader_of(new_leader) == new_leader, budget=budget,

@@ -1,6 +1,5 @@
 """Caller mistakes come back as typed errors that hand back what was refused and say what to do
-(PROTOCOL.md §1.3 validation order, §1.4 errors; DESIGN.md "Errors are exceptions carrying their
-payload as attributes").
+.
 """
 
 from __future__ import annotations
@@ -94,7 +93,7 @@ def test_server_config_defaults_and_unvalidated_flush_timeout():
     sc = ServerConfig(pid=1)
     assert (sc.election_tick_timeout, sc.resend_message_tick_timeout, sc.buffer_size, sc.batch_size,
             sc.flush_batch_tick_timeout, sc.leader_priority) == (1, 100, 100000, 1, 200, 0)
-    assert ServerConfig(pid=1, flush_batch_tick_timeout=0).validate() is None  # 0 = never flush (Q4)
+    assert ServerConfig(pid=1, flush_batch_tick_timeout=0).validate() is None  # 0 = never flush
 
 
 # --- OmniPaxosConfig.validate: cluster, then server, then membership -------------------------------
@@ -362,7 +361,7 @@ def test_compaction_at_or_below_the_compacted_index_is_a_silent_no_op(net):
     leader = net.omnis[3]
     assert leader.snapshot(4, local_only=True) is None
     assert leader.get_compacted_idx() == 4
-    assert leader.snapshot(2, local_only=True) is None  # TrimmedIndex is unreachable (Q3)
+    assert leader.snapshot(2, local_only=True) is None  # TrimmedIndex is unreachable
     assert leader.snapshot(4, local_only=True) is None
     assert leader.get_compacted_idx() == 4
     net.deliver_all()

@@ -1,5 +1,4 @@
-"""Where omnilab deliberately differs from the reference (PROTOCOL.md's decision table and the
-liveness fix below), each pinned by a test that fails without the change."""
+"""Where omnilab deliberately differs from the reference, each pinned by a test that fails without the change."""
 
 from omnilab.replica import ClusterConfig, Phase
 from tests.replica.driver import Cluster

@@ -1,5 +1,5 @@
 """The key-value example (omnilab/kv.py): KeyValue entries, KVSnapshot, KVStore, and how they travel
-through replicas: compaction into snapshots, a lagging node synced with a snapshot (omnilab's Q1
+through replicas: compaction into snapshots, a lagging node synced with a snapshot (omnilab's divergence (see the README)
 decision: nothing the receiver decided before the sync is lost), and durable storage.
 """
 
@@ -148,7 +148,7 @@ def test_a_snapshot_at_the_leader_compacts_every_node(net):
 
 def test_a_lagging_node_synced_with_a_snapshot_loses_none_of_its_own_writes(net):
     # Node 1 decides the first three writes, then misses five: the resync ships the missing decided
-    # part as a Delta snapshot, which node 1 merges onto its own decided prefix (omnilab's Q1).
+    # part as a Delta snapshot, which node 1 merges onto its own decided prefix (omnilab's divergence (see the README)).
     put_all(net, [("k0", 0), ("k1", 1), ("k2", 2)])
     assert net.omnis[1].get_decided_idx() == 3
     net.cut(3, 1)

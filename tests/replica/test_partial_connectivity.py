@@ -1,4 +1,4 @@
-"""The partial-connectivity scenarios of the OmniPaxos paper (PROTOCOL.md §7), tick by tick.
+"""The partial-connectivity scenarios of the OmniPaxos paper, tick by tick.
 
 Topologies are undirected: ``set_topology([(3, 1), ...])`` keeps exactly those links up (both
 directions) and cuts every other pair. Equal priorities, majority quorums, one tick = one BLE round.
@@ -19,7 +19,7 @@ def _check_agreement(cluster):
 
 
 def test_quorum_loss():
-    """§7.1: 5 nodes, leader 5; only node 3 stays connected to everybody. Node 3 is the only
+    """The quorum-loss scenario of the OmniPaxos paper: 5 nodes, leader 5; only node 3 stays connected to everybody. Node 3 is the only
     quorum-connected node; it takes over (tick 3 in the trace) and everyone follows it."""
     cluster = Cluster(5)
     assert cluster.elected_leader(1) == 5
@@ -53,7 +53,7 @@ def test_quorum_loss():
 
 
 def test_constrained_election():
-    """§7.2: the only quorum-connected node (3) has an outdated log and the old leader is gone.
+    """The constrained-election scenario of the OmniPaxos paper: the only quorum-connected node (3) has an outdated log and the old leader is gone.
     BLE ignores logs, so 3 is elected; its Prepare phase fetches what it missed."""
     cluster = Cluster(5)
     assert cluster.elected_leader(1) == 5
@@ -79,7 +79,7 @@ def test_constrained_election():
         _check_agreement(cluster)
     assert _leader_everywhere(cluster, survivors, 3), "node 3 was not elected within 6 ticks"
     assert cluster.node(3).inspect().role is Role.LEADER
-    # Its log holds every entry decided before (partly as a snapshot: contents checked, Q1).
+    # Its log holds every entry decided before (partly as a snapshot: contents checked).
     verify_log(cluster.decided_log(3), decided)
 
     later = [Value(20), Value(21)]
@@ -121,7 +121,7 @@ def _chained():
 
 
 def test_chained_resyncs_on_the_next_append():
-    """§7.3: links 1-2 and 2-3 only. The leader stays 3 with an unchanged ballot; node 1 lags. After
+    """The chained scenario of the OmniPaxos paper: links 1-2 and 2-3 only. The leader stays 3 with an unchanged ballot; node 1 lags. After
     the 1-3 link is restored, node 1 resyncs when it next receives a sequence number from 3.
 
     omnilab divergence (the README; issue 8, the resend of unanswered entries): in the reference
@@ -140,7 +140,7 @@ def test_chained_resyncs_on_the_next_append():
 
 
 def test_chained_resyncs_on_reconnected():
-    """§7.3: instead of waiting for the next append, the application calls ``reconnected(3)`` on node 1."""
+    """The chained scenario of the OmniPaxos paper: instead of waiting for the next append, the application calls ``reconnected(3)`` on node 1."""
     cluster, decided = _chained()
     cluster.heal()
     cluster.node(1).reconnected(3)

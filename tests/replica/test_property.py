@@ -3,8 +3,8 @@
 The rules are everything a hostile network and an unlucky cluster can do: deliver any in-flight
 message (in any order), drop it, duplicate it, tick one node, crash a node and rebuild it from its
 surviving storage, cut and heal directional links, append at any node, reconfigure, trim at the
-leader, take over leadership, report a reconnection. After every step the invariants of PROTOCOL.md
-§5 are checked. A failure prints the shortest step list Hypothesis found, which replays as plain
+leader, take over leadership, report a reconnection. After every step the safety invariants
+are checked. A failure prints the shortest step list Hypothesis found, which replays as plain
 Python. Runs are derandomized: CI explores the same schedules every time.
 
 The machine runs over MemoryStorage and, fewer times, over PersistentStorage. A last test breaks
@@ -250,7 +250,7 @@ def make_machine(name: str, node_list: list) -> type:
                 pass
             self.net.collect()
 
-        # --- invariants (PROTOCOL.md §5) --------------------------------------------------------------
+        # --- invariants --------------------------------------------------------------
 
         def live(self):
             return [(p, self.net.omnis[p]) for p in self.net.live()]
@@ -306,7 +306,7 @@ def make_machine(name: str, node_list: list) -> type:
                 assert before is None or promise >= before, f"node {pid}: promise {before} -> {promise}"
                 self.max_promise[pid] = promise
                 dec = omni.get_decided_idx()
-                assert dec >= self.max_decided[pid], f"node {pid}: decided_idx {self.max_decided[pid]} -> {dec} (Q2)"
+                assert dec >= self.max_decided[pid], f"node {pid}: decided_idx {self.max_decided[pid]} -> {dec}"
                 self.max_decided[pid] = dec
 
         @invariant()
@@ -327,7 +327,7 @@ def make_machine(name: str, node_list: list) -> type:
 
         @invariant()
         def a_new_leader_holds_everything_decided(self):
-            """Leader completeness (§5 #5): entering (Leader, Accept), my log holds every decided slot."""
+            """Leader completeness: entering (Leader, Accept), my log holds every decided slot."""
             for pid, omni in self.live():
                 s = omni.inspect()
                 key = (s.role, s.phase, s.n_leader)

@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/atomic_storage_test.rs (PROTOCOL.md §6.1, §4.2).
+"""Port of omnipaxos/tests/atomic_storage_test.rs.
 
 One replica (pid 1 of [1, 2, 3]) runs over `BrokenStorage`, a MemoryStorage wrapper that raises on
 the N-th storage call from the moment a failure is scheduled (every method counts, reads included;
@@ -183,7 +183,7 @@ def test_atomic_storage_majority_promises_test():
         assert op.get_current_leader() == (1, False)
         before = (mem.get_decided_idx(), mem.get_snapshot(), mem.get_accepted_round(), mem.get_log_len())
         # The reference builds the Promise's n from the Prepare's n_accepted, so its leader ignores
-        # it; using the Prepare's n makes the leader sync from it (PROTOCOL §6.1 note).
+        # it; using the Prepare's n makes the leader sync from it.
         snapshot = ValueSnapshot.create([Value(1), Value(2)])
         promise = Promise(prepare.n, prepare.n_accepted, 2, 3,
                           LogSync(SnapshotType.Complete(snapshot), (Value(3),), 2, None))

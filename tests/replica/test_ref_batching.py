@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/batching_test.rs (PROTOCOL.md §6.1)."""
+"""Port of omnipaxos/tests/batching_test.rs."""
 
 from tests.replica.driver import WAIT_3000_MS, Cluster
 from tests.replica.values import create_proposals, verify_log

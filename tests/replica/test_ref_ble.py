@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/ble_test.rs (PROTOCOL.md §6.1): repeated crash-driven re-election."""
+"""Port of omnipaxos/tests/ble_test.rs: repeated crash-driven re-election."""
 
 from tests.replica.driver import Cluster
 

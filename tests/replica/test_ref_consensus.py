@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/consensus_test.rs (PROTOCOL.md §6.1): consensus_test, read_test,
+"""Port of omnipaxos/tests/consensus_test.rs: consensus_test, read_test,
 read_entries_test."""
 
 from omnilab.replica import ClusterConfig, LogEntry, MemoryStorage, ServerConfig, SnapshottedEntry, StopSign

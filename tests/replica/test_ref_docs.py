@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/docs_integration.rs :: trim (PROTOCOL.md §6.1): trim on a non-leader
+"""Port of omnipaxos/tests/docs_integration.rs :: trim: trim on a non-leader
 fails with ``CompactionErr.NotCurrentLeader`` carrying the pid of the replica's promise."""
 
 import pytest

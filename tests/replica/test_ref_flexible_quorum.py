@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/flexible_quorum_test.rs (PROTOCOL.md §6.1): 8 nodes, read quorum 6,
+"""Port of omnipaxos/tests/flexible_quorum_test.rs: 8 nodes, read quorum 6,
 write quorum 3."""
 
 from omnilab.replica import FlexibleQuorum

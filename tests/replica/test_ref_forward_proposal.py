@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/forward_proposal_test.rs (PROTOCOL.md §6.1)."""
+"""Port of omnipaxos/tests/forward_proposal_test.rs."""
 
 from tests.replica.driver import WAIT_5000_MS, Cluster
 from tests.replica.values import Value

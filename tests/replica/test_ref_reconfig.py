@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/reconfig_test.rs (PROTOCOL.md §6.1)."""
+"""Port of omnipaxos/tests/reconfig_test.rs."""
 
 import pytest
 
@@ -36,7 +36,7 @@ def test_reconfig_test():
 
 
 def test_leader_change_after_decided_stopsign_keeps_every_log_intact():
-    """Not in the reference (PROTOCOL §5 invariants 3 and 8, §3.13 item 6): a leader change after a
+    """Not in the reference (the safety invariants): a leader change after a
     decided StopSign must leave every replica reconfigured, with ``decided_idx <= accepted_idx`` and
     its decided log [entries..., StopSign(ss, True)]."""
     cluster = Cluster(3)
@@ -64,7 +64,7 @@ def test_leader_change_after_decided_stopsign_keeps_every_log_intact():
 
 
 def test_proposal_forwarded_to_a_sealed_leader_is_reported_dropped():
-    """omnilab Q6: a forwarded proposal that reaches a replica holding a StopSign is not lost
+    """omnilab's divergence (see the README): a forwarded proposal that reaches a replica holding a StopSign is not lost
     silently: the replica reports it through ``take_dropped_proposals()``."""
     cluster = Cluster(3)
     leader = cluster.elected_leader(1)
@@ -80,7 +80,7 @@ def test_proposal_forwarded_to_a_sealed_leader_is_reported_dropped():
 
 
 def test_buffered_proposals_behind_a_synced_stopsign_are_reported_dropped():
-    """omnilab Q6: proposals a node buffered while it knew no leader are reported, not kept silently,
+    """omnilab's divergence (see the README): proposals a node buffered while it knew no leader are reported, not kept silently,
     when the log it syncs as the new leader already ends in a StopSign."""
     cluster = Cluster(5)
     cluster.disconnect(1)

@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/reconnect_test.rs (PROTOCOL.md §6.1).
+"""Port of omnipaxos/tests/reconnect_test.rs.
 
 5 nodes, resend every 2 ticks; "the follower" is the lowest non-leader pid; SLEEP (1 s) = 5 ticks.
 Link cuts are directional and apply at send time, as ``set_connection(pid, false)`` in the Rust
@@ -44,7 +44,7 @@ def test_increasing_accept_seq_num_test():
 
 
 def test_increasing_accept_seq_num_coalesced_without_takes():
-    """Not in the reference (§3.6): appends between two takes coalesce into one AcceptDecide per
+    """Not in the reference (): appends between two takes coalesce into one AcceptDecide per
     follower, consuming a single sequence number."""
     cluster = _cluster()
     cluster.make_proposals(1, INITIAL, budget=WAIT_3000_MS)
@@ -70,7 +70,7 @@ def test_reconnect_after_dropped_accepts_test():
     cluster.make_proposals(leader, SECOND)
     cluster.tick(SLEEP_1_S)
     # The gap in the accept stream sent the follower to Recover -> PrepareReq -> Prepare -> Promise ->
-    # AcceptSync; the decided part it lacked comes as a snapshot whose contents must be complete (Q1).
+    # AcceptSync; the decided part it lacked comes as a snapshot whose contents must be complete.
     verify_log(cluster.decided_log(follower), INITIAL + DROPPED + SECOND)
 
 

@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/recovery_test.rs (PROTOCOL.md §6.1), over MemoryStorage and
+"""Port of omnipaxos/tests/recovery_test.rs, over MemoryStorage and
 PersistentStorage.
 
 3 nodes, 100 proposals. ``kill_and_recover_node(x)``: crash x, wait 1 s (5 ticks), rebuild x from

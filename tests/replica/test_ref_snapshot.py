@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/snapshot_test.rs (PROTOCOL.md §6.1): 3 nodes, 2000 proposals."""
+"""Port of omnipaxos/tests/snapshot_test.rs: 3 nodes, 2000 proposals."""
 
 from omnilab.replica import LogEntry
 

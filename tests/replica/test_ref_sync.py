@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/sync_test.rs (PROTOCOL.md §6.1): a deposed leader F rejoins a new leader L
+"""Port of omnipaxos/tests/sync_test.rs: a deposed leader F rejoins a new leader L
 whose log differs, and must end with exactly L's log.
 
 The shared driver `_sync_test(spec)`, as in Rust:
@@ -11,7 +11,7 @@ The shared driver `_sync_test(spec)`, as in Rust:
    an undecided StopSign.
 6. Reconnect F; wait until F has decided everything L holds (F + L are a majority).
 7. F's decided log (StopSign popped and checked) must equal L's log. Where F receives the decided part
-   as a snapshot, its *contents* must be the full prefix (omnilab Q1): the reference loses or
+   as a snapshot, its *contents* must be the full prefix (omnilab's divergence (see the README)): the reference loses or
    invents entries here (sync_full_test: [1,2,3,6,7,4,5]; sync_follower_snapshot_test: [1,2,3,5]).
 """
 
@@ -124,7 +124,7 @@ def test_sync_follower_snapshot_test():
 
 
 def test_decided_idx_never_goes_down_on_acceptsync():
-    """omnilab Q2 (PROTOCOL §3.16): an AcceptSync carrying a smaller decided index than the
+    """omnilab's divergence (see the README): an AcceptSync carrying a smaller decided index than the
     follower's own must not move the follower's decided index back.
 
     Old leader 5 decides index 1 but only follower 1 hears the Decide. 5 crashes; node 4 is prepared

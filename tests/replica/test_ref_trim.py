@@ -1,4 +1,4 @@
-"""Port of omnipaxos/tests/trim_test.rs (PROTOCOL.md §6.1), plus omnilab's decision Q5 (trim works
+"""Port of omnipaxos/tests/trim_test.rs, plus omnilab's divergence (see the README) (trim works
 with sparse pids)."""
 
 import pytest
@@ -53,7 +53,7 @@ def test_double_trim_test():
 
 @pytest.mark.parametrize("pids", [[1, 3], [2, 5, 9]])
 def test_trim_with_sparse_pids(pids):
-    """omnilab Q5: the leader's per-pid bookkeeping is keyed by member pids, so a gap in the pids
+    """omnilab's divergence (see the README): the leader's per-pid bookkeeping is keyed by member pids, so a gap in the pids
     (node 2 missing from [1, 3]) does not pin the minimum accepted index at 0."""
     cluster = Cluster(pids)
     leader = cluster.elected_leader(pids[0])

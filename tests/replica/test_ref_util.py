@@ -1,4 +1,4 @@
-"""Port of the unit test in omnipaxos/src/util.rs (PROTOCOL.md §6.1): preparable_peers_test.
+"""Port of the unit test in omnipaxos/src/util.rs: preparable_peers_test.
 
 The reference checks that a leader state over sparse pids (peers [6, 7, 8] with max_pid 8, and
 [7, 1, 100, 4, 6] with max_pid 100) finds every peer "preparable", in the given order. omnilab

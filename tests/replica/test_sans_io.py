@@ -1,4 +1,4 @@
-"""The replica is sans-IO (DESIGN.md, STYLE.md): no clock, no randomness, no threads, no network, no
+"""The replica is sans-IO: no clock, no randomness, no threads, no network, no
 printing, and nothing from the layers above it. Checked statically by walking the import graph of
 every module under omnilab/replica, and at run time by importing the package in a fresh interpreter.
 """
@@ -22,7 +22,7 @@ FORBIDDEN = {
     "multiprocessing", "urllib", "http", "requests", "IPython", "ipywidgets", "pandas", "graphviz",
     "concurrent", "selectors", "signal", "importlib",
 }
-# The layers above the replica (DESIGN.md: replica/ imports nothing else of omnilab).
+# The layers above the replica (the README's layout: replica/ imports nothing else of omnilab).
 FORBIDDEN_OMNILAB = ("omnilab.sim", "omnilab.view", "omnilab.widgets", "omnilab.grading")
 # Touching files is the business of the durable storage alone.
 STORAGE_ONLY = {"sqlite3", "pickle", "os", "pathlib", "io", "shutil", "tempfile", "shelve", "dbm"}

@@ -1,4 +1,4 @@
-"""The seed documentation's reconfiguration example (DESIGN.md), written exactly as shown and run end
+"""The seed documentation's reconfiguration example (the OmniPaxos reconfiguration documentation), written exactly as shown and run end
 to end: node 3 of [1, 2, 3] crashes, node 2 proposes the next configuration [1, 2, 4], every
 surviving node that reads ``StopSign(ss, True)`` builds its instance of configuration 2, node 4 is
 started fresh for it, and the new configuration elects a leader and decides entries with node 4.
@@ -14,7 +14,7 @@ def _start_next_configuration(omni_paxos, pid):
     """The documentation's loop, for the server `pid` (the example shows pid 2)."""
     idx = 0
     new_omnipaxos = None
-    # --- as in DESIGN.md -------------------------------------------------------------------------
+    # --- as in the OmniPaxos documentation -------------------------------------------------------------------------
     current_config = ServerConfig(pid=pid)
     decided_entries = omni_paxos.read_decided_suffix(idx)           # list[LogEntry] | None
     for d in decided_entries or []:
@@ -34,7 +34,7 @@ def test_seed_doc_example():
     old.tick(5)
     omni_paxos = old.node(2)
 
-    # --- as in DESIGN.md -----------------------------------------------------------------------------
+    # --- as in the OmniPaxos documentation -----------------------------------------------------------------------------
     new_configuration = ClusterConfig(configuration_id=2, nodes=[1, 2, 4])
     omni_paxos.reconfigure(new_configuration, metadata=None)        # raises ProposeErr on failure
     # -------------------------------------------------------------------------------------------------

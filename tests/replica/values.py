@@ -1,10 +1,10 @@
-"""The reference suite's entry type and its log checks (PROTOCOL.md §1.1, §6.0 "verification").
+"""The reference suite's entry type and its log checks.
 
 `Value(id)` is the entry every ported test appends; it uses snapshots (`ValueSnapshot`), so any
-resync that ships a decided prefix ships it as a snapshot (§3.5) and reads may start with a
+resync that ships a decided prefix ships it as a snapshot () and reads may start with a
 ``Snapshotted`` element. `ValueSnapshot` equality compares only ``latest_value``, as in Rust; the
 checks below can additionally compare the snapshot's *contents* (``snapshotted``), which is how the
-suite pins omnilab's decision Q1 (a resynced follower's snapshot holds its whole decided prefix).
+suite pins omnilab's divergence (see the README) (a resynced follower's snapshot holds its whole decided prefix).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class ValueSnapshot:
 
     ``create([])`` records ``Value(0)``. ``merge(delta)`` appends the delta's list and moves
     ``latest_value`` to the delta's last element (nothing happens for an empty delta). Equality
-    compares only ``latest_value`` (the Rust suite relies on it, §3.16 Q1).
+    compares only ``latest_value`` (the Rust suite relies on it).
     """
 
     def __init__(self, latest_value: "Value", snapshotted: Optional[list] = None) -> None:
@@ -89,7 +89,7 @@ def verify_entries(read_entries: Sequence, exp_entries: Sequence, offset: int, d
 def verify_snapshot(read_entries: Sequence, exp_compacted_idx: int, exp_snapshot: ValueSnapshot, *,
                     contents: bool = True) -> None:
     """Exactly one ``Snapshotted`` element with that compacted index and an equal snapshot; with
-    `contents`, its ``snapshotted`` list must also equal the expected one (omnilab's Q1)."""
+    `contents`, its ``snapshotted`` list must also equal the expected one (omnilab's divergence (see the README))."""
     read_entries = list(read_entries)
     assert len(read_entries) == 1, f"expected one Snapshotted element, read {read_entries!r}"
     match read_entries[0]:
@@ -100,7 +100,7 @@ def verify_snapshot(read_entries: Sequence, exp_compacted_idx: int, exp_snapshot
             if contents:
                 assert se.snapshot.snapshotted == exp_snapshot.snapshotted, (
                     f"snapshot contents {se.snapshot!r} differ from the decided prefix {exp_snapshot!r} "
-                    "(PROTOCOL Q1: a resynced snapshot must hold the whole decided prefix)")
+                    "(omnilab's divergence, see the README: a resynced snapshot must hold the whole decided prefix)")
         case other:
             raise AssertionError(f"expected a Snapshotted element, read {other!r}")
 

@@ -1,4 +1,4 @@
-"""The Cluster API as a learner uses it: DESIGN.md's snippet, the network verbs, crashes, tables,
+"""The Cluster API as a learner uses it: the README's snippet, the network verbs, crashes, tables,
 determinism, replay and undo, and bad input that leaves the cluster unchanged."""
 
 from __future__ import annotations

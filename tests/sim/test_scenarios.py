@@ -1,4 +1,4 @@
-"""Each scenario of `omnilab.sim.scenarios` reaches the outcome PROTOCOL.md §7 expects."""
+"""Each scenario of `omnilab.sim.scenarios` reaches the outcome the OmniPaxos paper describes."""
 
 from __future__ import annotations
 

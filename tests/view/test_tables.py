@@ -272,3 +272,28 @@ def test_html_table_shows_only_the_last_rows_when_asked():
     table = tables.logs(cluster)
     html = tables.html_table(table, cell_classes=table.status, max_rows=5)
     assert "… 7 earlier rows" in html and html.count("<tr><th class=\"row_heading\">") == 5
+
+
+def test_the_full_events_table_describes_only_new_items_and_matches_a_fresh_one(monkeypatch):
+    from omnilab.sim import checkpoints
+    from omnilab.view import tables as view_tables
+
+    cluster = Cluster([1, 2, 3])
+    checkpoints.keep(cluster)
+    cluster.run(ticks=3)
+    for i in range(20):
+        cluster.put(f"k{i}", i)
+        cluster.deliver_all()
+    view_tables.events(cluster, last=None)
+    described = []
+    original = view_tables.describe_item
+    monkeypatch.setattr(view_tables, "describe_item", lambda item: described.append(item) or original(item))
+    before = len(cluster.trace)
+    cluster.put("new", 1)
+    cluster.deliver_all()
+    table = view_tables.events(cluster, last=None)
+    assert len(described) == len(cluster.trace) - before  # only the new items
+    monkeypatch.undo()
+    assert table.equals(view_tables.events(Cluster.replay(cluster.trace), last=None))
+    cluster.undo()  # the rows of the items before the undone call still hold
+    assert view_tables.events(cluster, last=None).equals(view_tables.events(Cluster.replay(cluster.trace), last=None))

@@ -3,7 +3,7 @@
 Rebuilt from scratch every time I start leading a new ballot. Per member pid: whether it promised
 me, its promise metadata, the accept-sequence number of my stream to it, and the last accepted index
 it reported. omnilab keeps these in dicts keyed by member pids (the reference uses arrays indexed by
-``pid - 1``, which breaks `trim` with sparse pids: quirk Q5).
+``pid - 1``, which breaks `trim` with sparse pids: see the README's list of divergences).
 """
 
 from __future__ import annotations
