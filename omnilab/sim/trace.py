@@ -21,7 +21,7 @@ frozenset in sorted order instead of hash order, which changes from one Python p
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Optional, SupportsIndex
 
 from .copying import deep_copy
@@ -390,44 +390,22 @@ class SnapshotLog(Operation):
 
 # --- events ---------------------------------------------------------------------------------------
 
-def _fast_init(cls: type) -> type:
-    """Give the frozen, slotted dataclass `cls` an ``__init__`` that fills each slot through its
-    descriptor. The one @dataclass writes calls ``object.__setattr__`` per field (to get past the
-    frozen ``__setattr__``), which costs about twice as much, and the cluster makes a `Sent`, a
-    `Delivered` or an `EntryDecided` for every message and every decision. Same signature (positional or
-    keyword; for classes whose fields have no defaults), same object."""
-    if any(f.default is not MISSING or f.default_factory is not MISSING for f in fields(cls)):
-        raise TypeError(f"_fast_init: {cls.__name__} has fields with defaults; keep its dataclass __init__")
-    names = [f.name for f in fields(cls)]
-    namespace = {f"_set_{name}": getattr(cls, name).__set__ for name in names}
-    exec(f"def __init__(self, {', '.join(names)}):\n"
-         + "".join(f"    _set_{name}(self, {name})\n" for name in names), namespace)
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    cls.__init__ = init  # type: ignore[misc]  # replacing the generated __init__ is the point
-    return cls
-
-
 class Event(TraceItem):
     """Something that happened because of the operation before it."""
 
     __slots__ = ()
 
 
-@_fast_init
 @dataclass(frozen=True, slots=True)
 class Sent(Event):
     envelope: Envelope
 
 
-@_fast_init
 @dataclass(frozen=True, slots=True)
 class Delivered(Event):
     envelope: Envelope
 
 
-@_fast_init
 @dataclass(frozen=True, slots=True)
 class Dropped(Event):
     """A message lost: on a cut link at send time, by `drop`, or at a receiver that cannot take it."""
@@ -468,7 +446,6 @@ class Recovered(Event):
     config_ids: tuple
 
 
-@_fast_init
 @dataclass(frozen=True, slots=True)
 class Proposed(Event):
     """``proposal`` (an entry, or the StopSign of a `reconfigure`) was handed to pid's instance."""
@@ -509,7 +486,6 @@ class ProposalLost(Event):
     proposal: Any
 
 
-@_fast_init
 @dataclass(frozen=True, slots=True)
 class EntryDecided(Event):
     """pid applied slot ``idx`` of configuration ``config_id``: an entry or a StopSign. (The
@@ -534,7 +510,6 @@ class SnapshotInstalled(Event):
     trimmed: bool = False
 
 
-@_fast_init
 @dataclass(frozen=True, slots=True)
 class Responded(Event):
     """Client operation ``op_id`` completed: its entry is decided at slot ``idx`` of ``config_id``."""
