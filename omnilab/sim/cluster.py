@@ -483,19 +483,7 @@ class Cluster:
         is delivered. At most `validation.MAX_TICKS` per call. Ctrl-C stops it after the tick under
         way, recorded as ``tick(k)`` for the k ticks made (`omnilab.sim.interrupts`)."""
         n = _valid.tick_count(n, "tick(n)")
-        with self._operation(Tick(n)) as op, _interrupts.deferred() as stop:
-            done = 0
-            try:
-                while done < n:
-                    if stop.requested:
-                        op.settle(Tick(done) if done else None)
-                        raise KeyboardInterrupt
-                    self._tick_once()
-                    done += 1
-            except BaseException:
-                op.then = (Tick(done),) if done else ()
-                raise
-            op.raise_if_stopped(stop)
+        self._rounds(Tick, n, self._tick_once)
 
     def run(self, ticks: int = 1) -> None:
         """`ticks` times: tick every live server, then deliver to quiescence. At most
@@ -503,18 +491,28 @@ class Cluster:
         ``run(ticks=k)`` for the k rounds made (`omnilab.sim.interrupts`); a round that does not
         quiesce (`NoQuiescence`) is taken back the same way."""
         ticks = _valid.tick_count(ticks, "run(ticks)")
-        with self._operation(Run(ticks)) as op, _interrupts.deferred() as stop:
+        self._rounds(Run, ticks, self._round)
+
+    def _round(self) -> None:
+        """One round of `run`: tick every live server, then deliver to quiescence."""
+        self._tick_once()
+        self._deliver_all()
+
+    def _rounds(self, operation: Callable[[int], Operation], n: int, one: Callable[[], None]) -> None:
+        """Record ``operation(n)`` and do `one` `n` times. Ctrl-C stops it after the one under way,
+        recorded as ``operation(k)`` for the k done (nothing if none); anything else raised takes the
+        whole call back but for the k done (`_Operation`)."""
+        with self._operation(operation(n)) as op, _interrupts.deferred() as stop:
             done = 0
             try:
-                while done < ticks:
+                while done < n:
                     if stop.requested:
-                        op.settle(Run(done) if done else None)
+                        op.settle(operation(done) if done else None)
                         raise KeyboardInterrupt
-                    self._tick_once()
-                    self._deliver_all()
+                    one()
                     done += 1
             except BaseException:
-                op.then = (Run(done),) if done else ()
+                op.then = (operation(done),) if done else ()
                 raise
             op.raise_if_stopped(stop)
 
