@@ -217,6 +217,18 @@ class StartWithoutStateTransfer(ReconfigurationService):
         super().handle_message(env)
 
 
+class CompactWithoutSavingState(ReconfigurationService):
+    """BUG (issue 8's fault 4, "trim forgets", put back): a server lets its log be compacted (a
+    trim, a snapshot, a sync that replaces its prefix) without first saving its key-value state, as
+    if the log alone could rebuild it. After a crash it recovers without the writes of the compacted
+    slots, and a new node it hands its state to inherits the loss: Integrity (an entry it showed as
+    decided is covered by a compacted prefix whose state no longer holds it) catches it, and
+    ConfigurationTransition or KVLinearizability when the loss travels or is read."""
+
+    def save_state(self, config_id: int) -> None:
+        return None  # the fix persists the state machine here, before the log may be compacted
+
+
 # --- the catalogue --------------------------------------------------------------------------------
 
 
@@ -243,6 +255,9 @@ SILENT_ON_REPEATED_ACCEPTSTOPSIGN = _mutant("silent-on-repeated-acceptstopsign",
                                             sequence_paxos=SilentOnRepeatedAcceptStopSign)
 KEEP_BUFFERED_BEHIND_STOPSIGN = _mutant("keep-buffered-behind-stopsign", KeepBufferedBehindStopSign,
                                         sequence_paxos=KeepBufferedBehindStopSign)
+COMPACT_WITHOUT_SAVING_STATE = replace(REFERENCE, name="compact-without-saving-state",
+                                       description=inspect.cleandoc(CompactWithoutSavingState.__doc__ or ""),
+                                       service=CompactWithoutSavingState)
 IGNORE_PREPARE_WHILE_ACCEPTING = _mutant("ignore-prepare-while-accepting", IgnorePrepareWhileAccepting,
                                          sequence_paxos=IgnorePrepareWhileAccepting)
 
@@ -252,10 +267,11 @@ MUTANTS: dict[str, Variant] = {v.name: v for v in (
     STOPSIGN_DECIDED_WHEN_ACCEPTED, APPEND_AFTER_STOPSIGN, DECIDE_WITHOUT_WRITE_QUORUM,
     START_WITHOUT_STATE_TRANSFER,
 )}
-#: The mutants that put back a fault fixed in the replica (issue 8's faults 1, 2, 3 and 5), by name.
+#: The mutants that put back a fault fixed in the replica (issue 8's faults 1, 2, 3 and 5) or in the
+#: servers (fault 4), by name.
 REVERTED: dict[str, Variant] = {v.name: v for v in (
     APPLY_LATE_ACCEPTSYNC, SILENT_ON_REPEATED_ACCEPTSTOPSIGN, KEEP_BUFFERED_BEHIND_STOPSIGN,
-    IGNORE_PREPARE_WHILE_ACCEPTING,
+    IGNORE_PREPARE_WHILE_ACCEPTING, COMPACT_WITHOUT_SAVING_STATE,
 )}
 REVERTED_FIXES = tuple(REVERTED)
 #: Both catalogues: what `omnilab.sim.variant.resolve` and ``omnilab mutants`` know by name.
@@ -274,6 +290,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "silent-on-repeated-acceptstopsign": ("Progress",),
     "keep-buffered-behind-stopsign": ("NoSilentProposalLoss",),
     "ignore-prepare-while-accepting": ("Progress",),
+    "compact-without-saving-state": ("Integrity", "ConfigurationTransition", "KVLinearizability"),
 }
 
 

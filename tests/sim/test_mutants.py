@@ -33,6 +33,7 @@ FOUND = {
     "silent-on-repeated-acceptstopsign": (29, "Progress", 90),
     "keep-buffered-behind-stopsign": (8, "NoSilentProposalLoss", 5),
     "ignore-prepare-while-accepting": (21, "Progress", 370),
+    "compact-without-saving-state": (3, "Integrity", 26),
 }
 CAUGHT = list(FOUND)
 #: The default seed budget of ``omnilab fuzz`` and ``omnilab mutants``.

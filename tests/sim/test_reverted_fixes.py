@@ -1,8 +1,10 @@
-"""The replica's fault fixes (issue 8's faults 1, 2, 3 and 5), each reverted by a mutant: the
-regression test of each fix, run on a cluster of that mutant, must fail, and pass on the reference.
+"""The fault fixes of issue 8 (faults 1, 2, 3 and 5 in the replica, 4 in the servers), each reverted
+by a mutant: the regression test of each fix, run on a cluster of that mutant, must fail, and pass on
+the reference.
 
-The regression schedules live in tests/replica/test_faults.py; they build their clusters with
-``Cluster(...)``, which this module points at the mutant for the length of one call.
+The regression schedules live in tests/replica/test_faults.py and tests/sim/test_compaction_state.py;
+they build their clusters with ``Cluster(...)``, which this module points at the mutant for the
+length of one call.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import functools
 import pytest
 
 import tests.replica.test_faults as faults
+import tests.sim.test_compaction_state as compaction
 from omnilab.sim import Cluster
 from omnilab.sim.mutants import REVERTED as MUTANTS
 from omnilab.sim.mutants import REVERTED_FIXES
@@ -25,6 +28,9 @@ REGRESSIONS = {
         faults.test_reconfiguration_completes_when_the_accepted_replies_to_the_stopsign_are_lost,),
     "keep-buffered-behind-stopsign": (faults.test_proposal_buffered_behind_a_synced_stopsign_is_reported_lost,),
     "ignore-prepare-while-accepting": (faults.test_follower_and_leader_find_each_other_after_a_late_preparereq,),
+    "compact-without-saving-state": (
+        compaction.test_a_recovered_member_and_the_new_node_it_hands_the_state_to_keep_the_trimmed_writes,
+        compaction.test_the_leader_recovering_after_its_own_trim_keeps_the_trimmed_writes),
 }
 CASES = [(name, test) for name, tests in REGRESSIONS.items() for test in tests]
 
@@ -36,7 +42,8 @@ def test_every_reverted_fix_has_its_regressions():
 @pytest.mark.parametrize("name, regression", CASES, ids=[f"{n}-{t.__name__}" for n, t in CASES])
 def test_the_regression_fails_on_the_mutant(monkeypatch, name, regression):
     regression()  # the reference passes it
-    monkeypatch.setattr(faults, "Cluster", functools.partial(Cluster, variant=MUTANTS[name]))
+    module = faults if regression.__module__ == faults.__name__ else compaction
+    monkeypatch.setattr(module, "Cluster", functools.partial(Cluster, variant=MUTANTS[name]))
     with pytest.raises(AssertionError):
         regression()
 
