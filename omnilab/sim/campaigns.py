@@ -293,10 +293,10 @@ class ScheduleDrawer:
         in_flight = self.cluster.network.in_flight
         for held_id in self.held:
             env = in_flight[held_id]
-            name, raced = _message_class(env), self.raced.setdefault(held_id, set())
+            msg_type, raced = _message_class(env), self.raced.setdefault(held_id, set())
             for msg_id, other in in_flight.items():
                 if (msg_id > held_id and msg_id not in raced and msg_id not in self.held
-                        and other.receiver == env.receiver and _message_class(other) == name):
+                        and other.receiver == env.receiver and _message_class(other) == msg_type):
                     raced.add(msg_id)
                     if self.rng.random() < RACE_RELEASE:
                         return [held_id]
@@ -316,10 +316,10 @@ class ScheduleDrawer:
             if not holding and not shape.stepwise:
                 return Step() if in_flight else None
             for msg_id in self._free():
-                name = _message_class(in_flight[msg_id])
-                if name == self.flaky_type and rng.random() < shape.flaky:
+                msg_type = _message_class(in_flight[msg_id])
+                if msg_type == self.flaky_type and rng.random() < shape.flaky:
                     return Drop(msg_id)  # the flaky link loses this one
-                if (shape.hold and name in CONTROL_MESSAGES and len(self.held) < MAX_HELD
+                if (shape.hold and msg_type in CONTROL_MESSAGES and len(self.held) < MAX_HELD
                         and rng.random() < shape.hold):
                     self.held[msg_id] = self.choices + rng.randint(*DELAY_RANGE)  # delayed on the wire
                     continue
@@ -347,8 +347,8 @@ class ScheduleDrawer:
             weights = [DROP_BIAS if _message_class(in_flight[m]) in DROPPED_MORE else 1 for m in free]
             msg_id = rng.choices(free, weights)[0]
             if rng.random() < BURST_DROP:  # a burst: every message of that type in flight is lost
-                name = _message_class(in_flight[msg_id])
-                self.queue.extend(Drop(m) for m in free if m != msg_id and _message_class(in_flight[m]) == name)
+                msg_type = _message_class(in_flight[msg_id])
+                self.queue.extend(Drop(m) for m in free if m != msg_id and _message_class(in_flight[m]) == msg_type)
             return Drop(msg_id)
         if kind == "delay":
             free = self._free() if holding else list(in_flight)
@@ -358,9 +358,9 @@ class ScheduleDrawer:
                 return None
             control: dict[type, list[int]] = {}
             for m in free:
-                name = _message_class(in_flight[m])
-                if name in CONTROL_MESSAGES:
-                    control.setdefault(name, []).append(m)
+                msg_type = _message_class(in_flight[m])
+                if msg_type in CONTROL_MESSAGES:
+                    control.setdefault(msg_type, []).append(m)
             if control:
                 # a type first, then one of its messages: the rare ones (an AcceptSync, a PrepareReq)
                 # are held as often as the Prepares a leader repeats every resend

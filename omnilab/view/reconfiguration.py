@@ -107,7 +107,9 @@ def _scan(trace) -> tuple[dict, dict, set, set]:
     return changes, {c: list(p) for c, p in scan.started.items()}, set(scan.told), set(scan.installed)
 
 
-def _members(cluster: Any, config_id: int) -> tuple:
+def config_members(cluster: Any, config_id: int) -> tuple:
+    """The pids of configuration `config_id`, sorted, as any server that knows it recorded it
+    (``()`` if none does)."""
     for pid in sorted(cluster.servers):
         config = cluster.servers[pid].durable.configs.get(config_id)
         if config is not None:
@@ -149,14 +151,14 @@ def reconfiguration(cluster: Any) -> pd.DataFrame:
     rows: list = []
     if not changes:
         config_id = cluster.config_id
-        rows.append([f"c{config_id} [{_nodes(_members(cluster, config_id))}]", "no reconfiguration proposed",
+        rows.append([f"c{config_id} [{_nodes(config_members(cluster, config_id))}]", "no reconfiguration proposed",
                      NOT_YET, "cluster.reconfigure([...]) proposes a StopSign for the next configuration"])
         return pd.DataFrame(rows, columns=COLUMNS, dtype=object)
     for old in sorted(changes):
         change = changes[old]
         ss = change.decided_ss or change.proposed[-1][1]
         new_id, new_members = ss.next_config.configuration_id, tuple(sorted(ss.next_config.nodes))
-        members = _members(cluster, old)
+        members = config_members(cluster, old)
         label = f"c{old} [{_nodes(members)}] → c{new_id} [{_nodes(new_members)}]"
         stages: list = []  # (stage, done, detail)
         proposers = [pid for pid, _ in change.proposed if pid is not None]

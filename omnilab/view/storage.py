@@ -20,7 +20,9 @@ import pandas as pd
 
 from omnilab.replica.stored import stored_state
 
+from .reconfiguration import config_members
 from .tables import NONE, entry_text, node_label
+from .text import kv_text
 
 __all__ = ["storage", "FIELDS"]
 
@@ -31,19 +33,8 @@ NOT_MEMBER = ""  # a node outside the configuration: blank, so the members stand
 NO_STORAGE = "— (no storage yet)"  # a member that has not been told the configuration yet
 
 
-def _kv_text(mapping: Any) -> str:
-    if not mapping:
-        return "{}"
-    return ", ".join(f"{k}={v!r}"
-                     for k, v in sorted(mapping.items(), key=lambda kv: (type(kv[0]).__name__, str(kv[0]))))
 
 
-def _members(cluster: Any, config_id: int) -> tuple:
-    for pid in sorted(cluster.servers):
-        config = cluster.servers[pid].durable.configs.get(config_id)
-        if config is not None:
-            return tuple(sorted(config.nodes))
-    return ()
 
 
 def _column(server: Any, config_id: int, members: tuple) -> list:
@@ -58,7 +49,7 @@ def _column(server: Any, config_id: int, members: tuple) -> list:
     transferred = durable.transferred
     handed = NONE
     if transferred is not None and transferred.stopsign.next_config.configuration_id == config_id:
-        handed = f"from c{transferred.from_config_id}: {_kv_text(dict(transferred.state))}"
+        handed = f"from c{transferred.from_config_id}: {kv_text(dict(transferred.state))}"
     return [
         "member" + ("" if server.up else " (crashed: storage kept)"),
         log.promise.short(),
@@ -67,7 +58,7 @@ def _column(server: Any, config_id: int, members: tuple) -> list:
         log.compacted_idx,
         log.log_len,
         entry_text(log.stopsign) if log.stopsign is not None else NONE,
-        _kv_text(getattr(snapshot, "snapshotted", None)) if snapshot is not None else NONE,
+        kv_text(getattr(snapshot, "snapshotted", None)) if snapshot is not None else NONE,
         handed,
     ]
 
@@ -80,7 +71,7 @@ def storage(cluster: Any) -> pd.DataFrame:
     config_ids = sorted({c for s in cluster.servers.values() for c in (*s.durable.configs, *s.durable.storages)})
     tuples, columns = [], {node_label(pid): [] for pid in sorted(cluster.servers)}
     for config_id in config_ids:
-        members = _members(cluster, config_id)
+        members = config_members(cluster, config_id)
         label = f"c{config_id} [{', '.join(map(str, members))}]"
         tuples.extend((label, f) for f in FIELDS)
         for pid in sorted(cluster.servers):

@@ -26,7 +26,7 @@ from omnilab.replica.messages import BLE_MESSAGE_TYPES
 from omnilab.replica.stored import stored_entries, stored_state
 
 from . import palette as P
-from .text import entry_text, envelope_text, message_fields_text
+from .text import entry_text, envelope_text, kv_text, message_fields_text
 
 __all__ = ["logs", "nodes", "ble", "messages", "events", "state_split", "kv", "LogTable", "html_table",
            "describe_item", "is_heartbeat"]
@@ -381,11 +381,6 @@ MEMORY_FIELDS = ["instances", "role / phase", "leader", "BLE ballot", "BLE leade
                  "batched entries", "applied", "key-value state"]
 
 
-def _kv_text(mapping: Any) -> str:
-    if not mapping:
-        return "{}"
-    return ", ".join(f"{k}={v!r}"
-                     for k, v in sorted(mapping.items(), key=lambda kv: (type(kv[0]).__name__, str(kv[0]))))
 
 
 def _storage_column(server: Any) -> list:
@@ -404,8 +399,8 @@ def _storage_column(server: Any) -> list:
         stored.compacted_idx,
         stored.log_len,
         entry_text(stored.stopsign) if stored.stopsign is not None else NONE,
-        _kv_text(getattr(snapshot, "snapshotted", None)) if snapshot is not None else NONE,
-        (f"from c{transferred.from_config_id}: {_kv_text(dict(transferred.state))}" if transferred else NONE),
+        kv_text(getattr(snapshot, "snapshotted", None)) if snapshot is not None else NONE,
+        (f"from c{transferred.from_config_id}: {kv_text(dict(transferred.state))}" if transferred else NONE),
     ]
 
 
@@ -414,7 +409,7 @@ def _memory_column(server: Any) -> list:
         return ["— (lost in the crash)"] + [NONE] * (len(MEMORY_FIELDS) - 1)
     omni = server.omnipaxos
     if omni is None:
-        return ["none (waiting for its state)"] + [NONE] * (len(MEMORY_FIELDS) - 2) + [_kv_text(server.kv)]
+        return ["none (waiting for its state)"] + [NONE] * (len(MEMORY_FIELDS) - 2) + [kv_text(server.kv)]
     state = omni.inspect()
     leader = omni.get_current_leader()
     return [
@@ -426,7 +421,7 @@ def _memory_column(server: Any) -> list:
         state.buffered_proposals + (state.buffered_stopsign is not None),
         state.batched,
         ", ".join(f"c{c}: {n}" for c, n in sorted(server.applied.items())),
-        _kv_text(server.kv),
+        kv_text(server.kv),
     ]
 
 

@@ -96,3 +96,11 @@ def envelope_text(env: Any) -> str:
     """A simulator `Envelope` on one line: ``#17 3→1 c1 Prepare(n=1.3, ...)`` (its id, sender →
     receiver, the sender's configuration, then `message_text`)."""
     return f"#{env.id} {env.sender}→{env.receiver} c{env.config_id} {message_text(env.message)}"
+
+
+def kv_text(mapping: Any) -> str:
+    """A key-value state on one line, ``k1=1, k2='x'``, keys in a stable order (``{}`` when empty)."""
+    if not mapping:
+        return "{}"
+    return ", ".join(f"{k}={v!r}"
+                     for k, v in sorted(mapping.items(), key=lambda kv: (type(kv[0]).__name__, str(kv[0]))))
