@@ -331,7 +331,8 @@ print("leader:", down.leader(), "| first put:", forwarded.status, "| retry:", re
 # Every cluster in this notebook went through crashes, losses, a partition or duplicates. Here are
 # their safety invariants (notebook 08 states each one and what breaks it). **UniformAgreement**: no two nodes decide different
 # entries in the same slot. **Integrity**: a node's decided log only grows. **Validity**: only
-# proposed entries are decided. **OneLeaderPerBallot**. **StopSignSeal** and
+# proposed entries are decided. **OneLeaderPerBallot**. **QuorumConnectedTakeover**: nobody took
+# over without hearing a quorum. **StopSignSeal** and
 # **ConfigurationTransition** (notebook 06). **KVLinearizability**: the key-value history could
 # have happened in log order.
 

@@ -65,8 +65,9 @@ def add_fuzz_command(subparsers: Subparsers) -> None:
                         help="start the seeds here (default 0)")
     parser.add_argument("--steps", type=int_at_least(0), default=100, metavar="N",
                         help="random operations per seed, 0 or more (default 100)")
-    parser.add_argument("--nodes", type=int_at_least(2, MAX_FUZZ_NODES), default=3, metavar="N",
-                        help=f"nodes in configuration 1, 2 to {MAX_FUZZ_NODES} (default 3)")
+    parser.add_argument("--nodes", type=int_at_least(2, MAX_FUZZ_NODES), default=None, metavar="N",
+                        help=f"nodes in configuration 1, 2 to {MAX_FUZZ_NODES} (default 3, or 5 for the mutants "
+                             "whose bug needs more: omnilab mutants lists them)")
     parser.add_argument("--faults", default=None,
                         help="comma-separated subset of: reorder,drop,duplicate,delay,crash,cut,partition,append,"
                              "compact,reconfigure")
@@ -91,6 +92,13 @@ def parse_faults(text: str | None, known: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def resolve_is_catalogued(variant) -> bool:
+    """Whether `variant` is one of the catalogue's mutants (a user's variant of the same name is not)."""
+    from omnilab.sim import mutants
+
+    return mutants.ALL.get(variant.name) is variant
+
+
 def run_fuzz(args: argparse.Namespace) -> int:
     from omnilab.sim import campaigns
     from omnilab.sim.variant import BadInput, resolve
@@ -105,6 +113,10 @@ def run_fuzz(args: argparse.Namespace) -> int:
     except BadInput as err:
         print(f"omnilab fuzz: {err}")
         return 2
+    if args.nodes is None:
+        from omnilab.sim.mutants import CAMPAIGN_NODES
+
+        args.nodes = CAMPAIGN_NODES.get(variant.name, 3) if resolve_is_catalogued(variant) else 3
     shown = "" if variant.is_reference else f", variant {variant.name}"
     print(f"fuzz: {args.seeds} seeds x {args.steps} steps, {args.nodes} nodes{shown}, faults: {', '.join(faults)}")
     table = campaigns.fuzz(seeds, args.steps, args.nodes, faults, shrink_failures=not args.no_shrink,
@@ -137,7 +149,8 @@ def add_mutants_command(subparsers: Subparsers) -> None:
     parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
     parser.add_argument("--seeds", type=int, default=100, help="seeds to try per mutant (default 100, as fuzz)")
     parser.add_argument("--steps", type=int, default=100, help="random operations per seed (default 100, as fuzz)")
-    parser.add_argument("--nodes", type=int, default=3, help="nodes in configuration 1 (default 3)")
+    parser.add_argument("--nodes", type=int, default=None,
+                        help="nodes in configuration 1 (default 3, or 5 for the mutants that need more)")
     parser.add_argument("--no-shrink", action="store_true", help="do not shrink the failing schedules")
     parser.add_argument("--describe", action="store_true", help="print each mutant's description first")
     parser.set_defaults(handler=run_mutants)

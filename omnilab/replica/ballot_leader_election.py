@@ -43,6 +43,8 @@ class BallotLeaderElection:
         self.happy = True
         self.hb_round = 0
         self.heartbeat_replies: list[HeartbeatReply] = []
+        #: the peers whose reply to this round is among `heartbeat_replies`
+        self.repliers: set[int] = set()
         self.prev_replies: list[HeartbeatReply] = []
         self.outgoing: list[BLEMessage] = []
         self.new_hb_round()
@@ -54,7 +56,7 @@ class BallotLeaderElection:
         if isinstance(msg, HeartbeatRequest):
             self.handle_heartbeat_request(message.sender, msg)
         elif isinstance(msg, HeartbeatReply):
-            self.handle_heartbeat_reply(msg)
+            self.handle_heartbeat_reply(message.sender, msg)
         else:
             raise TypeError(f"not a BLE message: {msg!r}")
 
@@ -63,9 +65,13 @@ class BallotLeaderElection:
         reply = HeartbeatReply(req.round, self.current_ballot, self.leader, self.happy)
         self.outgoing.append(BLEMessage(self.pid, sender, reply))
 
-    def handle_heartbeat_reply(self, rep: HeartbeatReply) -> None:
-        # Late replies from an earlier round, or from another configuration, are stale news.
-        if rep.round == self.hb_round and rep.ballot.config_id == self.configuration_id:
+    def handle_heartbeat_reply(self, sender: int, rep: HeartbeatReply) -> None:
+        # Late replies from an earlier round, or from another configuration, are stale news. A second
+        # reply from the same peer (the network duplicated it) is not a second voice: omnilab counts
+        # each peer once a round, or a node hearing one peer twice would count a quorum of two.
+        if (rep.round == self.hb_round and rep.ballot.config_id == self.configuration_id
+                and sender not in self.repliers):
+            self.repliers.add(sender)
             self.heartbeat_replies.append(rep)
 
     def take_outgoing(self) -> list[BLEMessage]:
@@ -125,6 +131,7 @@ class BallotLeaderElection:
     def new_hb_round(self) -> None:
         self.prev_replies = self.heartbeat_replies
         self.heartbeat_replies = []
+        self.repliers = set()
         self.hb_round += 1
         for peer in self.peers:
             self.outgoing.append(BLEMessage(self.pid, peer, HeartbeatRequest(self.hb_round)))

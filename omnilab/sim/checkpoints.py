@@ -35,7 +35,6 @@ copying them, as `Cluster.fork` already shares the proposals themselves.
 from __future__ import annotations
 
 import copy
-import weakref
 from typing import Any, Iterable, Optional
 
 #: Trace items a cluster grows by, at least, between two checkpoints: an undo in a lab-sized session
@@ -50,10 +49,10 @@ KEEP = 3
 class Checkpoints:
     """A cluster's checkpoints: ``(trace length, copy)`` pairs, oldest first."""
 
-    __slots__ = ("saved", "__weakref__")
+    __slots__ = ("saved",)
 
-    def __init__(self) -> None:
-        self.saved: list[tuple[int, Any]] = []
+    def __init__(self, saved: Optional[list[tuple[int, Any]]] = None) -> None:
+        self.saved: list[tuple[int, Any]] = saved or []
 
     def last_length(self) -> int:
         return self.saved[-1][0] if self.saved else 0
@@ -85,15 +84,12 @@ class Checkpoints:
         self.saved = kept
 
 
-_STORE: "weakref.WeakKeyDictionary[Any, Checkpoints]" = weakref.WeakKeyDictionary()
-
-
 def of(cluster: Any) -> Checkpoints:
-    """The checkpoints of `cluster` (kept beside it, not in it: a fork does not copy them); from now
-    on `cluster` keeps checkpoints."""
-    kept = _STORE.get(cluster)
+    """The checkpoints of `cluster` (its ``checkpoints`` attribute, which a fork does not copy);
+    from now on `cluster` keeps checkpoints."""
+    kept = cluster.checkpoints
     if kept is None:
-        kept = _STORE[cluster] = Checkpoints()
+        kept = cluster.checkpoints = Checkpoints()
     return kept
 
 
@@ -104,20 +100,20 @@ def keep(cluster: Any) -> None:
 
 def kept(cluster: Any) -> Optional[Checkpoints]:
     """The checkpoints of `cluster`, or None if it keeps none."""
-    return _STORE.get(cluster)
+    return cluster.checkpoints
 
 
 def inherit(cluster: Any, fork: Any) -> None:
     """`fork` (a copy of `cluster` in the same state) starts with `cluster`'s checkpoints: they are
     never changed (a rebuild copies the one it starts from), so both may use them."""
-    kept = _STORE.get(cluster)
+    kept = cluster.checkpoints
     if kept is not None and kept.saved:
-        of(fork).saved = list(kept.saved)
+        fork.checkpoints = Checkpoints(list(kept.saved))
 
 
 def after_operation(cluster: Any) -> None:
     """Called after every operation that completed: take a checkpoint when one is due."""
-    store = _STORE.get(cluster)
+    store = cluster.checkpoints
     if store is None:
         return  # this cluster does not go back (see `keep`)
     length = len(cluster.trace)
@@ -133,7 +129,7 @@ def rebuild(cluster: Any, upto: int, then: Iterable[Any] = ()) -> Any:
     from .cluster import Cluster, replay_operations
 
     trace = cluster.trace
-    kept = _STORE.get(cluster)
+    kept = cluster.checkpoints
     saved = kept.nearest(upto) if kept is not None else None
     extra = list(then)
     if saved is None:  # a full replay, which keeps checkpoints on its way for the next time
@@ -160,13 +156,14 @@ def restore(cluster: Any, upto: int, then: Iterable[Any] = ()) -> None:
     version = cluster.version
     kept = of(cluster)
     kept.forget_after(upto)
-    made = _STORE.pop(rebuilt, None)  # those the rebuild took on its way serve this cluster now
+    made = rebuilt.checkpoints  # those the rebuild took on its way serve this cluster now
     if made is not None:
         last = kept.last_length()
         kept.saved.extend(saved for saved in made.saved if saved[0] > last)
         kept._thin()
     cluster.__dict__.clear()
     cluster.__dict__.update(rebuilt.__dict__)
+    cluster.checkpoints = kept
     cluster.version = version + 1
 
 
@@ -183,5 +180,5 @@ def _copy(cluster: Any) -> Any:
         if getattr(op, "completed", None) is not None or getattr(op, "refused", None) is not None:
             memo[id(op)] = op
     clone = copy.deepcopy(cluster, memo)
-    _STORE.pop(clone, None)  # a checkpoint keeps no checkpoints (older ones would never be freed)
+    clone.checkpoints = None  # a checkpoint keeps no checkpoints (older ones would never be freed)
     return clone

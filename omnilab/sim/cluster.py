@@ -55,9 +55,10 @@ from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Optional
 
 from omnilab.kv import KeyValue
 from omnilab.presentation import present
-from omnilab.replica.config import ClusterConfig, ServerConfig
+from omnilab.replica.config import ClusterConfig, Quorum, ServerConfig
 from omnilab.replica.entries import StopSign
 from omnilab.replica.errors import CompactionErr, ConfigError, ProposeErr, SnapshotUnsupported
+from omnilab.replica.messages import BLEMessage, HeartbeatReply
 
 from . import checkpoints as _checkpoints
 from . import fingerprint as _fingerprint
@@ -190,6 +191,8 @@ class Cluster:
         self.version = 0
         #: one paragraph explaining the situation (set by `omnilab.sim.scenarios`).
         self.description = ""
+        #: the copies `undo` starts from, once the cluster keeps them (`omnilab.sim.checkpoints.keep`).
+        self.checkpoints: Optional[_checkpoints.Checkpoints] = None
         self.trace.append(ClusterCreated(tuple(pids), seed, tuple(sorted(server_config_fields.items())),
                                          check_every_step, *_recorded_variant(self.variant)))
         first = ClusterConfig(configuration_id=1, nodes=list(pids))
@@ -255,7 +258,9 @@ class Cluster:
         clone = object.__new__(type(self))
         memo[id(self)] = clone
         for name, value in self.__dict__.items():
-            clone.__dict__[name] = deep_copy(value, memo)  # copy.deepcopy, sharing immutable values
+            if name != "checkpoints":
+                clone.__dict__[name] = deep_copy(value, memo)  # copy.deepcopy, sharing immutable values
+        clone.checkpoints = None
         _checkpoints.inherit(self, clone)  # the same trace prefix: the same checkpoints serve both
         return clone
 
@@ -526,6 +531,7 @@ class Cluster:
         if not server.up:
             raise NodeDown(f"node {pid} is already crashed; recover({pid}) brings it back")
         with self._operation(Crash(pid)):
+            self.ledger.on_crash(pid)
             self._apply(server, server.crash())
 
     def recover(self, pid: int) -> None:
@@ -816,13 +822,20 @@ class Cluster:
         if highest is None or promise > highest:
             n_leader = _invariants.leading_ballot(omni)
             if n_leader is not None:
-                ledger.on_leader(pid, n_leader, now)
+                server = self.servers[pid]
+                config = server.durable.configs[config_id]
+                quorum = Quorum.of(len(config.nodes), config.flexible_quorum)
+                ledger.on_leader(pid, n_leader, now, quorum.read_size, server.server_config.election_tick_timeout)
 
     def _deliver(self, env: Envelope) -> None:
         server = self.servers.get(env.receiver)
         if server is None or not server.up:
             self.trace.append(Dropped(env, f"node {env.receiver} is crashed"))
             return
+        message = env.message
+        if type(message) is BLEMessage and type(message.msg) is HeartbeatReply:
+            # the evidence of invariants.quorum_connected_takeover: whom each node hears
+            self.ledger.on_heartbeat_reply(env.receiver, env.config_id, env.sender)
         self._apply(server, server.deliver(env))
 
     def _deliver_all(self) -> int:
@@ -839,8 +852,11 @@ class Cluster:
         self.clock += 1
         ticking = [s for s in self.servers.values() if s.up and s.instances]
         self.trace.append(Ticked(self.clock, tuple(s.pid for s in ticking)))
+        on_tick = self.ledger.on_tick
         for server in ticking:
+            on_tick(server.pid)
             self._apply(server, server.tick())
+        on_tick(None)
 
 
 class _Operation:

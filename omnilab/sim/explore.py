@@ -497,6 +497,7 @@ CATALOGUE: dict[str, str] = {
     "append-after-stopsign": "replace-write",
     "stopsign-decided-when-accepted": "stopsign-contested",
     "start-without-state-transfer": "replace",
+    "takeover-without-quorum-connected": "replace",
 }
 
 

@@ -275,6 +275,35 @@ def one_leader_per_ballot(world: World) -> Verdict:
     return _recorded(world, "OneLeaderPerBallot")
 
 
+def quorum_connected_takeover(world: World) -> Verdict:
+    """A node takes over (at the end of an election round, leads a ballot of its own with a round
+    number it raised) only if it heard from a quorum in that round, itself included: Ballot Leader Election's
+    quorum-connected condition (the OmniPaxos paper, "Ballot Leader Election"). A node that hears less than a
+    quorum can never gather one to prepare with, and if it raised its ballot anyway it would depose
+    a working leader as soon as its links came back; under partial connectivity two such nodes can
+    keep deposing each other for ever. An operator's ``try_become_leader`` is not a takeover, nor
+    is a leader's answer to a restarted node's higher ballot (the README's divergences).
+
+    The evidence: the cluster counts each node's ticks (one election round is
+    ``election_tick_timeout`` of them) and notes the peers whose heartbeat replies reached it, and
+    records every takeover with whom the node heard within its last round."""
+    name = QUORUM_CONNECTED
+    for takeover in world.ledger.takeovers:
+        if len(takeover.heard) + 1 >= takeover.read_quorum:
+            continue
+        heard = sorted(takeover.heard)
+        return Verdict(False, name, f"node {takeover.pid} took over with ballot {takeover.ballot.short()} after an "
+                       f"election round in which it heard "
+                       + (f"only node(s) {heard}" if heard else "from no other node")
+                       + f": with itself that is {len(heard) + 1}, and a quorum is {takeover.read_quorum}"
+                       + _where(takeover.at))
+    return _ok(name)
+
+
+#: The name of the verdict of `quorum_connected_takeover`.
+QUORUM_CONNECTED = "QuorumConnectedTakeover"
+
+
 def stopsign_seal(world: World) -> Verdict:
     """Nothing is decided after a decided StopSign, and a node holding a decided StopSign refuses
     new entries."""
@@ -501,8 +530,8 @@ def _replica_summary(world: Any, pid: int) -> str:
 
 #: Every invariant, in the order `check` reports them.
 INVARIANTS: tuple[Callable[[World], Verdict], ...] = (
-    uniform_agreement, integrity, validity, local_well_formedness, one_leader_per_ballot, stopsign_seal,
-    configuration_transitions, kv_linearizability,
+    uniform_agreement, integrity, validity, local_well_formedness, one_leader_per_ballot, quorum_connected_takeover,
+    stopsign_seal, configuration_transitions, kv_linearizability,
 )
 
 

@@ -87,6 +87,19 @@ class ClientOp:
 
 
 @dataclass(frozen=True)
+class Takeover:
+    """A node began, at one of its ticks, to lead a ballot of its own whose round number it raised:
+    what it had heard in its last election round (``heard``: the peers whose heartbeat replies
+    reached it), the quorum its configuration needs to prepare, and the trace position."""
+
+    pid: int
+    ballot: Any
+    heard: frozenset
+    read_quorum: int
+    at: int
+
+
+@dataclass(frozen=True)
 class InstanceStart:
     """Server ``pid`` started configuration ``config_id`` holding ``state`` (its key-value contents),
     told by the StopSign ``stopsign`` of configuration ``prev_config_id`` (None for the first one)."""
@@ -208,6 +221,19 @@ class Ledger:
         self._latest_put: dict[Any, ClientOp] = {}
         #: ballot -> pids seen leading it.
         self.leaders: dict[Any, set] = {}
+        #: pid -> how many times it ticked (its election rounds are counted in its own ticks).
+        self.ticks: dict[int, int] = {}
+        #: pid -> (config_id, sender) -> that pid's tick count when a heartbeat reply from sender
+        #: last reached it (forgotten when it crashes: its new instances start new rounds).
+        self.heard: dict[int, dict[tuple[int, int], int]] = {}
+        #: (pid, config_id) -> the highest round number n of a ballot of its own that node has led.
+        self.own_rounds: dict[tuple[int, int], int] = {}
+        #: every time a node began, at one of its ticks, to lead a ballot of its own with a round
+        #: number it raised (above 1 and above every ballot of its own it led before): the evidence
+        #: of `invariants.quorum_connected_takeover`.
+        self.takeovers: list[Takeover] = []
+        #: the pid whose tick is being carried out (Ballot Leader Election ends its rounds on ticks).
+        self.ticking: Optional[int] = None
         #: invariant name -> first violation.
         self.violations: dict[str, Verdict] = {}
 
@@ -448,7 +474,41 @@ class Ledger:
                 state[slot[0].key] = slot[0].value
         return state
 
-    def on_leader(self, pid: int, ballot: Any, now: int) -> None:
+    # --- leader election ---------------------------------------------------------------------------
+
+    def on_tick(self, pid: Optional[int]) -> None:
+        """`pid` ticks now (None when the cluster's tick is over)."""
+        self.ticking = pid
+        if pid is not None:
+            self.ticks[pid] = self.ticks.get(pid, 0) + 1
+
+    def on_heartbeat_reply(self, pid: int, config_id: int, sender: int) -> None:
+        """A heartbeat reply from `sender` reached `pid`'s instance of `config_id`."""
+        self.heard.setdefault(pid, {})[(config_id, sender)] = self.ticks.get(pid, 0)
+
+    def on_crash(self, pid: int) -> None:
+        self.heard.pop(pid, None)
+
+    def heard_from(self, pid: int, config_id: int, rounds: int) -> frozenset:
+        """The peers whose heartbeat replies reached `pid` in `config_id` within its last `rounds`
+        ticks (since the tick `rounds` ticks ago began an election round)."""
+        since = self.ticks.get(pid, 0) - rounds
+        return frozenset(sender for (config, sender), tick in self.heard.get(pid, {}).items()
+                         if config == config_id and tick >= since)
+
+    def on_leader(self, pid: int, ballot: Any, now: int, read_quorum: int = 0, rounds: int = 1) -> None:
+        """`pid` began to lead `ballot` (its promise rose to it). If that happened at one of its ticks
+        and the ballot is one of its own with a round number it raised, record a `Takeover`: whom it
+        heard within its last `rounds` ticks (one election round) and the `read_quorum` its
+        configuration needs. (A ballot raised on a message, or by ``try_become_leader``, is Sequence
+        Paxos's or the operator's doing, not an election's.)"""
+        if ballot.pid == pid:
+            key = (pid, ballot.config_id)
+            highest = self.own_rounds.get(key, 1)
+            if ballot.n > highest and self.ticking == pid:
+                self.takeovers.append(Takeover(pid, ballot, self.heard_from(pid, ballot.config_id, rounds),
+                                               read_quorum, now))
+            self.own_rounds[key] = max(highest, ballot.n)
         pids = self.leaders.setdefault(ballot, set())
         pids.add(pid)
         if len(pids) > 1 or ballot.pid != pid:

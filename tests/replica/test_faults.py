@@ -417,3 +417,27 @@ def test_a_follower_with_a_trimmed_prefix_is_synced_with_entries_not_a_delta():
     c.run(ticks=6)
     assert dict(c.server(n).kv) == {"a": 1, "b": 2, "c": 3, "d": 4}
     assert not failed(c), failed(c)
+
+
+def test_a_duplicated_heartbeat_reply_is_not_a_second_voice():
+    """Found by QuorumConnectedTakeover on the 5-node campaign (seed 2): node 2, cut off with node 1
+    from the leader's side, got one reply of node 1 twice (the network duplicated it) and counted a
+    quorum of three, so it took over without being quorum-connected. BLE now counts each peer once
+    a round."""
+    cluster = Cluster([1, 2, 3, 4, 5])
+    cluster.run(3)
+    assert cluster.leader() == 5
+    cluster.partition([1, 2], [3, 4, 5])
+    cluster.tick()  # a round with nothing heard: nodes 1 and 2 lose their leader and are unhappy
+    cluster.deliver_all()
+    cluster.tick()  # they heard each other once: 2 of 5, no takeover
+    [request] = in_flight(cluster, "HeartbeatRequest", sender=2, receiver=1)
+    cluster.step(request)
+    [reply] = in_flight(cluster, "HeartbeatReply", sender=1, receiver=2)
+    copy = cluster.duplicate(reply)
+    cluster.step(reply)
+    cluster.step(copy)
+    cluster.tick()  # node 2's round ends having heard node 1 alone, twice
+    state = cluster.server(2).omnipaxos.inspect()
+    assert state.role is Role.FOLLOWER and state.ble_ballot.n == 1, state
+    assert all(v.ok for v in cluster.check()), [v for v in cluster.check() if not v.ok]

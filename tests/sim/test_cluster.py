@@ -38,7 +38,7 @@ def test_the_design_snippet_runs_as_written():
     verdicts = cluster.check()
     assert all(isinstance(v, Verdict) for v in verdicts) and all(v.ok for v in verdicts), verdicts
     assert {v.name for v in verdicts} == {"UniformAgreement", "Integrity", "Validity", "LocalWellFormedness", "OneLeaderPerBallot",
-                                          "StopSignSeal", "ConfigurationTransition", "KVLinearizability"}
+                                          "QuorumConnectedTakeover", "StopSignSeal", "ConfigurationTransition", "KVLinearizability"}
     assert Cluster.replay(cluster.trace).trace == cluster.trace
     assert cluster.server(4).kv == {"a": 1}
     assert cluster.server(4).omnipaxos.inspect().configuration_id == 2

@@ -137,6 +137,7 @@ CAUGHT = {
     "append-after-stopsign": ("StopSignSeal", 4),
     "stopsign-decided-when-accepted": ("Integrity", 5),
     "start-without-state-transfer": ("ConfigurationTransition", 4),
+    "takeover-without-quorum-connected": ("QuorumConnectedTakeover", 2),
 }
 
 

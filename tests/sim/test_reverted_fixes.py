@@ -1,4 +1,5 @@
-"""The fault fixes of issue 8 (faults 1, 2, 3 and 5 in the replica, 4 in the servers), each reverted
+"""The fault fixes of issue 8 (faults 1, 2, 3 and 5 in the replica, 4 in the servers) and the
+duplicated-heartbeat fix QuorumConnectedTakeover led to, each reverted
 by a mutant: the regression test of each fix, run on a cluster of that mutant, must fail, and pass on
 the reference.
 
@@ -28,6 +29,7 @@ REGRESSIONS = {
         faults.test_reconfiguration_completes_when_the_accepted_replies_to_the_stopsign_are_lost,),
     "keep-buffered-behind-stopsign": (faults.test_proposal_buffered_behind_a_synced_stopsign_is_reported_lost,),
     "ignore-prepare-while-accepting": (faults.test_follower_and_leader_find_each_other_after_a_late_preparereq,),
+    "count-duplicate-heartbeat-replies": (faults.test_a_duplicated_heartbeat_reply_is_not_a_second_voice,),
     "compact-without-saving-state": (
         compaction.test_a_recovered_member_and_the_new_node_it_hands_the_state_to_keep_the_trimmed_writes,
         compaction.test_the_leader_recovering_after_its_own_trim_keeps_the_trimmed_writes),
