@@ -745,8 +745,7 @@ class Cluster:
         self.ledger.on_proposed(proposal)
         self.trace.append(Proposed(pid, config_id, proposal))
         if sealed is not None:
-            self.ledger.violate("StopSignSeal", f"node {pid} accepted a new entry after deciding the StopSign of "
-                                f"configuration {config_id}", len(self.trace) - 1)
+            self.ledger.on_appended_after_seal(pid, config_id, len(self.trace) - 1)
         self._apply(server, out)
         return op
 

@@ -9,11 +9,10 @@ object with
 * ``live_replicas()`` - ``(pid, config_id, omnipaxos)`` for every running instance.
 
 `Cluster` is such a world. Checking writes nothing and gives the same answer however often it is
-called: evidence is recorded by the cluster and the ledger as it appears, and the rules here read
-it (a few older checks over the client history are still made by the ledger when a decision or a
-read arrives; the functions report what it found). The safety properties are those of Sequence
+called: evidence is recorded by the cluster and the ledger as it appears (`omnilab.sim.ledger`),
+and every rule, with the reason it gives, is here. The safety properties are those of Sequence
 Paxos in the OmniPaxos paper (uniform agreement, validity, integrity) plus the reconfiguration and
-key-value rules the README lists.
+key-value rules the README lists. When several moments break one rule, its verdict names the first.
 
 Liveness is a check too: `check_progress` heals the network, recovers every node, runs, and asks
 for a leader, a decided StopSign, started new members and a fresh write applied everywhere.
@@ -27,7 +26,7 @@ from omnilab.kv import KeyValue, KVSnapshot
 from omnilab.replica.entries import StopSign
 from omnilab.replica.state import Phase, Role
 
-from .ledger import COMPACTED, Ledger, Verdict
+from .ledger import COMPACTED, Ledger, Verdict, same_value
 
 
 class World(Protocol):
@@ -51,11 +50,9 @@ def _ok(name: str) -> Verdict:
 _OK: dict[str, Verdict] = {}
 
 
-def _recorded(world: World, name: str) -> Verdict:
-    """The violation the ledger recorded for `name`, or an ok verdict. (Verdicts are falsy when
-    violated, so test them with ``.ok``, never with ``or``.)"""
-    found = world.ledger.violations.get(name)
-    return found if found is not None else _ok(name)
+def _when(at: Optional[int]) -> int:
+    """A trace position for ordering sightings (one of unknown time, None, comes first)."""
+    return -1 if at is None else at
 
 
 def _where(at: Optional[int]) -> str:
@@ -63,14 +60,29 @@ def _where(at: Optional[int]) -> str:
 
 
 def uniform_agreement(world: World) -> Verdict:
-    """No two nodes ever decide different entries in the same slot of a configuration."""
-    return _recorded(world, "UniformAgreement")
+    """No two nodes ever decide different entries in the same slot of a configuration. The evidence:
+    the ledger keeps the first value decided in each slot, and notes every time a node shows that
+    slot decided with another value."""
+    name = "UniformAgreement"
+    clashes = world.ledger.clashes
+    if not clashes:
+        return _ok(name)
+    c = clashes[0]
+    return Verdict(False, name, f"nodes {c.first_pid} and {c.pid} decided different entries at idx {c.idx} of "
+                   f"configuration {c.config_id}: {c.first!r} vs {c.value!r}{_where(c.at)}")
 
 
 def validity(world: World) -> Verdict:
     """Every decided slot holds something a client proposed: an appended entry or the StopSign of a
-    `reconfigure` call."""
-    return _recorded(world, "Validity")
+    `reconfigure` call. The evidence: the ledger notes a slot's first decision whose value was not
+    among the proposals made until then."""
+    name = "Validity"
+    unproposed = world.ledger.unproposed
+    if not unproposed:
+        return _ok(name)
+    d = unproposed[0]
+    return Verdict(False, name, f"node {d.pid} decided {d.value!r} at idx {d.idx} of configuration {d.config_id}, "
+                   f"which nobody proposed{_where(d.at)}")
 
 
 # --- integrity, with memory -----------------------------------------------------------------------
@@ -270,9 +282,24 @@ def _log_shape_problem(pid: int, config_id: int, omni: Any, compacted: int, deci
 
 def one_leader_per_ballot(world: World) -> Verdict:
     """At most one node ever leads a given ballot, and a leader's ballot carries its own pid. The
-    cluster records the ballot a node leads whenever its promise rises to one of its own (after every
-    call into a replica), and the ledger keeps the first clash."""
-    return _recorded(world, "OneLeaderPerBallot")
+    evidence: the cluster records the ballot a node leads whenever its promise rises to it (after
+    every call into a replica), with when it was first seen."""
+    name = "OneLeaderPerBallot"
+    first: Optional[tuple[int, str]] = None
+    for ballot, leaders in world.ledger.leaders.items():
+        if len(leaders) == 1 and ballot.pid in leaders:
+            continue
+        seen = sorted(leaders.items(), key=lambda item: _when(item[1]))
+        if len(seen) > 1:
+            at = seen[1][1]  # when the second leader appeared
+            problem = (_when(at), f"nodes {sorted(pid for pid, _ in seen[:2])} both led ballot {ballot.short()}"
+                       f"{_where(at)}")
+        else:
+            pid, at = seen[0]
+            problem = (_when(at), f"node {pid} leads ballot {ballot.short()} of node {ballot.pid}{_where(at)}")
+        if first is None or problem[0] < first[0]:
+            first = problem
+    return _ok(name) if first is None else Verdict(False, name, first[1])
 
 
 def quorum_connected_takeover(world: World) -> Verdict:
@@ -306,22 +333,119 @@ QUORUM_CONNECTED = "QuorumConnectedTakeover"
 
 def stopsign_seal(world: World) -> Verdict:
     """Nothing is decided after a decided StopSign, and a node holding a decided StopSign refuses
-    new entries."""
-    return _recorded(world, "StopSignSeal")
+    new entries. The evidence: the ledger notes, per configuration, the first decision past its
+    decided StopSign, and the cluster the first entry a node accepted after deciding it."""
+    name = "StopSignSeal"
+    seen = world.ledger.past_stopsign.values()
+    if not seen:
+        return _ok(name)
+    p = min(seen, key=lambda p: p.at)
+    if p.idx is None:
+        return Verdict(False, name, f"node {p.pid} accepted a new entry after deciding the StopSign of configuration "
+                       f"{p.config_id}{_where(p.at)}")
+    return Verdict(False, name, f"node {p.pid} decided idx {p.idx} of configuration {p.config_id}, after the "
+                   f"StopSign decided at idx {p.stopsign_idx}{_where(p.at)}")
 
 
 def configuration_transitions(world: World) -> Verdict:
     """An instance of configuration k+1 starts only after configuration k decided the StopSign that
-    names it, and every node starts it with the same state: everything decided before the StopSign."""
-    return _recorded(world, "ConfigurationTransition")
+    names it, and every node starts it with the same state: everything decided before the StopSign.
+    The evidence: every instance start, with what the ledger knew then of configuration k (where its
+    StopSign was decided, and the state its decided slots give up to there)."""
+    name = "ConfigurationTransition"
+    ledger = world.ledger
+    for t in ledger.transitions:
+        message = _transition_problem(ledger, t)
+        if message:
+            return Verdict(False, name, message + _where(t.start.at))
+    return _ok(name)
+
+
+def _transition_problem(ledger: Ledger, t: Any) -> str:
+    start, prev = t.start, t.start.prev_config_id
+    if t.stopsign_idx is None:
+        return (f"node {start.pid} started configuration {start.config_id} before configuration {prev} decided its "
+                "StopSign")
+    decided = ledger.slots[(prev, t.stopsign_idx)][0]
+    if decided.next_config.configuration_id != start.config_id or start.pid not in decided.next_config.nodes:
+        return (f"node {start.pid} started configuration {start.config_id}, but the StopSign decided in "
+                f"configuration {prev} names {decided.next_config!r}")
+    for other in ledger.starts:
+        if other is start:
+            break
+        if other.config_id == start.config_id and other.state != start.state:
+            return (f"nodes {other.pid} and {start.pid} started configuration {start.config_id} with different "
+                    f"states: {other.state!r} vs {start.state!r}")
+    expected = t.expected
+    if expected is not None and expected != start.state:
+        missing = sorted(set(expected.items()) - set(start.state.items()), key=repr)
+        if missing:
+            return (f"node {start.pid} started configuration {start.config_id} without the state decided before "
+                    f"the StopSign of configuration {prev}: it lacks {missing!r}")
+        return (f"node {start.pid} started configuration {start.config_id} with {start.state!r}, but configuration "
+                f"{prev} decided {expected!r}")
+    return ""
 
 
 def kv_linearizability(world: World) -> Verdict:
     """The client history is linearizable with the log as the linearization: a write that completed
     before another was invoked sits earlier in the log; a refused write never takes effect; a read
-    sees every write to its key that completed before the read began (no stale reads). The ledger
-    checks each write as it completes and each read as it happens."""
-    return _recorded(world, "KVLinearizability")
+    sees every write to its key that completed before the read began (no stale reads), and what the
+    log up to where its node had applied wrote to its key. The evidence: the client history (when
+    each call was invoked and completed, and the slot of each write), the decisions of refused
+    proposals the ledger noted, and each read with what the history held when it read."""
+    name = "KVLinearizability"
+    ledger = world.ledger
+    problems: list[tuple[int, str]] = []
+    for op in ledger.completed_writes:
+        latest = ledger.latest_completed_before(op.invoked)
+        if latest is None:
+            continue
+        mine, theirs, done = op.position, latest.position, op.completed
+        assert mine is not None and theirs is not None and done is not None  # completed writes have them
+        if theirs > mine:
+            problems.append((done, f"{latest.describe()} completed (trace item {latest.completed}) before "
+                             f"{op.describe()} was invoked (item {op.invoked}), yet the log puts it later: idx "
+                             f"{theirs[1]} of configuration {theirs[0]} vs idx {mine[1]} of configuration {mine[0]}"))
+            break  # the first in completion order is the first in time
+    if ledger.refused_decided:
+        d = ledger.refused_decided[0]
+        problems.append((d.at, f"node {d.pid} decided {d.value!r} at idx {d.idx} of configuration {d.config_id}, "
+                         f"but that proposal was refused to its client"))
+    for read in ledger.reads:
+        message = _stale_read(ledger, read)
+        if message:
+            problems.append((read.op.invoked, message))
+            break
+    if not problems:
+        return _ok(name)
+    at, message = min(problems, key=lambda p: p[0])
+    return Verdict(False, name, message + _where(at))
+
+
+def _stale_read(ledger: Ledger, read: Any) -> str:
+    op = read.op
+    config_id, applied = op.observed
+    latest = read.latest_put
+    if latest is not None:
+        position = latest.position
+        if not (position[0] < config_id or (position[0] == config_id and position[1] < applied)):
+            return (f"stale read: {op.describe()} misses {latest.describe()}, which completed earlier (item "
+                    f"{latest.completed}) at idx {position[1]} of configuration {position[0]}; node {op.at} had "
+                    f"applied only {applied} slots of configuration {config_id}")
+    if read.written is None:
+        return ""
+    value, idx = read.written
+    if same_value(value, op.result):
+        return ""
+    if idx is None:
+        source = f"{op.key!r}={value!r} in the state configuration {config_id} started with"
+    else:
+        writer = next((w for w in ledger.history if w.position == (config_id, idx) and w.kind != "get"), None)
+        source = (f"{KeyValue(op.key, value)} decided at idx {idx} of configuration {config_id}"
+                  + (f" ({writer.describe()}, completed at item {writer.completed})" if writer else ""))
+    return (f"stale read: {op.describe()} misses {source}: node {op.at} had applied {applied} slots of "
+            f"configuration {config_id}, but its key-value state lacks that write")
 
 
 # --- liveness, as a check ------------------------------------------------------------------------

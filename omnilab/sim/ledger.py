@@ -5,9 +5,12 @@ instance started, a client operation invoked or answered, a replica's indexes an
 call). It keeps evidence: what each node showed decided at each index (the first value, kept for
 ever, across crashes and compaction), a node that later showed another value there, the highest
 promise each replica showed, the first moment a replica's local state was ill-formed, the leaders
-of each ballot. The rules over that evidence are the functions of `omnilab.sim.invariants`. A few
-older checks over the client history and the configurations are still made here as the evidence
-appears; the first violation of each is kept as a `Verdict` with the trace position where it happened.
+of each ballot, each read with what the history held when it read, each start of a configuration
+with what was known then of the one before. What can only be seen at the moment it happens is noted
+then, as what it is (a node showing a slot with a second value, a decided value nobody had proposed,
+a decision past a decided StopSign): a sighting, with its trace position. The rules over all of it,
+and the reasons they give, are the functions of `omnilab.sim.invariants`; the ledger judges nothing
+and holds no verdict.
 
 Positions: a slot is ``(config_id, idx)``; tuples order slots of an older configuration before
 every slot of a newer one, which is the order in which a server applies them. Time is the trace
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from omnilab.kv import KeyValue
 from omnilab.replica.entries import StopSign
@@ -86,6 +89,59 @@ class ClientOp:
         return f"<op {self.op_id}: {self.describe()}, {self.status}{where}>"
 
 
+class Sighting(NamedTuple):
+    """Node `pid` showed `value` decided at slot `idx` of `config_id`, at trace position `at`."""
+
+    pid: int
+    config_id: int
+    idx: int
+    value: Any
+    at: int
+
+
+class Clash(NamedTuple):
+    """Node `pid` showed `value` decided at a slot where node `first_pid` had shown `first`."""
+
+    config_id: int
+    idx: int
+    first: Any
+    first_pid: int
+    value: Any
+    pid: int
+    at: int
+
+
+class PastStopSign(NamedTuple):
+    """Node `pid` decided (`idx` not None: up to idx `idx`) or accepted a new entry (`idx` None) in
+    `config_id` after the StopSign decided there at `stopsign_idx`."""
+
+    pid: int
+    config_id: int
+    idx: Optional[int]
+    stopsign_idx: int
+    at: int
+
+
+class Read(NamedTuple):
+    """A get, with what the history held when it read: the completed put to its key with the latest
+    position (None if none), and the last write to its key in the slots the node had applied
+    (`Ledger._last_write`: ``(value, idx)``, or None when some slot there was never seen)."""
+
+    op: "ClientOp"
+    latest_put: Optional["ClientOp"]
+    written: Optional[tuple[Any, Optional[int]]]
+
+
+class Transition(NamedTuple):
+    """A node started a configuration after an earlier one: the start, and what the ledger knew
+    then of the earlier configuration: where its StopSign was decided (None: not yet) and the state
+    its decided slots give up to there (None: a slot there was never seen)."""
+
+    start: "InstanceStart"
+    stopsign_idx: Optional[int]
+    expected: Optional[dict]
+
+
 @dataclass(frozen=True)
 class Takeover:
     """A node began, at one of its ticks, to lead a ballot of its own whose round number it raised:
@@ -118,8 +174,12 @@ def _slot(op: ClientOp) -> tuple:
     return op.position
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """The same decided value: the very object, or an equal one (a copy read back from storage)."""
     return a is b or a == b
+
+
+_same = same_value
 
 
 def _hashable(value: Any) -> bool:
@@ -219,8 +279,8 @@ class Ledger:
         self._latest_completed: list[ClientOp] = []
         #: key -> the completed put with the latest position.
         self._latest_put: dict[Any, ClientOp] = {}
-        #: ballot -> pids seen leading it.
-        self.leaders: dict[Any, set] = {}
+        #: ballot -> pid -> when that node was first seen leading it.
+        self.leaders: dict[Any, dict[int, int]] = {}
         #: pid -> how many times it ticked (its election rounds are counted in its own ticks).
         self.ticks: dict[int, int] = {}
         #: pid -> (config_id, sender) -> that pid's tick count when a heartbeat reply from sender
@@ -234,15 +294,21 @@ class Ledger:
         self.takeovers: list[Takeover] = []
         #: the pid whose tick is being carried out (Ballot Leader Election ends its rounds on ticks).
         self.ticking: Optional[int] = None
-        #: invariant name -> first violation.
-        self.violations: dict[str, Verdict] = {}
-
-    # --- violations ----------------------------------------------------------------------------------
-
-    def violate(self, name: str, message: str, at: Optional[int] = None) -> None:
-        if name not in self.violations:
-            where = f" (trace item {at})" if at is not None else ""
-            self.violations[name] = Verdict(False, name, message + where)
+        # What was seen that a rule of `omnilab.sim.invariants` forbids, in the order seen:
+        #: a node showing a slot with another value than the first one decided there;
+        self.clashes: list[Clash] = []
+        #: the first decision of a slot whose value nobody proposed (so far);
+        self.unproposed: list[Sighting] = []
+        #: the first decision of a slot whose value was a proposal refused to its client;
+        self.refused_decided: list[Sighting] = []
+        #: config_id -> the first decision past its decided StopSign, or entry accepted after it.
+        self.past_stopsign: dict[int, PastStopSign] = {}
+        #: every read, with what the history held when it read.
+        self.reads: list[Read] = []
+        #: every start of a configuration after an earlier one, with what was known then.
+        self.transitions: list[Transition] = []
+        #: client writes in completion order.
+        self.completed_writes: list[ClientOp] = []
 
     # --- proposals and the client history ------------------------------------------------------------
 
@@ -315,11 +381,9 @@ class Ledger:
             # same slot show an equal value, which must not complete another equal write.
             op = self.pending_writes.find(value)
             if id(value) not in self.proposed_ids and not self.was_proposed(value):
-                self.violate("Validity", f"node {pid} decided {value!r} at idx {idx} of configuration "
-                             f"{config_id}, which nobody proposed", now)
+                self.unproposed.append(Sighting(pid, config_id, idx, value, now))
         elif not _same(first[0], value):
-            self.violate("UniformAgreement", f"nodes {first[1]} and {pid} decided different entries at idx "
-                         f"{idx} of configuration {config_id}: {first[0]!r} vs {value!r}", now)
+            self.clashes.append(Clash(config_id, idx, first[0], first[1], value, pid, now))
         if idx > self.max_decided.get(config_id, -1):
             self.max_decided[config_id] = idx
         ss_idx = self.stopsign_idx.get(config_id)
@@ -327,33 +391,30 @@ class Ledger:
             if ss_idx is None:
                 self.stopsign_idx[config_id] = idx
                 ss_idx = idx
-        if ss_idx is not None and self.max_decided[config_id] > ss_idx:
-            self.violate("StopSignSeal", f"node {pid} decided idx {self.max_decided[config_id]} of configuration "
-                         f"{config_id}, after the StopSign decided at idx {ss_idx}", now)
+        if ss_idx is not None and self.max_decided[config_id] > ss_idx and config_id not in self.past_stopsign:
+            self.past_stopsign[config_id] = PastStopSign(pid, config_id, self.max_decided[config_id], ss_idx, now)
         if op is None:
             if first is None and (self._refused_ids or self._refused_values) and self._was_refused(value):
-                self.violate("KVLinearizability", f"node {pid} decided {value!r} at idx {idx} of configuration "
-                             f"{config_id}, but that proposal was refused to its client", now)
+                self.refused_decided.append(Sighting(pid, config_id, idx, value, now))
             return None
         self.pending_writes.remove(op)
         op.completed, op.position = now, key
         self._on_write_completed(op)
         return op
 
-    # --- linearizability, checked as the history grows ------------------------------------------------
+    # --- the client history, indexed as it grows ------------------------------------------------------
+
+    def latest_completed_before(self, time: int) -> Optional[ClientOp]:
+        """Of the writes that completed before trace position `time`, the one with the latest
+        position in the log (None if none did)."""
+        at = bisect_left(self._completion_times, time)
+        return self._latest_completed[at - 1] if at else None
 
     def _on_write_completed(self, op: ClientOp) -> None:
-        """A write got its slot: every write that completed before it was invoked must sit earlier."""
+        """A write got its slot: index it by completion time and, for a put, by key."""
         assert op.completed is not None
         position = _slot(op)
-        at = bisect_left(self._completion_times, op.invoked)
-        if at:
-            latest = self._latest_completed[at - 1]
-            if _slot(latest) > position:
-                self.violate("KVLinearizability", f"{latest.describe()} completed (trace item {latest.completed}) "
-                             f"before {op.describe()} was invoked (item {op.invoked}), yet the log puts it later: idx "
-                             f"{_slot(latest)[1]} of configuration {_slot(latest)[0]} vs idx {position[1]} "
-                             f"of configuration {position[0]}", op.completed)
+        self.completed_writes.append(op)
         previous = self._latest_completed[-1] if self._latest_completed else None
         self._latest_completed.append(op if previous is None or position > _slot(previous) else previous)
         self._completion_times.append(op.completed)
@@ -363,36 +424,11 @@ class Ledger:
                 self._latest_put[op.key] = op
 
     def on_read(self, op: ClientOp) -> None:
-        """A get read after ``op.observed`` slots: it must see every completed put to its key, and
-        return what the log up to there wrote to its key (a node whose key-value state lost writes,
-        e.g. one that recovered from a trimmed log, reads stale values although it applied far
-        enough)."""
+        """A get read after ``op.observed`` slots: note what the history held at that moment (the
+        rule is `invariants.kv_linearizability`)."""
         assert op.observed is not None, f"{op!r} is not a read"
         config_id, applied = op.observed
-        latest = self._latest_put.get(op.key)
-        if latest is not None:
-            position = _slot(latest)
-            if not (position[0] < config_id or (position[0] == config_id and position[1] < applied)):
-                self.violate("KVLinearizability", f"stale read: {op.describe()} misses {latest.describe()}, which "
-                             f"completed earlier (item {latest.completed}) at idx {position[1]} of configuration "
-                             f"{position[0]}; node {op.at} had applied only {applied} slots of configuration "
-                             f"{config_id}", op.invoked)
-                return
-        written = self._last_write(op.key, config_id, applied)
-        if written is None:
-            return
-        value, idx = written
-        if _same(value, op.result):
-            return
-        if idx is None:
-            source = f"{op.key!r}={value!r} in the state configuration {config_id} started with"
-        else:
-            writer = next((w for w in self.history if w.position == (config_id, idx) and w.kind != "get"), None)
-            source = (f"{KeyValue(op.key, value)} decided at idx {idx} of configuration {config_id}"
-                      + (f" ({writer.describe()}, completed at item {writer.completed})" if writer else ""))
-        self.violate("KVLinearizability", f"stale read: {op.describe()} misses {source}: node {op.at} had applied "
-                     f"{applied} slots of configuration {config_id}, but its key-value state lacks that write",
-                     op.invoked)
+        self.reads.append(Read(op, self._latest_put.get(op.key), self._last_write(op.key, config_id, applied)))
 
     def _last_write(self, key: Any, config_id: int, upto_idx: int) -> Optional[tuple[Any, Optional[int]]]:
         """``(value, idx)`` of the last write to `key` in slots [0, upto_idx) of `config_id`, with idx
@@ -436,28 +472,9 @@ class Ledger:
         self.starts.append(start)
         if start.prev_config_id is None:
             return
-        name = "ConfigurationTransition"
         ss_idx = self.stopsign_idx.get(start.prev_config_id)
-        if ss_idx is None:
-            self.violate(name, f"node {start.pid} started configuration {start.config_id} before configuration "
-                         f"{start.prev_config_id} decided its StopSign", start.at)
-            return
-        decided_ss = self.slots[(start.prev_config_id, ss_idx)][0]
-        if decided_ss.next_config.configuration_id != start.config_id or start.pid not in decided_ss.next_config.nodes:
-            self.violate(name, f"node {start.pid} started configuration {start.config_id}, but the StopSign "
-                         f"decided in configuration {start.prev_config_id} names {decided_ss.next_config!r}", start.at)
-        for other in self.starts[:-1]:
-            if other.config_id == start.config_id and other.state != start.state:
-                self.violate(name, f"nodes {other.pid} and {start.pid} started configuration {start.config_id} "
-                             f"with different states: {other.state!r} vs {start.state!r}", start.at)
-                return
-        expected = self._state_after(start.prev_config_id, ss_idx)
-        if expected is not None and expected != start.state:
-            missing = sorted(set(expected.items()) - set(start.state.items()), key=repr)
-            self.violate(name, f"node {start.pid} started configuration {start.config_id} without the state decided "
-                         f"before the StopSign of configuration {start.prev_config_id}: it lacks {missing!r}"
-                         if missing else f"node {start.pid} started configuration {start.config_id} with "
-                         f"{start.state!r}, but configuration {start.prev_config_id} decided {expected!r}", start.at)
+        expected = self._state_after(start.prev_config_id, ss_idx) if ss_idx is not None else None
+        self.transitions.append(Transition(start, ss_idx, expected))
 
     def _state_after(self, config_id: int, upto_idx: int) -> Optional[dict]:
         """The key-value state after slots [0, upto_idx) of `config_id`, rebuilt from the decided
@@ -509,8 +526,10 @@ class Ledger:
                 self.takeovers.append(Takeover(pid, ballot, self.heard_from(pid, ballot.config_id, rounds),
                                                read_quorum, now))
             self.own_rounds[key] = max(highest, ballot.n)
-        pids = self.leaders.setdefault(ballot, set())
-        pids.add(pid)
-        if len(pids) > 1 or ballot.pid != pid:
-            self.violate("OneLeaderPerBallot", f"nodes {sorted(pids)} both led ballot {ballot.short()}"
-                         if len(pids) > 1 else f"node {pid} leads ballot {ballot.short()} of node {ballot.pid}", now)
+        self.leaders.setdefault(ballot, {}).setdefault(pid, now)
+
+    def on_appended_after_seal(self, pid: int, config_id: int, now: int) -> None:
+        """Node `pid` accepted a new entry although it had decided the StopSign of `config_id`."""
+        if config_id not in self.past_stopsign:
+            self.past_stopsign[config_id] = PastStopSign(pid, config_id, None, self.stopsign_idx.get(config_id, -1),
+                                                         now)

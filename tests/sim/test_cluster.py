@@ -7,10 +7,33 @@ import pytest
 
 import omnilab
 from omnilab import ProposeErr
-from omnilab.sim import (BadInput, Cluster, Crashed, EntryDecided, Delivered, Dropped, Duplicated, InvariantViolation,
-                         NoLeader, NodeDown, NodeUp, NothingInFlight, NothingToUndo, Proposed, Recovered, Refused,
-                         Sent, Ticked, Trace, UnknownMessageId, UnknownNode, Verdict)
+from omnilab.kv import KeyValue
+from omnilab.sim import (
+    BadInput,
+    Cluster,
+    Crashed,
+    Delivered,
+    Dropped,
+    Duplicated,
+    EntryDecided,
+    InvariantViolation,
+    NodeDown,
+    NodeUp,
+    NoLeader,
+    NothingInFlight,
+    NothingToUndo,
+    Proposed,
+    Recovered,
+    Refused,
+    Sent,
+    Ticked,
+    Trace,
+    UnknownMessageId,
+    UnknownNode,
+    Verdict,
+)
 from omnilab.sim.campaigns import FAULTS
+from omnilab.sim.ledger import Clash
 
 
 def test_the_design_snippet_runs_as_written():
@@ -275,7 +298,7 @@ def test_check_every_step_raises_at_the_first_violation_with_the_trace(monkeypat
     cluster.run(ticks=3)
     # Pretend node 2 decided something else at idx 0: the ledger sees the disagreement.
     cluster.put("a", 1)
-    cluster.ledger.violate("UniformAgreement", "nodes 2 and 3 decided different entries at idx 0")
+    cluster.ledger.clashes.append(Clash(1, 0, KeyValue("a", 1), 2, KeyValue("a", 2), 3, len(cluster.trace) - 1))
     with pytest.raises(InvariantViolation) as info:
         cluster.step()
     assert info.value.verdicts[0].name == "UniformAgreement"

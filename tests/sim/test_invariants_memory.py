@@ -41,11 +41,11 @@ def _failed(cluster: Cluster, name: str):
 
 def _pure(cluster: Cluster) -> None:
     """check() twice: the same verdicts, and the ledger untouched."""
-    before = copy.deepcopy((cluster.ledger.violations, cluster.ledger.leaders, cluster.ledger.promises,
+    before = copy.deepcopy((cluster.ledger.clashes, cluster.ledger.past_stopsign, cluster.ledger.reads, cluster.ledger.leaders, cluster.ledger.promises,
                             cluster.ledger.node_logs, cluster.ledger.local_problem))
     first, second = cluster.check(), cluster.check()
     assert first == second
-    after = (cluster.ledger.violations, cluster.ledger.leaders, cluster.ledger.promises, cluster.ledger.node_logs,
+    after = (cluster.ledger.clashes, cluster.ledger.past_stopsign, cluster.ledger.reads, cluster.ledger.leaders, cluster.ledger.promises, cluster.ledger.node_logs,
              cluster.ledger.local_problem)
     assert after == before
 
