@@ -35,8 +35,8 @@ behave alike), and what the `Server` docstring promises: a server reads nothing 
 and its input. The ledger is not interned: each state built keeps its own copy (the evidence of the
 path that first reached it), so every invariant is checked as before.
 
-The bench figure (bench/explore.py, bound (a), the same machine): 739 distinct states/s before;
-see the comment at `Successors` for after.
+The bench figure (bound (a) of bench/explore.py, the same busy 2-core machine): 739 distinct
+states/s before (48,519 in 60 s); with this module 6,017/s (120,348 in 20 s), with the same states.
 """
 
 from __future__ import annotations
