@@ -78,19 +78,21 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 from omnilab.presentation import present
 from omnilab.replica.errors import CompactionErr, ProposeErr
 
-from .cluster import Cluster
-from .copying import deep_copy
+from .cluster import RECORDED_REFUSALS, Cluster
 from .errors import BadInput, SimulationError
-from .fingerprint import _Walker
 from .ledger import Verdict
+from .memo import Interner, Successors, message_key
 from .trace import Operation, Trace
 
 # --- choices --------------------------------------------------------------------------------------
 #
-# A choice is a small tuple. Network choices name their message by content, not by id (ids differ
-# between two paths to the same state): ("step", key), ("drop", key), ("duplicate", key) with
-# key = (sender, receiver, config_id, message). The others: ("tick",), ("crash", pid),
-# ("recover", pid), ("put", pid, key, value), ("reconfigure", pid, nodes), ("elect", pid).
+# A choice is a small tuple. In the search a network choice names its message by number
+# (`omnilab.sim.memo.Interner`: one number per message content, ids aside, since ids differ between
+# two paths to the same state): ("step", number, receiver), ("drop", number, receiver),
+# ("duplicate", number, receiver). In a result (``ExploreResult.choices``) it names it by content:
+# ("step", key) with key = (sender, receiver, config_id, message). The others: ("tick",),
+# ("crash", pid), ("recover", pid), ("put", pid, key, value), ("reconfigure", pid, nodes),
+# ("elect", pid).
 
 _NETWORK = ("step", "drop")
 #: budget slots, in the order the state key records how much of each was used.
@@ -99,42 +101,32 @@ _SLOT = {"put": 0, "crash": 1, "reconfigure": 2, "elect": 3, "tick": 4, "drop": 
 
 
 def _independent(a: tuple, b: tuple) -> bool:
-    """Whether choices `a` and `b` commute (see the module docstring): both network choices on
-    different messages, not both deliveries to the same receiver."""
+    """Whether search choices `a` and `b` commute (see the module docstring): both network choices
+    on different messages, not both deliveries to the same receiver."""
     if a[0] not in _NETWORK or b[0] not in _NETWORK or a[1] == b[1]:
         return False
-    return not (a[0] == "step" and b[0] == "step" and a[1][1] == b[1][1])
-
-
-def _message_key(env: Any) -> tuple:
-    """``(sender, receiver, config_id, message)``, hashable: a message that holds an unhashable
-    value (a snapshot) is replaced by its canonical form (walked field by field)."""
-    message = env.message
-    try:
-        hash(message)
-    except TypeError:
-        message = ("<canonical>", _Walker(True).canon(message))
-    return (env.sender, env.receiver, env.config_id, message)
+    return not (a[0] == "step" and b[0] == "step" and a[2] == b[2])
 
 
 def _find_message(cluster: Cluster, key: tuple) -> int:
     """The id of the oldest in-flight message with content `key`."""
     for env in cluster.network.in_flight.values():
-        if env.receiver == key[1] and env.sender == key[0] and _message_key(env) == key:
+        if env.receiver == key[1] and env.sender == key[0] and message_key(env) == key:
             return env.id
     raise SimulationError(f"no message {key!r} is in flight: the explorer's replay diverged")
 
 
-def _apply(cluster: Cluster, choice: tuple) -> None:
-    """Perform `choice` on `cluster` through its public methods. A refused proposal is a state too
-    (recorded as refused), so ProposeErr is swallowed; other refusals (BadInput) propagate."""
+def _apply(cluster: Cluster, choice: tuple, find: Callable[[Cluster, Any], int] = _find_message) -> None:
+    """Perform `choice` on `cluster` through its public methods (`find` gives the id of the message
+    a network choice names). A refused proposal is a state too (recorded as refused), so ProposeErr
+    is swallowed; other refusals (BadInput) propagate."""
     kind = choice[0]
     if kind == "step":
-        cluster.step(_find_message(cluster, choice[1]))
+        cluster.step(find(cluster, choice[1]))
     elif kind == "drop":
-        cluster.drop(_find_message(cluster, choice[1]))
+        cluster.drop(find(cluster, choice[1]))
     elif kind == "duplicate":
-        cluster.duplicate(_find_message(cluster, choice[1]))
+        cluster.duplicate(find(cluster, choice[1]))
     elif kind == "tick":
         cluster.tick()
     elif kind == "crash":
@@ -178,22 +170,25 @@ class Bounds:
         return tuple(getattr(self, name) for name in _BUDGETS)
 
 
-def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple) -> list[tuple]:
-    """Every choice enabled at `cluster`, in a fixed order (messages oldest first, then the rest)."""
+def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple, interner: Interner) -> list[tuple]:
+    """Every choice enabled at `cluster`, in a fixed order (messages oldest first, then the rest);
+    network choices name their message by its number in `interner`."""
     choices: list[tuple] = []
     seen: set = set()
     drop_left = used[5] < budget[5]
     dup_left = used[6] < budget[6]
+    number = interner.message
     for env in cluster.network.in_flight.values():
-        key = _message_key(env)
+        key = number(env)
         if key in seen:
             continue
         seen.add(key)
-        choices.append(("step", key))
+        receiver = env.receiver
+        choices.append(("step", key, receiver))
         if drop_left:
-            choices.append(("drop", key))
+            choices.append(("drop", key, receiver))
         if dup_left:
-            choices.append(("duplicate", key))
+            choices.append(("duplicate", key, receiver))
     if used[4] < budget[4]:
         choices.append(("tick",))
     servers = cluster.servers
@@ -210,104 +205,6 @@ def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple) -> li
         choices.extend(("crash", pid) for pid, s in servers.items() if s.up)
     choices.extend(("recover", pid) for pid, s in servers.items() if not s.up)
     return choices
-
-
-# --- fork and fingerprint -------------------------------------------------------------------------
-#
-# The search forks a cluster once per choice, so the fork is the cost that matters. `_Forker` shares
-# what a choice cannot change (Stateright's "share unchanged actor states"): a child starts as a
-# shallow copy of its parent, with its own servers dict, network and trace (a new list of the same
-# immutable items), and copies (`Cluster.fork`'s copy, `omnilab.sim.copying.deep_copy`) of only the
-# servers the choice touches (the receiver of a delivery; the node a crash, recovery, write,
-# reconfiguration or election is made at; every server for a tick) and of the ledger (not for a
-# drop or a duplicate, which touch only the network). A cluster in the frontier is never changed
-# again (its children copy before they change anything), so a server object shared by many
-# clusters is immutable from then on, and its canonical form (`omnilab.sim.fingerprint`'s walk) is
-# computed once and cached by identity. The state key is then `Cluster.fingerprint`'s canonical
-# state (servers, the multiset of messages in flight without ids, cut links) with the budgets used.
-# The tests check the sharing fork against `Cluster.fork` and the key against
-# `fingerprint.canonical_state` along random walks.
-
-
-def _touched(cluster: Cluster, choice: tuple) -> Optional[tuple]:
-    """The pids of the servers `choice` may change (None: every server)."""
-    kind = choice[0]
-    if kind == "step":
-        return (choice[1][1],)
-    if kind in ("drop", "duplicate"):
-        return ()
-    if kind == "tick":
-        return None
-    return (choice[1],)
-
-
-class _Forker:
-    """Forks and fingerprints clusters for one search (see above)."""
-
-    def __init__(self) -> None:
-        import weakref
-
-        self._canon: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-    def fork(self, cluster: Cluster, choice: tuple) -> Cluster:
-        kind = choice[0]
-        touched = _touched(cluster, choice)
-        memo = _shared_memo(cluster)
-        child = object.__new__(type(cluster))
-        state = child.__dict__
-        state.update(cluster.__dict__)
-        servers = state["servers"] = dict(cluster.servers)
-        for pid in (servers if touched is None else touched):
-            if pid in servers:
-                servers[pid] = deep_copy(servers[pid], memo)
-        network = cluster.network
-        copied = state["network"] = object.__new__(type(network))
-        copied.__dict__.update(network.__dict__)
-        copied.in_flight = dict(network.in_flight)
-        copied.cut_links = set(network.cut_links)
-        if kind not in ("drop", "duplicate"):
-            state["ledger"] = deep_copy(cluster.ledger, memo)
-        state["trace"] = Trace(cluster.trace)  # positions stay monotonic: the ledger's clock
-        return child
-
-    def canonical(self, cluster: Cluster) -> tuple:
-        """`omnilab.sim.fingerprint.canonical_state(cluster)`, with each server's part cached. A
-        server whose state holds an unhashable value inside a frozen one (a snapshot inside a
-        message it keeps) is walked strictly, field by field; the choice depends on the server's
-        content only, so equal states still give equal pictures."""
-        cache = self._canon
-        servers = []
-        for pid in sorted(cluster.servers):
-            server = cluster.servers[pid]
-            canon = cache.get(server)
-            if canon is None:
-                try:
-                    canon = _Walker(False).canon(server)
-                    hash(canon)
-                except TypeError:
-                    canon = _Walker(True).canon(server)
-                cache[server] = canon
-            servers.append((pid, canon))
-        counts: dict = {}
-        for env in cluster.network.in_flight.values():
-            key = _message_key(env)
-            counts[key] = counts.get(key, 0) + 1
-        return tuple(servers), frozenset(counts.items()), frozenset(cluster.network.cut_links)
-
-    def state_key(self, cluster: Cluster, used: tuple) -> int:
-        """A 64-bit hash of the cluster's canonical state and the budgets used."""
-        return hash((self.canonical(cluster), used))
-
-
-def _shared_memo(cluster: Cluster) -> dict:
-    """A copy memo that keeps the client's proposals as the very same objects (the ledger matches
-    decided values to proposals by identity first), as `Cluster.fork` does."""
-    memo: dict = {}
-    for op in cluster.ledger.history:
-        memo[id(op.proposal)] = op.proposal
-    for proposal in cluster.ledger.proposed:
-        memo[id(proposal)] = proposal
-    return memo
 
 
 # --- the result -----------------------------------------------------------------------------------
@@ -606,6 +503,10 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
 
 
 class _Search:
+    #: Build every successor, also those whose key the memo predicts as seen, and compare the keys
+    #: (the tests turn it on: a prediction that strays from the cluster raises).
+    verify = False
+
     def __init__(self, name: str, root: Cluster, bounds: Bounds, wanted: Optional[set], reduction: bool,
                  progress: bool) -> None:
         self.name, self.root, self.bounds, self.wanted = name, root, bounds, wanted
@@ -625,9 +526,23 @@ class _Search:
         result = ExploreResult(self.name, variant.name, bounds, prefix_ops=self.prefix_ops, _variant_object=variant)
         began = time.perf_counter()
         deadline = began + bounds.seconds
-        forker = _Forker()
-        fork, state_key = forker.fork, forker.state_key
         start = self.root.fork()
+        # The successors are built with memoized servers and their keys predicted where the memo
+        # can (`omnilab.sim.memo`); a state's key names the same state `Cluster.fingerprint` does.
+        successors = Successors(start, RECORDED_REFUSALS)
+        interner = successors.interner
+        build, predict, state_key = successors.build, successors.predict, successors.key
+        verify = self.verify
+
+        def find(cluster: Cluster, number: int) -> int:
+            for env in cluster.network.in_flight.values():
+                if interner.message(env) == number:
+                    return env.id
+            raise SimulationError(f"explore: message number {number} is not in flight")
+
+        def perform(cluster: Cluster, choice: tuple) -> None:
+            _apply(cluster, choice, find)
+
         used0 = (0,) * len(_BUDGETS)
         key0 = state_key(start, used0)
         # key -> [parent key, choice, depth, sleep set, expanded?]
@@ -663,8 +578,8 @@ class _Search:
                     record[4] = True
                 explored += 1
                 done: list[tuple] = []
-                choices = _choices(cluster, used, bounds, budget)
-                for choice in choices:
+                servers_now, messages_now = successors.servers(cluster), interner.messages(cluster)
+                for choice in _choices(cluster, used, bounds, budget, interner):
                     if only is None:
                         if choice in sleep:
                             pruned += 1
@@ -673,20 +588,29 @@ class _Search:
                         continue
                     slot = _SLOT.get(choice[0])
                     child_used = used if slot is None else used[:slot] + (used[slot] + 1,) + used[slot + 1:]
-                    child = fork(cluster, choice)
-                    try:
-                        _apply(child, choice)
-                    except BadInput:
-                        continue  # not enabled here after all (e.g. no started node to take a write)
-                    transitions += 1
                     if self.reduction and choice[0] in _NETWORK:
                         child_sleep = frozenset(c for c in (*sleep, *done) if _independent(c, choice))
                         done.append(choice)
                     else:
                         child_sleep = _EMPTY
-                    child_key = state_key(child, child_used)
-                    child_record = seen.get(child_key)
+                    predicted = predict(cluster, servers_now, messages_now, choice, child_used)
+                    child_record = seen.get(predicted) if predicted is not None else None
+                    child: Optional[Cluster] = None
+                    if child_record is None or verify or predicted is None:
+                        try:
+                            child = build(cluster, choice, perform)
+                        except BadInput:
+                            continue  # not enabled here after all (e.g. no started node to take a write)
+                        child_key = state_key(child, child_used)
+                        if predicted is not None and predicted != child_key:
+                            raise SimulationError(f"explore: the memo predicted another state after {choice!r} "
+                                                  "than the cluster reached (omnilab/sim/memo.py)")
+                        child_record = seen.get(child_key)
+                    else:
+                        child_key = predicted
+                    transitions += 1
                     if child_record is None:
+                        assert child is not None  # a new state is always built
                         seen[child_key] = [key, choice, d + 1, child_sleep, False]
                         while len(levels) <= d + 1:
                             levels.append(deque())
@@ -707,6 +631,8 @@ class _Search:
                         woken = child_record[3] - child_sleep
                         child_record[3] = child_record[3] & child_sleep
                         if child_record[4]:
+                            if child is None:
+                                child = build(cluster, choice, perform)
                             levels[child_record[2]].append((child, child_key, child_used, woken))
                             if child_record[2] < level:
                                 level = child_record[2]
@@ -732,7 +658,7 @@ class _Search:
             path = []
             while seen[key][0] is not None:
                 parent, choice = seen[key][0], seen[key][1]
-                path.append(choice)
+                path.append(_public(choice, interner))
                 key = parent
             path.reverse()
             result.choices = tuple(path)
@@ -748,6 +674,13 @@ class _Search:
         if again is None:  # pragma: no cover - replay is deterministic; this would be a simulator bug
             raise SimulationError(f"the counterexample for {verdict.name} did not replay to a violation")
         return cluster.trace, again
+
+
+def _public(choice: tuple, interner: Interner) -> tuple:
+    """A search choice as a result names it: a network choice by its message's content."""
+    if choice[0] in ("step", "drop", "duplicate"):
+        return (choice[0], interner.message_keys[choice[1]])
+    return choice
 
 
 def _progress_bar():

@@ -26,9 +26,10 @@ What is left out, and why:
 * the seeded random generator: it only draws `step_random` choices and campaign schedules.
 
 Values are compared as Python compares them (so ``1``, ``1.0`` and ``True`` are the same value), and
-dicts and sets as unordered collections. The fingerprint is Python's ``hash`` of the picture: equal
-states give equal fingerprints in one process (strings hash differently across processes unless
-``PYTHONHASHSEED`` is set); different states collide only by chance.
+dicts and sets as unordered collections. The fingerprint is Python's ``hash`` of the strict picture
+(every frozen value walked with its class, see `fingerprint`): equal states give equal fingerprints
+in one process (strings hash differently across processes unless ``PYTHONHASHSEED`` is set);
+different states collide only by chance.
 """
 
 from __future__ import annotations
@@ -60,11 +61,14 @@ def canonical_state(cluster: Any, strict: bool = False) -> tuple:
 
 
 def fingerprint(cluster: Any) -> int:
-    """``hash(canonical_state(cluster))``: equal for clusters in equal states."""
-    try:
-        return hash(canonical_state(cluster))
-    except TypeError:  # some frozen value holds something unhashable: walk into values too
-        return hash(canonical_state(cluster, strict=True))
+    """``hash(canonical_state(cluster, strict=True))``: equal for clusters in equal states.
+
+    Strict, because a dataclass hashes its fields and not its class: ``PaxosMessage(1, 3,
+    NotAccepted(b))`` and ``PaxosMessage(1, 3, PrepareReq(b))`` differ but hash alike, so two
+    clusters that differ only in which of them is in flight would get one fingerprint. The strict
+    picture names the class of every value it walks. (The explorer, which met exactly that pair,
+    compares states by equality, `omnilab.sim.memo`, and does not use this hash.)"""
+    return hash(canonical_state(cluster, strict=True))
 
 
 class _Walker:

@@ -13,10 +13,23 @@ import pytest
 
 from omnilab import cli
 from omnilab.sim import BadInput, Cluster
-from omnilab.sim.explore import (BUDGETS, CATALOGUE, STARTS, Bounds, _apply, _choices, _Forker, _independent,
-                                 explore)
+from omnilab.sim.cluster import RECORDED_REFUSALS
+from omnilab.sim.explore import (
+    BUDGETS,
+    CATALOGUE,
+    STARTS,
+    Bounds,
+    _apply,
+    _choices,
+    _independent,
+    _public,
+    _Search,
+    explore,
+)
 from omnilab.sim.fingerprint import canonical_state
+from omnilab.sim.memo import Successors
 from omnilab.sim.mutants import EXPECTED, MUTANTS
+
 
 def test_the_reference_survives_a_small_bound_and_its_state_count_is_pinned():
     result = explore("steady", depth=4)
@@ -37,68 +50,95 @@ def test_sleep_sets_prune_transitions_never_states(start, depth):
 
 
 def test_independence_is_deliveries_to_different_receivers_and_drops_of_other_messages():
-    m12 = (1, 2, 1, "a")
-    m13 = (1, 3, 1, "b")
-    m32 = (3, 2, 1, "c")
-    assert _independent(("step", m12), ("step", m13))
-    assert not _independent(("step", m12), ("step", m32))  # same receiver
-    assert _independent(("drop", m12), ("step", m32))
-    assert not _independent(("drop", m12), ("step", m12))  # same message
-    assert not _independent(("step", m12), ("tick",))
-    assert not _independent(("step", m12), ("crash", 3))
+    m12 = (1, 2)  # (message number, receiver): a message to node 2
+    m13 = (2, 3)
+    m32 = (3, 2)
+    assert _independent(("step", *m12), ("step", *m13))
+    assert not _independent(("step", *m12), ("step", *m32))  # same receiver
+    assert _independent(("drop", *m12), ("step", *m32))
+    assert not _independent(("drop", *m12), ("step", *m12))  # same message
+    assert not _independent(("step", *m12), ("tick",))
+    assert not _independent(("step", *m12), ("crash", 3))
 
 
-def _walk(cluster, bounds, steps, seed):
-    """A random walk of explorer choices; yields (cluster, used, choice) before each choice."""
+def _walk(successors, cluster, bounds, steps, seed):
+    """A random walk of explorer choices through memoized successors; yields (parent, used, choice,
+    child) for each choice (child None when the choice was not enabled after all)."""
     rng = random.Random(seed)
     used = (0,) * len(BUDGETS)
     budget = bounds.budget()
     from omnilab.sim.explore import _SLOT
 
+    interner = successors.interner
+
+    def perform(c, choice):
+        _apply(c, _public(choice, interner))
+
     for _ in range(steps):
-        choices = _choices(cluster, used, bounds, budget)
+        choices = _choices(cluster, used, bounds, budget, interner)
         if not choices:
             return
         choice = rng.choice(choices)
-        yield cluster, used, choice
+        try:
+            child = successors.build(cluster, choice, perform)
+        except BadInput:
+            child = None
+        yield cluster, used, choice, child
         slot = _SLOT.get(choice[0])
         if slot is not None:
             used = used[:slot] + (used[slot] + 1,) + used[slot + 1:]
+        if child is not None:
+            cluster = child
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_the_sharing_fork_equals_a_full_copy_and_leaves_its_parent_unchanged(seed):
+def test_a_memoized_successor_is_the_public_call_on_a_full_copy_and_leaves_its_parent_unchanged(seed):
     bounds = Bounds(appends=2, crashes=1, elections=1, ticks=3, drops=2, duplicates=1,
                     reconfigurations=1, reconfigure_to=((1, 2, 4),))
-    forker = _Forker()
-    cluster = STARTS["steady"].build(None)
-    for parent, used, choice in _walk(cluster, bounds, 40, seed):
-        before = forker.state_key(parent, used)
-        expected = canonical_state(parent)
+    start = STARTS["steady"].build(None)
+    successors = Successors(start, RECORDED_REFUSALS)
+    keys: dict = {}
+    steps = 0
+    for parent, used, choice, child in _walk(successors, start, bounds, 40, seed):
+        before = canonical_state(parent, strict=True)
+        predicted = successors.predict(parent, successors.servers(parent), successors.interner.messages(parent),
+                                       choice, used)
+        full = parent.fork()  # a plain copy: real servers, the public call, no memo
         try:
-            hash(expected)
-        except TypeError:  # a snapshot in a message: the seams walk goes strict for every server, we per server
-            pass
-        else:
-            assert forker.canonical(parent) == expected  # Cluster.fingerprint's state, cached per server
-        shared = forker.fork(parent, choice)
-        full = parent.fork()
-        for copy_ in (shared, full):
-            try:
-                _apply(copy_, choice)
-            except BadInput:
-                pass
-        fresh = _Forker()  # no cached canonical forms: every server walked again
-        assert fresh.state_key(shared, used) == fresh.state_key(full, used), choice
-        assert fresh.state_key(parent, used) == before, f"{choice} changed the parent"
-        assert [v.ok for v in shared.check()] == [v.ok for v in full.check()]
-        cluster = shared
-    assert cluster is not None
+            _apply(full, _public(choice, successors.interner))
+        except BadInput:
+            assert child is None, choice
+            continue
+        assert child is not None, choice
+        steps += 1
+        assert canonical_state(child, strict=True) == canonical_state(full, strict=True), choice
+        assert child.check() == full.check()  # the same evidence, at the same trace positions
+        assert len(child.trace) == len(full.trace)
+        assert canonical_state(parent, strict=True) == before, f"{choice} changed the parent"
+        key = successors.key(child, used)
+        assert predicted is None or predicted == key, choice
+        keys.setdefault(key, set()).add(hash(canonical_state(child, strict=True)))
+    assert steps > 10
+    assert all(len(states) == 1 for states in keys.values())  # one key, one canonical state
+
+
+def test_predictions_agree_with_the_built_successors_over_whole_searches(monkeypatch):
+    monkeypatch.setattr(_Search, "verify", True)  # build every successor and compare its key
+    for start, bounds in (("steady", dict(depth=4, appends=1, crashes=1, drops=1, duplicates=1, ticks=1)),
+                          ("replace", dict(depth=5))):
+        checked = explore(start, **bounds)
+        assert checked.ok and checked.exhausted
+        monkeypatch.setattr(_Search, "verify", False)
+        plain = explore(start, **bounds)
+        monkeypatch.setattr(_Search, "verify", True)
+        assert (plain.distinct, plain.transitions, plain.pruned) == (checked.distinct, checked.transitions,
+                                                                     checked.pruned)
 
 
 def test_equal_states_reached_in_different_orders_are_one_state():
     start = STARTS["steady"].build(None)
     start.put("x", 1, at=3)
+    successors = Successors(start, RECORDED_REFUSALS)
     ids = [env.id for env in start.network if env.sender == 3]
     assert len(ids) == 2
     a, b = start.fork(), start.fork()
@@ -106,10 +146,13 @@ def test_equal_states_reached_in_different_orders_are_one_state():
     a.step(ids[1])
     b.step(ids[1])
     b.step(ids[0])
-    forker = _Forker()
+    for cluster in (a, b):
+        for pid, server in list(cluster.servers.items()):
+            cluster.servers[pid] = successors.interner.server(server)[0]
     used = (1,) + (0,) * (len(BUDGETS) - 1)
-    assert forker.state_key(a, used) == forker.state_key(b, used)
-    assert forker.state_key(a, used) != forker.state_key(a, (0,) * len(BUDGETS))  # budgets are state
+    assert successors.key(a, used) == successors.key(b, used)
+    assert successors.key(a, used) != successors.key(a, (0,) * len(BUDGETS))  # budgets are state
+    assert successors.key(a, used) != successors.key(start, used)
 
 
 @pytest.mark.parametrize("name", list(CATALOGUE))

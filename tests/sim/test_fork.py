@@ -156,3 +156,18 @@ def test_the_copier_shares_immutable_values_and_copies_the_rest():
     assert fork.random is not cluster.random and fork.random.getstate() == cluster.random.getstate()
     env = next(iter(cluster.network.in_flight.values()))
     assert fork.network.in_flight[env.id] == env
+
+
+def test_messages_that_differ_only_in_their_class_give_different_fingerprints():
+    # A dataclass hashes its fields, not its class: these two hash alike but are different messages.
+    from omnilab.replica.ballot import Ballot
+    from omnilab.replica.messages import NotAccepted, PaxosMessage, PrepareReq
+
+    ballot = Ballot(config_id=1, n=2, priority=0, pid=1)
+    first, second = PaxosMessage(1, 3, NotAccepted(ballot)), PaxosMessage(1, 3, PrepareReq(ballot))
+    assert first != second and hash(first) == hash(second)
+    a, b = _busy_cluster(), _busy_cluster()
+    a.network.send(1, 3, 1, first)
+    b.network.send(1, 3, 1, second)
+    assert canonical_state(a) != canonical_state(b)
+    assert a.fingerprint() != b.fingerprint()
