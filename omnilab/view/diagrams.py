@@ -23,27 +23,19 @@ from omnilab.replica.state import Phase, Role
 from omnilab.sim.service import SERVICE_MESSAGE_TYPES
 
 from . import palette as P
-from . import rendering
 from .text import entry_text
 
 __all__ = ["cluster_diagram", "spacetime", "role_phase_diagram", "svg"]
 
 
 @lru_cache(maxsize=256)
-def _render_svg(source: str, engine: str, one_graph: bool = True) -> str:
-    # One graph (a Digraph's source) goes to a Graphviz process kept running (`rendering`: 2 ms
-    # instead of 12 for the 5-node cluster diagram); anything else, or if that fails, one `dot` call.
-    drawn = rendering.render(source, engine) if one_graph else None
-    if drawn is None:
-        drawn = graphviz.Source(source, engine=engine).pipe(format="svg", encoding="utf-8", quiet=True)
-    return drawn
+def _render_svg(source: str, engine: str) -> str:
+    return graphviz.Source(source, engine=engine).pipe(format="svg", encoding="utf-8", quiet=True)
 
 
-def svg(diagram: graphviz.Digraph | graphviz.Graph | graphviz.Source) -> str:
-    """The diagram as SVG text, the same as ``diagram.pipe(format="svg", encoding="utf-8", quiet=True)``;
-    renders are cached by DOT source, so an unchanged picture is free."""
-    one_graph = isinstance(diagram, (graphviz.Digraph, graphviz.Graph))  # a Source may hold several
-    return _render_svg(diagram.source, diagram.engine, one_graph)
+def svg(diagram: graphviz.Digraph | graphviz.Graph) -> str:
+    """The diagram as SVG text; renders are cached by DOT source, so an unchanged picture is free."""
+    return _render_svg(diagram.source, diagram.engine)
 
 
 # --- the replica's role/phase state machine ------------------------------------------------------

@@ -19,7 +19,7 @@ Rules it keeps:
   noticed by its identity).
 * **Lazy drawing.** Only when the cluster changed (a refused click redraws nothing), and only the
   visible tab: the others are marked stale and drawn when shown. Diagrams are cached by their DOT
-  source and drawn by a Graphviz process kept running (`omnilab.view.diagrams.svg`).
+  source (`omnilab.view.diagrams.svg`).
 * **Both themes.** Text, borders and warnings use JupyterLab's CSS variables (`THEME_CSS`), so the
   lab reads the same in the light and the dark theme; no state is shown by colour alone.
 * **Headless.** Everything works without a frontend: ``w.press("step")`` or
