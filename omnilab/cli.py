@@ -92,13 +92,6 @@ def parse_faults(text: str | None, known: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def resolve_is_catalogued(variant) -> bool:
-    """Whether `variant` is one of the catalogue's mutants (a user's variant of the same name is not)."""
-    from omnilab.sim import mutants
-
-    return mutants.ALL.get(variant.name) is variant
-
-
 def run_fuzz(args: argparse.Namespace) -> int:
     from omnilab.sim import campaigns
     from omnilab.sim.variant import BadInput, resolve
@@ -114,9 +107,9 @@ def run_fuzz(args: argparse.Namespace) -> int:
         print(f"omnilab fuzz: {err}")
         return 2
     if args.nodes is None:
-        from omnilab.sim.mutants import CAMPAIGN_NODES
+        from omnilab.sim.mutants import campaign_nodes
 
-        args.nodes = CAMPAIGN_NODES.get(variant.name, 3) if resolve_is_catalogued(variant) else 3
+        args.nodes = campaign_nodes(variant)
     shown = "" if variant.is_reference else f", variant {variant.name}"
     print(f"fuzz: {args.seeds} seeds x {args.steps} steps, {args.nodes} nodes{shown}, faults: {', '.join(faults)}")
     table = campaigns.fuzz(seeds, args.steps, args.nodes, faults, shrink_failures=not args.no_shrink,

@@ -179,8 +179,6 @@ def same_value(a: Any, b: Any) -> bool:
     return a is b or a == b
 
 
-_same = same_value
-
 
 def _hashable(value: Any) -> bool:
     try:
@@ -327,7 +325,7 @@ class Ledger:
         try:
             return value in self._proposed_values
         except TypeError:
-            return any(_same(p, value) for p in self.proposed)
+            return any(same_value(p, value) for p in self.proposed)
 
     def new_client_op(self, kind: str, at: int, key: Any, proposal: Any, now: int) -> ClientOp:
         op = ClientOp(len(self.history), kind, at, key, proposal, now)
@@ -366,7 +364,7 @@ class Ledger:
             seen = log[idx]
             if seen is COMPACTED:
                 log[idx] = value
-            elif not _same(seen, value):
+            elif not same_value(seen, value):
                 if not any(r[:3] == (pid, config_id, idx) for r in self.redecided):
                     self.redecided.append((pid, config_id, idx, seen, value, now))
         else:
@@ -382,7 +380,7 @@ class Ledger:
             op = self.pending_writes.find(value)
             if id(value) not in self.proposed_ids and not self.was_proposed(value):
                 self.unproposed.append(Sighting(pid, config_id, idx, value, now))
-        elif not _same(first[0], value):
+        elif not same_value(first[0], value):
             self.clashes.append(Clash(config_id, idx, first[0], first[1], value, pid, now))
         if idx > self.max_decided.get(config_id, -1):
             self.max_decided[config_id] = idx

@@ -312,6 +312,12 @@ EXPECTED: dict[str, tuple[str, ...]] = {
 CAMPAIGN_NODES: dict[str, int] = {"accept-lower-ballot": 5, "count-duplicate-heartbeat-replies": 5}
 
 
+def campaign_nodes(variant: Variant) -> int:
+    """The nodes of the campaign that hunts `variant`: its `CAMPAIGN_NODES` if it is one of the
+    catalogue's mutants (not merely a variant of the same name), else 3."""
+    return CAMPAIGN_NODES.get(variant.name, 3) if ALL.get(variant.name) is variant else 3
+
+
 # --- hunting them ---------------------------------------------------------------------------------
 
 
@@ -355,7 +361,7 @@ def table(names: Optional[list] = None, seeds: int = 100, steps: int = 100, node
           shrink: bool = True) -> list[Catch]:
     """`hunt` every mutant in `names` (default: the whole catalogue), in catalogue order, each on
     `nodes` nodes (default: its `CAMPAIGN_NODES`)."""
-    return [hunt(name, seeds, steps, nodes or CAMPAIGN_NODES.get(name, 3), shrink) for name in (names or list(ALL))]
+    return [hunt(name, seeds, steps, nodes or campaign_nodes(ALL[name]), shrink) for name in (names or list(ALL))]
 
 
 def format_table(catches: list[Catch]) -> str:
