@@ -5,10 +5,13 @@ Three bounds, after the issue that asked for the explorer (each from three elect
 at any live node):
 
 (a) the OmniPaxos TLA+ model's bound as closely as the simulator allows: 3 servers, 3 client
-    proposals, up to 3 leader changes (``try_become_leader``, as the model's election stub), no
-    message loss, no StopSign, no ticks (no heartbeats, no resends);
+    proposals, up to 3 leader changes (``try_become_leader``, as the model's election stub),
+    reliable FIFO links (``fifo=True``: no loss, each link in send order), no StopSign, no ticks (no
+    heartbeats, no resends);
 (b) the same with one StopSign (a reconfiguration to the same three nodes);
-(c) 3 nodes, 2 appends, 1 crash (and its recovery), with drops (any message may be lost).
+(c) 3 nodes, 2 appends, 1 crash (and its recovery), with drops (any message may be lost) and any
+    delivery order;
+(a') bound (a) without FIFO: any message in flight may be delivered next (the network reorders).
 
 For each it prints the distinct states, the transitions, the depth reached, whether the bound was
 exhausted within the time limit, the total seconds and the distinct states per second. Then the
@@ -34,12 +37,14 @@ DEPTH = 1_000
 STATES = 5_000_000
 
 BOUNDS = {
-    "(a) 3 servers, 3 proposals, 3 leader changes, no loss, no StopSign":
-        dict(appends=3, elections=3),
+    "(a) 3 servers, 3 proposals, 3 leader changes, reliable FIFO links, no StopSign":
+        dict(appends=3, elections=3, fifo=True),
     "(b) the same with one StopSign":
-        dict(appends=3, elections=3, reconfigurations=1, reconfigure_to=[(1, 2, 3)]),
-    "(c) 3 nodes, 2 appends, 1 crash, with drops":
+        dict(appends=3, elections=3, reconfigurations=1, reconfigure_to=[(1, 2, 3)], fifo=True),
+    "(c) 3 nodes, 2 appends, 1 crash, with drops (any delivery order)":
         dict(appends=2, crashes=1, drops=DEPTH),
+    "(a') bound (a) with any delivery order (no loss)":
+        dict(appends=3, elections=3),
 }
 
 

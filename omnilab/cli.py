@@ -290,6 +290,8 @@ def add_explore_command(subparsers: Subparsers) -> None:
         parser.add_argument(f"--{budget}", type=int, default=None, help=f"budget of {budget} (default: the start's)")
     parser.add_argument("--reconfigure-to", action="append", default=None, metavar="NODES",
                         help="a node list to reconfigure to, e.g. 1,2,4 (repeatable)")
+    parser.add_argument("--fifo", action="store_true",
+                        help="reliable FIFO links: each link delivers its oldest message first (no drops or duplicates)")
     parser.add_argument("--invariants", default=None, help="comma-separated invariant names to check (default all)")
     parser.add_argument("--no-reduction", action="store_true", help="turn the sleep-set reduction off")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -310,6 +312,8 @@ def run_explore(args: argparse.Namespace) -> int:
     try:
         if args.reconfigure_to:
             budgets["reconfigure_to"] = [tuple(int(p) for p in nodes.split(",")) for nodes in args.reconfigure_to]
+        if args.fifo:
+            budgets["fifo"] = True
         result = explore(
             args.start, variant=args.variant, depth=args.depth, max_states=args.states, seconds=args.seconds,
             invariants=None if args.invariants is None else [n.strip() for n in args.invariants.split(",")

@@ -82,6 +82,8 @@ class Interner:
         self._index: dict[int, int] = {}  # id(representative) -> index; reps are kept alive in `reps`
         #: message number -> its content key (`message_key`) and one envelope that carried it.
         self.message_keys: list[tuple] = []
+        #: message number -> its link, (sender, receiver).
+        self.links: list[tuple[int, int]] = []
         self.envelopes: list[Any] = []
         self._by_content: dict[tuple, int] = {}
         # (sender, receiver, config_id, id(message)) -> number: most messages in flight are the very
@@ -118,15 +120,24 @@ class Interner:
             if number is None:
                 number = self._by_content[content] = len(self.message_keys)
                 self.message_keys.append(content)
+                self.links.append((env.sender, env.receiver))
                 self.envelopes.append(env)
             self._by_object[fast] = number
             self._alive.append(env.message)
         return number
 
-    def messages(self, cluster: Any) -> tuple:
-        """The multiset of messages in flight, as a sorted tuple of numbers."""
+    def messages(self, cluster: Any, fifo: bool = False) -> tuple:
+        """The multiset of messages in flight, as a sorted tuple of numbers; with `fifo`, the
+        sequence each link holds in send order instead, links one after another (`in_order`)."""
         message = self.message
-        return tuple(sorted([message(env) for env in cluster.network.in_flight.values()]))
+        numbers = [message(env) for env in cluster.network.in_flight.values()]
+        return self.in_order(numbers) if fifo else tuple(sorted(numbers))
+
+    def in_order(self, numbers: list) -> tuple:
+        """`numbers` (in send order) grouped by link, each link's messages kept in send order: the
+        sort is stable, so a message sent later stays behind the earlier ones of its link."""
+        numbers.sort(key=self.links.__getitem__)
+        return tuple(numbers)
 
 
 class _Entry:
@@ -270,11 +281,14 @@ class Successors:
     The state key is a hash of (the servers' numbers by pid, the sorted numbers of the messages in
     flight, the cut links, the budgets used): equal exactly when `omnilab.sim.fingerprint`'s
     canonical states (and the budgets) are equal, since a number stands for one canonical server or
-    message. `root` is changed: its servers are replaced by their representatives (equal objects
-    until now; the search owns it)."""
+    message. With `fifo` the messages are each link's sequence in send order instead of a multiset
+    (a finer key: the order decides what a FIFO link delivers next). `root` is changed: its servers
+    are replaced by their representatives (equal objects until now; the search owns it)."""
 
-    def __init__(self, root: Any, refusals: tuple) -> None:
+    def __init__(self, root: Any, refusals: tuple, fifo: bool = False) -> None:
         self.interner = Interner()
+        #: the state key keeps each link's order (the explorer delivers each link's oldest first).
+        self.fifo = fifo
         self.cut = frozenset(root.network.cut_links)
         self.memo = Transitions(self.interner, _proposals_kept(root.ledger), refusals, self.cut)
         for pid, server in list(root.servers.items()):
@@ -292,8 +306,8 @@ class Successors:
 
     def key(self, cluster: Any, used: tuple) -> int:
         """The state key of a cluster whose servers are representatives."""
-        return hash((self.servers(cluster), self.interner.messages(cluster), frozenset(cluster.network.cut_links),
-                     used))
+        return hash((self.servers(cluster), self.interner.messages(cluster, self.fifo),
+                     frozenset(cluster.network.cut_links), used))
 
     # --- building ----------------------------------------------------------------------------------
 
@@ -363,8 +377,10 @@ class Successors:
             for new in entry.needs:
                 if new not in numbers:
                     numbers[new] = self._fresh_server(new)
-        flight.sort()
-        return hash((tuple(sorted(numbers.items())), tuple(flight), self.cut, used))
+        # A delivered message was the oldest of its link, so `remove` took the right one; the
+        # messages sent go behind the others of their links.
+        flight_key = self.interner.in_order(flight) if self.fifo else tuple(sorted(flight))
+        return hash((tuple(sorted(numbers.items())), flight_key, self.cut, used))
 
     def _put_input(self, choice: tuple) -> tuple:
         key = self._inputs.get(choice)
@@ -398,11 +414,6 @@ def _proposals_kept(ledger: Any) -> dict:
 
 
 def _ledger_copy(ledger: Any) -> Any:
-    """A copy of the whole ledger (`omnilab.sim.copying.deep_copy`, field by field generically) that
-    shares the client's proposals and the completed client operations, which are final
-    (`omnilab.sim.checkpoints` shares them the same way)."""
-    memo = _proposals_kept(ledger)
-    for op in getattr(ledger, "history", ()):
-        if getattr(op, "completed", None) is not None or getattr(op, "refused", None) is not None:
-            memo[id(op)] = op
-    return deep_copy(ledger, memo)
+    """A copy of the ledger that goes on independently (`Ledger.__deepcopy__`: it shares the
+    proposals and the final client operations and copies the containers one level deep)."""
+    return ledger.__deepcopy__({})
