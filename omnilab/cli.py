@@ -291,7 +291,8 @@ def add_explore_command(subparsers: Subparsers) -> None:
     parser.add_argument("--reconfigure-to", action="append", default=None, metavar="NODES",
                         help="a node list to reconfigure to, e.g. 1,2,4 (repeatable)")
     parser.add_argument("--fifo", action="store_true",
-                        help="reliable FIFO links: each link delivers its oldest message first (no drops or duplicates)")
+                        help="reliable FIFO links: each link delivers its oldest message first "
+                             "(no drops, no duplicates)")
     parser.add_argument("--invariants", default=None, help="comma-separated invariant names to check (default all)")
     parser.add_argument("--no-reduction", action="store_true", help="turn the sleep-set reduction off")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
