@@ -27,9 +27,9 @@ when it opens a cluster), and so does the first `undo` (which itself replays in 
 that never goes back (a fuzz campaign, the explorer, the grader, ``bench/sim.py``) pays nothing for
 them: on ``bench/sim.py``'s workload (4,000 puts at 3 nodes) they cost 25% on top.
 
-Completed client operations of the ledger are final (nothing changes a write once it is decided or
-refused, nor a read once it returned), so a checkpoint shares them with the cluster instead of
-copying them, as `Cluster.fork` already shares the proposals themselves.
+A checkpoint is a fork (`Cluster.fork`), so it shares what a fork shares: the proposals, and the
+ledger's final client operations (`Ledger.__deepcopy__`: nothing changes a write once it is decided
+or refused, nor a read once it returned).
 """
 
 from __future__ import annotations
@@ -174,11 +174,7 @@ def _first_at_or_after(positions: list[int], length: int) -> int:
 
 
 def _copy(cluster: Any) -> Any:
-    """`Cluster.fork`, sharing the ledger's completed client operations (see the module docstring)."""
-    memo: dict = {}
-    for op in getattr(cluster.ledger, "history", ()):
-        if getattr(op, "completed", None) is not None or getattr(op, "refused", None) is not None:
-            memo[id(op)] = op
-    clone = copy.deepcopy(cluster, memo)
+    """`Cluster.fork`, keeping no checkpoints of its own (see the module docstring)."""
+    clone = copy.deepcopy(cluster)
     clone.checkpoints = None  # a checkpoint keeps no checkpoints (older ones would never be freed)
     return clone

@@ -27,7 +27,8 @@ OmniPaxos allows between sessions. With ``fifo=True`` the links are reliable and
 OmniPaxos TLA+ model: only the oldest message in flight on each (sender, receiver) link may be
 delivered, nothing is lost or repeated (``drops`` and ``duplicates`` must be 0), and the state keeps
 each link's order rather than a multiset. Far fewer schedules, and some faults are out of reach:
-``accept-lower-ballot`` needs an old Accept to overtake a newer Prepare on its link.
+``accept-lower-ballot`` is caught from ``contested`` only when messages may overtake one another
+(notebook 09 shows both searches).
 
 **States.** Each distinct state is visited once: a state is `Cluster.fingerprint`'s canonical state
 (`omnilab.sim.fingerprint`: every server, the multiset of messages in flight without their ids, the

@@ -585,15 +585,8 @@ def _copy_generic(value: Any, memo: dict) -> Any:
     return deep_copy(value, memo)
 
 
-def _list(value: list, ops: dict) -> list:
-    return value.copy()
-
-
-def _dict(value: dict, ops: dict) -> dict:
-    return value.copy()
-
-
-def _set(value: set, ops: dict) -> set:
+def _shallow(value: Any, ops: dict) -> Any:
+    """A new list, dict or set holding the same (immutable or final) items."""
     return value.copy()
 
 
@@ -601,24 +594,16 @@ def _same(value: Any, ops: dict) -> Any:
     return value
 
 
-def _dict_of_lists(value: dict, ops: dict) -> dict:
-    return {key: inner.copy() for key, inner in value.items()}
-
-
-def _dict_of_dicts(value: dict, ops: dict) -> dict:
+def _two_levels(value: dict, ops: dict) -> dict:
+    """A new dict of new inner lists or dicts (the per-node tables)."""
     return {key: inner.copy() for key, inner in value.items()}
 
 
 def _ops_list(value: list, ops: dict) -> list:
+    """A new list with each pending client operation replaced by its copy."""
     if not ops:
         return value.copy()
     return [ops.get(id(op), op) for op in value]
-
-
-def _ops_dict(value: dict, ops: dict) -> dict:
-    if not ops:
-        return value.copy()
-    return {key: ops.get(id(op), op) for key, op in value.items()}
 
 
 def _pending(value: PendingWrites, ops: dict) -> PendingWrites:
@@ -627,17 +612,17 @@ def _pending(value: PendingWrites, ops: dict) -> PendingWrites:
 
 #: Ledger field -> how a copy copies it (`Ledger.__deepcopy__`). Values inside are immutable (ints,
 #: tuples, frozen dataclasses, named tuples of those, decided values and proposals, which are shared
-#: by contract) or client operations (`_ops_*`: a pending one is replaced by its copy).
+#: by contract) or client operations (`_ops_list`, `_pending`: a pending one is replaced by its copy).
 _COPY: dict[str, Callable[[Any, dict], Any]] = {
-    "slots": _dict, "node_logs": _dict_of_lists, "redecided": _list, "promises": _dict,
-    "local_problem": _same, "stopsign_idx": _dict, "max_decided": _dict, "proposed_ids": _set,
-    "proposed": _list, "_proposed_values": _set, "_refused_ids": _set, "history": _ops_list,
-    "pending_writes": _pending, "_refused_values": _set, "starts": _list, "_completion_times": _list,
+    "slots": _shallow, "node_logs": _two_levels, "redecided": _shallow, "promises": _shallow,
+    "local_problem": _same, "stopsign_idx": _shallow, "max_decided": _shallow, "proposed_ids": _shallow,
+    "proposed": _shallow, "_proposed_values": _shallow, "_refused_ids": _shallow, "history": _ops_list,
+    "pending_writes": _pending, "_refused_values": _shallow, "starts": _shallow, "_completion_times": _shallow,
     # completed writes only (final: shared)
-    "_latest_completed": _list, "_latest_put": _dict, "completed_writes": _list,
-    "leaders": _dict_of_dicts, "ticks": _dict, "heard": _dict_of_dicts, "own_rounds": _dict,
-    "takeovers": _list, "ticking": _same, "clashes": _list, "unproposed": _list, "refused_decided": _list,
-    "past_stopsign": _dict,
+    "_latest_completed": _shallow, "_latest_put": _shallow, "completed_writes": _shallow,
+    "leaders": _two_levels, "ticks": _shallow, "heard": _two_levels, "own_rounds": _shallow,
+    "takeovers": _shallow, "ticking": _same, "clashes": _shallow, "unproposed": _shallow,
+    "refused_decided": _shallow, "past_stopsign": _shallow,
     # a read names a get (final) and a completed put (final)
-    "reads": _list, "transitions": _list,
+    "reads": _shallow, "transitions": _shallow,
 }
