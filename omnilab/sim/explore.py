@@ -184,26 +184,31 @@ class Bounds:
         return tuple(getattr(self, name) for name in _BUDGETS)
 
 
-def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple, interner: Interner) -> list[tuple]:
+def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple, interner: Interner,
+             ids: Optional[dict] = None, numbers: Optional[list] = None) -> list[tuple]:
     """Every choice enabled at `cluster`, in a fixed order (messages oldest first, then the rest);
-    network choices name their message by its number in `interner`."""
+    network choices name their message by its number in `interner`. When `ids` is given it is
+    filled with number -> the id of the oldest envelope in flight with that content (the one a
+    network choice acts on); `numbers` may give the numbers of the envelopes in flight, in order."""
     choices: list[tuple] = []
-    seen: set = set()
+    seen: dict = ids if ids is not None else {}
     drop_left = used[5] < budget[5]
     dup_left = used[6] < budget[6]
-    number = interner.message
     fifo = bounds.fifo
-    links: set = set()  # with fifo: the links whose oldest message has been met
-    for env in cluster.network.in_flight.values():
-        if fifo:
-            link = (env.sender, env.receiver)
-            if link in links:
-                continue  # behind the oldest message of its link
-            links.add(link)
-        key = number(env)
+    links = interner.links
+    heads: set = set()  # with fifo: the links whose oldest message has been met
+    envelopes = cluster.network.in_flight.values()
+    if numbers is None:
+        numbers = [interner.message(env) for env in envelopes]
+    for env, key in zip(envelopes, numbers):
         if key in seen:
             continue
-        seen.add(key)
+        if fifo:
+            link = links[key]
+            if link in heads:
+                continue  # behind the oldest message of its link
+            heads.add(link)
+        seen[key] = env.id
         receiver = env.receiver
         choices.append(("step", key, receiver))
         if drop_left:
@@ -569,13 +574,18 @@ class _Search:
         successors = Successors(start, RECORDED_REFUSALS, bounds.fifo)
         interner = successors.interner
         build, predict, state_key = successors.build, successors.predict, successors.key
+        message, in_order = interner.message, interner.in_order
         verify = self.verify
 
+        # number -> envelope id of the state being expanded: its successors start from a copy of its
+        # network, so the ids hold for them (`_choices` fills it).
+        ids: dict[int, int] = {}
+
         def find(cluster: Cluster, number: int) -> int:
-            for env in cluster.network.in_flight.values():
-                if interner.message(env) == number:
-                    return env.id
-            raise SimulationError(f"explore: message number {number} is not in flight")
+            envelope = ids.get(number)
+            if envelope is None:
+                raise SimulationError(f"explore: message number {number} is not in flight")
+            return envelope
 
         def perform(cluster: Cluster, choice: tuple) -> None:
             _apply(cluster, choice, find)
@@ -615,8 +625,11 @@ class _Search:
                     record[4] = True
                 explored += 1
                 done: list[tuple] = []
-                servers_now, messages_now = successors.servers(cluster), interner.messages(cluster, bounds.fifo)
-                for choice in _choices(cluster, used, bounds, budget, interner):
+                numbers = [message(env) for env in cluster.network.in_flight.values()]
+                servers_now = successors.servers(cluster)
+                messages_now = in_order(numbers.copy()) if bounds.fifo else tuple(sorted(numbers))
+                ids.clear()
+                for choice in _choices(cluster, used, bounds, budget, interner, ids, numbers):
                     if only is None:
                         if choice in sleep:
                             pruned += 1

@@ -19,7 +19,6 @@ position (``len(cluster.trace)`` when something happened).
 
 from __future__ import annotations
 
-import copy as _copy
 from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, NamedTuple, Optional
@@ -344,7 +343,8 @@ class Ledger:
         for op in self.pending_writes:
             copied = memo.get(id(op))
             if copied is None:
-                copied = memo[id(op)] = _copy.copy(op)
+                copied = memo[id(op)] = object.__new__(ClientOp)  # copy.copy, without its reduce protocol
+                copied.__dict__.update(op.__dict__)
             ops[id(op)] = copied
         fields = clone.__dict__
         for name, value in self.__dict__.items():
