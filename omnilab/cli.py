@@ -293,10 +293,24 @@ def add_explore_command(subparsers: Subparsers) -> None:
     parser.add_argument("--fifo", action="store_true",
                         help="reliable FIFO links: each link delivers its oldest message first "
                              "(no drops, no duplicates)")
+    parser.add_argument("--at", default=None, metavar="NODES",
+                        help="where writes, reconfigurations and leader changes are made: node ids, e.g. 1,3, or "
+                             "'leader' (writes and reconfigurations only at a node that believes itself leader)")
+    parser.add_argument("--leaders", default=None, metavar="NODES",
+                        help="the node of each leader change, in order, e.g. 2,3,1 (as the OmniPaxos TLA+ "
+                             "model's election stub); --elections defaults to their number")
     parser.add_argument("--invariants", default=None, help="comma-separated invariant names to check (default all)")
     parser.add_argument("--no-reduction", action="store_true", help="turn the sleep-set reduction off")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run_explore)
+
+
+def _node_list(flag: str, text: str) -> list[int]:
+    """``"2,3,1"`` -> ``[2, 3, 1]``; anything else is refused with what to write."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} takes node ids separated by commas, e.g. 2,3,1; not {text!r}") from None
 
 
 def run_explore(args: argparse.Namespace) -> int:
@@ -315,6 +329,10 @@ def run_explore(args: argparse.Namespace) -> int:
             budgets["reconfigure_to"] = [tuple(int(p) for p in nodes.split(",")) for nodes in args.reconfigure_to]
         if args.fifo:
             budgets["fifo"] = True
+        if args.at is not None:
+            budgets["at"] = "leader" if args.at.strip() == "leader" else _node_list("--at", args.at)
+        if args.leaders is not None:
+            budgets["leaders"] = _node_list("--leaders", args.leaders)
         result = explore(
             args.start, variant=args.variant, depth=args.depth, max_states=args.states, seconds=args.seconds,
             invariants=None if args.invariants is None else [n.strip() for n in args.invariants.split(",")

@@ -20,7 +20,14 @@ the clients, the operator) has at each state of a `Cluster`:
   does.
 
 Writes, reconfigurations and leader changes are made at every live, started node, or only at the
-nodes in ``at``. A crashed node may always recover.
+nodes in ``at``. With ``at="leader"``, writes and reconfigurations go only to a node that believes
+itself the leader (its `get_current_leader` names itself, in either phase), as a client that finds
+the leader does, and leader changes may still start at any node. With ``leaders=(p1, p2, ...)``
+the i-th leader change is made at ``pi`` and nowhere else, as the leader-election stub of the
+OmniPaxos TLA+ model names each next leader itself (``elections`` defaults to ``len(leaders)``).
+Both only narrow the choices, and both read nothing the state leaves out (who believes itself
+leader is in the servers, how many leader changes were made is in the budgets used), so each
+distinct state is still visited once. A crashed node may always recover.
 
 **Links.** By default any message in flight may be delivered next: the network may reorder, as
 OmniPaxos allows between sessions. With ``fifo=True`` the links are reliable and FIFO, as in the
@@ -107,7 +114,7 @@ _NETWORK = ("step", "drop")
 #: budget slots, in the order the state key records how much of each was used.
 BUDGETS = _BUDGETS = ("appends", "crashes", "reconfigurations", "elections", "ticks", "drops", "duplicates")
 #: the other bounds given by keyword.
-_OPTIONS = ("reconfigure_to", "at", "fifo")
+_OPTIONS = ("reconfigure_to", "at", "leaders", "fifo")
 _SLOT = {"put": 0, "crash": 1, "reconfigure": 2, "elect": 3, "tick": 4, "drop": 5, "duplicate": 6}
 
 
@@ -174,8 +181,11 @@ class Bounds:
     drops: int = 0
     duplicates: int = 0
     #: the nodes client writes, reconfigurations and leader changes are made at (None: every live,
-    #: started node).
-    at: Optional[tuple] = None
+    #: started node; "leader": writes and reconfigurations only at a node that believes itself the
+    #: leader, leader changes anywhere).
+    at: Any = None
+    #: the node of each leader change, in order (None: any node `at` allows).
+    leaders: Optional[tuple] = None
     #: reliable FIFO links: only the oldest message in flight on each (sender, receiver) link may be
     #: delivered (what the OmniPaxos TLA+ model assumes; no drops or duplicates with it).
     fifo: bool = False
@@ -218,19 +228,34 @@ def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple, inter
     if used[4] < budget[4]:
         choices.append(("tick",))
     servers = cluster.servers
-    started = [pid for pid, s in servers.items() if s.up and s.instances and (bounds.at is None or pid in bounds.at)]
+    live = [pid for pid, s in servers.items() if s.up and s.instances]
+    at = bounds.at
+    if at is None:
+        clients = candidates = live
+    elif at == "leader":
+        clients, candidates = [pid for pid in live if _believes_leader(servers[pid])], live
+    else:
+        clients = candidates = [pid for pid in live if pid in at]
     if used[0] < budget[0]:
         i = used[0] + 1
-        choices.extend(("put", pid, f"k{i}", i) for pid in started)
+        choices.extend(("put", pid, f"k{i}", i) for pid in clients)
     if used[2] < budget[2]:
         for nodes in bounds.reconfigure_to:
-            choices.extend(("reconfigure", pid, tuple(nodes)) for pid in started)
+            choices.extend(("reconfigure", pid, tuple(nodes)) for pid in clients)
     if used[3] < budget[3]:
-        choices.extend(("elect", pid) for pid in started)
+        if bounds.leaders is not None:
+            candidates = [pid for pid in candidates if pid == bounds.leaders[used[3]]]
+        choices.extend(("elect", pid) for pid in candidates)
     if used[1] < budget[1]:
         choices.extend(("crash", pid) for pid, s in servers.items() if s.up)
     choices.extend(("recover", pid) for pid, s in servers.items() if not s.up)
     return choices
+
+
+def _believes_leader(server: Any) -> bool:
+    """Whether `server`'s newest instance names itself as the leader it follows."""
+    leader = server.omnipaxos.get_current_leader()
+    return leader is not None and leader[0] == server.pid
 
 
 # --- the result -----------------------------------------------------------------------------------
@@ -320,7 +345,9 @@ class ExploreResult:
         b = self.bounds
         budgets = ", ".join(f"{name} {getattr(b, name)}" for name in _BUDGETS if getattr(b, name))
         lines = [f"explore {self.start!r}, variant {self.variant}: depth ≤ {b.depth}"
-                 + (f", {budgets}" if budgets else "") + (", FIFO links" if b.fifo else "")]
+                 + (f", {budgets}" if budgets else "") + (", FIFO links" if b.fifo else "")
+                 + ("" if b.at is None else ", writes at the leader" if b.at == "leader" else f", at {list(b.at)}")
+                 + ("" if b.leaders is None else f", leader changes at {list(b.leaders)}")]
         lines.append(f"{self.distinct} distinct states, {self.explored} expanded, {self.transitions} transitions "
                      f"({self.pruned} pruned by sleep sets), depth reached {self.depth}; "
                      + ("exhausted" if self.exhausted else f"stopped by {self.stopped_by}"))
@@ -494,8 +521,10 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     Variant or a name `omnilab.sim.variant.resolve` accepts). Bounds: `depth`, `max_states`,
     `seconds`, and the budgets ``appends``, ``crashes``, ``reconfigurations`` (with
     ``reconfigure_to``, node lists), ``elections``, ``ticks``, ``drops``, ``duplicates`` (each given
-    one replaces the start's). `invariants`: names of the `Cluster.check` verdicts to check (default:
-    all). `progress`: show a tqdm progress bar (distinct states, depth, states/s)."""
+    one replaces the start's), and where the choices are made: ``at`` (node ids, or "leader"),
+    ``leaders`` (the node of each leader change, in order), ``fifo`` (reliable FIFO links).
+    `invariants`: names of the `Cluster.check` verdicts to check (default: all). `progress`: show
+    a tqdm progress bar (distinct states, depth, states/s)."""
     unknown = sorted(set(budgets) - set(_BUDGETS) - set(_OPTIONS))
     if unknown:
         raise BadInput(f"explore: unknown bound(s) {unknown}; the budgets are "
@@ -506,8 +535,16 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     given.update(budgets)
     if "reconfigure_to" in given:
         given["reconfigure_to"] = tuple(tuple(nodes) for nodes in given["reconfigure_to"])
-    if given.get("at") is not None:
+    if given.get("at") is not None and given["at"] != "leader":
+        if isinstance(given["at"], (str, bytes)) or not isinstance(given["at"], Iterable):
+            raise BadInput(f'explore: at is a list of node ids or "leader", not {given["at"]!r}')
         given["at"] = tuple(given["at"])
+    if given.get("leaders") is not None:
+        if isinstance(given["leaders"], (str, bytes)) or not isinstance(given["leaders"], Iterable):
+            raise BadInput(f"explore: leaders is the list of nodes of the leader changes, in order, e.g. "
+                           f"leaders=[2, 3, 1]; not {given['leaders']!r}")
+        given["leaders"] = tuple(given["leaders"])
+        given.setdefault("elections", len(given["leaders"]))
     if given:
         from dataclasses import replace
 
@@ -523,6 +560,16 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     if bounds.fifo and (bounds.drops or bounds.duplicates):
         raise BadInput("explore: fifo=True explores reliable FIFO links, which lose and repeat nothing; give "
                        "drops=0 and duplicates=0 with it, or fifo=False to deliver in any order with drops")
+    if bounds.leaders is not None and bounds.elections > len(bounds.leaders):
+        raise BadInput(f"explore: elections={bounds.elections} leader changes need as many nodes in leaders, "
+                       f"which names {len(bounds.leaders)}: {list(bounds.leaders)}")
+    known = set(root.servers) | {pid for nodes in bounds.reconfigure_to for pid in nodes}
+    for option in ("at", "leaders"):
+        value = getattr(bounds, option)
+        strays = [] if value is None or value == "leader" else sorted(set(value) - known, key=repr)
+        if strays:
+            raise BadInput(f"explore: {option} names node(s) {strays}, which are not in the cluster "
+                           f"(nodes {sorted(known)}) or in reconfigure_to")
     if bounds.reconfigurations and not bounds.reconfigure_to:
         raise BadInput("explore: reconfigurations > 0 needs reconfigure_to, the node lists to reconfigure to, "
                        "e.g. reconfigure_to=[(1, 2, 4)]")

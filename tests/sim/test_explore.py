@@ -347,3 +347,68 @@ def test_the_explore_command_takes_fifo(capsys):
     assert "FIFO links" in out and "no invariant violated" in out
     assert cli.main(["explore", "steady", "--fifo", "--drops", "1", "--no-progress"]) == 2
     assert "reliable FIFO links" in capsys.readouterr().out
+
+
+def _choice_nodes(cluster, bounds, used=(0,) * len(BUDGETS)):
+    """kind -> the nodes the explorer would make that choice at, in `cluster`."""
+    nodes: dict = {}
+    for choice in _choices(cluster, used, bounds, bounds.budget(), Successors(cluster, RECORDED_REFUSALS).interner):
+        if choice[0] in ("put", "reconfigure", "elect"):
+            nodes.setdefault(choice[0], []).append(choice[1])
+    return nodes
+
+
+def test_at_leader_writes_only_where_a_node_believes_itself_leader():
+    start = STARTS["steady"].build(None)
+    bounds = Bounds(appends=1, elections=1, reconfigurations=1, reconfigure_to=((1, 2, 4),), at="leader")
+    assert start.servers[3].omnipaxos.get_current_leader() == (3, True)  # the steady start's leader
+    assert _choice_nodes(start, bounds) == {"put": [3], "reconfigure": [3], "elect": [1, 2, 3]}
+    start.try_become_leader(1)  # node 1 prepares a higher ballot; node 3 has not heard of it yet
+    assert _choice_nodes(start, bounds) == {"put": [1, 3], "reconfigure": [1, 3], "elect": [1, 2, 3]}
+    everywhere = Bounds(appends=1)
+    assert _choice_nodes(start, everywhere) == {"put": [1, 2, 3]}
+
+
+def test_leaders_fix_the_node_of_each_leader_change_in_order():
+    start = STARTS["steady"].build(None)
+    bounds = Bounds(elections=3, leaders=(2, 3, 1))
+    used = [0] * len(BUDGETS)
+    for expected in (2, 3, 1):
+        assert _choice_nodes(start, bounds, tuple(used)) == {"elect": [expected]}
+        used[BUDGETS.index("elections")] += 1
+    assert _choice_nodes(start, bounds, tuple(used)) == {}  # the budget is spent
+    start.crash(2)
+    assert _choice_nodes(start, bounds) == {}  # the stub names node 2, which is down
+
+
+def test_the_tla_stub_bound_loses_no_state_to_the_reduction_and_its_count_is_pinned(monkeypatch):
+    monkeypatch.setattr(_Search, "verify", True)  # every prediction compared with the built successor
+    bounds = dict(depth=6, appends=2, at="leader", leaders=[2, 3], fifo=True)
+    reduced = explore("steady", **bounds)
+    full = explore("steady", reduction=False, **bounds)
+    assert reduced.bounds.elections == 2  # from the leaders given
+    assert reduced.ok and reduced.exhausted and full.exhausted
+    assert reduced.distinct == full.distinct == 863
+    assert "writes at the leader, leader changes at [2, 3]" in reduced.summary()
+    # Each option only narrows the choices: fewer states than with writes and leader changes anywhere.
+    assert 863 < explore("steady", depth=6, appends=2, leaders=[2, 3], fifo=True).distinct \
+        < explore("steady", depth=6, appends=2, elections=2, fifo=True).distinct
+
+
+def test_at_and_leaders_refuse_what_they_cannot_mean():
+    for bad, message in ((dict(leaders=[9]), r"leaders names node\(s\) \[9\]"),
+                         (dict(at=[1, 7]), r"at names node\(s\) \[7\]"),
+                         (dict(at="somewhere"), 'at is a list of node ids or "leader"'),
+                         (dict(leaders=5), "leaders is the list of nodes of the leader changes"),
+                         (dict(leaders=[2], elections=2), "elections=2 leader changes need as many nodes")):
+        with pytest.raises(BadInput, match=message):
+            explore("steady", depth=2, **bad)
+
+
+def test_the_explore_command_takes_at_and_leaders(capsys):
+    assert cli.main(["explore", "steady", "--depth", "4", "--appends", "1", "--at", "leader", "--leaders", "2,3",
+                     "--fifo", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "elections 2" in out and "writes at the leader, leader changes at [2, 3]" in out
+    assert cli.main(["explore", "steady", "--leaders", "2,x", "--no-progress"]) == 2
+    assert "--leaders takes node ids separated by commas" in capsys.readouterr().out
