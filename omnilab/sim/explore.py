@@ -543,8 +543,8 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
         if isinstance(given["leaders"], (str, bytes)) or not isinstance(given["leaders"], Iterable):
             raise BadInput(f"explore: leaders is the list of nodes of the leader changes, in order, e.g. "
                            f"leaders=[2, 3, 1]; not {given['leaders']!r}")
-        given["leaders"] = tuple(given["leaders"])
-        given.setdefault("elections", len(given["leaders"]))
+        leaders = given["leaders"] = tuple(given["leaders"])
+        given.setdefault("elections", len(leaders))
     if given:
         from dataclasses import replace
 
