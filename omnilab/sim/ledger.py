@@ -318,25 +318,32 @@ class Ledger:
         self.transitions: list[Transition] = []
         #: client writes in completion order.
         self.completed_writes: list[ClientOp] = []
+        #: the fields whose containers a copy of this ledger still holds too (see `__deepcopy__`);
+        #: a method that changes one of them first makes it its own (`_own`).
+        self._shared: set[str] = set()
 
     # --- copying -----------------------------------------------------------------------------------
 
     def __deepcopy__(self, memo: dict) -> "Ledger":
         """A copy that goes on independently (what `Cluster.fork` and the explorer take for every
-        state they branch from), made field by field by `_COPY`, which knows what each field holds:
+        state they branch from). The copy is made by `_COPY`, which knows what each field holds:
 
-        * the client operations still pending (those in `pending_writes`) are copied, since a later
-          decision or refusal changes them; every other `ClientOp` is final (a write is changed only
-          when it completes or is refused, a get only while it is read) and is shared, like the
-          proposals, which the ledger tracks by identity (``memo`` may hold copies of them already);
-        * sightings, starts, takeovers and decided values are immutable and shared; the containers
-          holding them are new, one level deep (two for the per-node tables).
+        * the client operations still pending (those in `pending_writes`) are copied at once, with
+          the two containers that hold them (`history`, `pending_writes`), since a later decision
+          or refusal changes them; every other `ClientOp` is final (a write is changed only when it
+          completes or is refused, a get only while it is read) and is shared, like the proposals,
+          which the ledger tracks by identity (``memo`` may hold copies of them already);
+        * every other container is copied on write: the copy and this ledger both hold it, both
+          note it in ``_shared``, and whichever changes it first takes its own copy of it (one
+          level deep, two for the per-node tables: `_own`). What they hold (sightings, starts,
+          takeovers, decided values) is immutable.
 
         A field `_COPY` does not name is copied generically (`omnilab.sim.copying.deep_copy`), so a
         new field is never shared by mistake (the tests check that `_COPY` names every field).
-        The explorer copies a ledger for every new state it builds: for a ledger of three nodes and
-        three writes (two decided), the generic walk took 32 µs and this copy takes 10 µs (timeit,
-        this machine)."""
+        The explorer copies a ledger for every new state it builds, and most of a ledger does not
+        change in one step: on bench/explore.py's bound (a), copying every container took 19% of a
+        profiled search, and over its first 300,000 states copying on write took it from 6,975 to
+        7,550 distinct states/s and its peak memory from 2,172 to 1,872 MB."""
         clone = object.__new__(Ledger)
         memo[id(self)] = clone
         ops: dict[int, ClientOp] = {}
@@ -347,15 +354,34 @@ class Ledger:
                 copied.__dict__.update(op.__dict__)
             ops[id(op)] = copied
         fields = clone.__dict__
+        fields.update(self.__dict__)
+        shared = []
         for name, value in self.__dict__.items():
             rule = _COPY.get(name)
-            fields[name] = _copy_generic(value, memo) if rule is None else rule(value, ops)
+            if rule is None:
+                fields[name] = _copy_generic(value, memo)
+            elif rule in _ON_WRITE:
+                shared.append(name)
+            elif rule is not _same:
+                fields[name] = rule(value, ops)
+        self._shared.update(shared)
+        clone._shared = set(shared)
         return clone
+
+    def _own(self, *names: str) -> None:
+        """Make the fields `names` this ledger's own before changing them: a field a copy still
+        holds (`__deepcopy__`) is replaced by a copy of it, by its `_COPY` rule."""
+        shared = self._shared
+        for name in names:
+            if name in shared:
+                shared.discard(name)
+                self.__dict__[name] = _COPY[name](self.__dict__[name], _NO_OPS)
 
     # --- proposals and the client history ------------------------------------------------------------
 
     def on_proposed(self, proposal: Any) -> None:
         if id(proposal) not in self.proposed_ids:
+            self._own("proposed_ids", "proposed", "_proposed_values")
             self.proposed_ids.add(id(proposal))
             self.proposed.append(proposal)
             try:
@@ -381,6 +407,7 @@ class Ledger:
     def refuse(self, op: ClientOp, error: str) -> None:
         op.refused = error
         self.pending_writes.remove(op)
+        self._own("proposed", "_refused_ids", "_refused_values")
         self.proposed.append(op.proposal)  # keeps its id unique while we remember it
         self._refused_ids.add(id(op.proposal))
         if _hashable(op.proposal):
@@ -399,6 +426,7 @@ class Ledger:
         completes, if any."""
         # Called for every slot every node applies: the common cases (the next idx of this node's
         # log; a value proposed here, by identity) come first and allocate nothing.
+        self._own("node_logs")
         log = self.node_logs.get((pid, config_id))
         if log is None:
             log = self.node_logs[(pid, config_id)] = []
@@ -410,6 +438,7 @@ class Ledger:
                 log[idx] = value
             elif not same_value(seen, value):
                 if not any(r[:3] == (pid, config_id, idx) for r in self.redecided):
+                    self._own("redecided")
                     self.redecided.append((pid, config_id, idx, seen, value, now))
         else:
             log.extend([COMPACTED] * (idx - len(log)))
@@ -418,25 +447,32 @@ class Ledger:
         first = self.slots.get(key)
         op = None
         if first is None:
+            self._own("slots")
             self.slots[key] = (value, pid)
             # A write completes when its slot is first decided anywhere; later nodes deciding the
             # same slot show an equal value, which must not complete another equal write.
             op = self.pending_writes.find(value)
             if id(value) not in self.proposed_ids and not self.was_proposed(value):
+                self._own("unproposed")
                 self.unproposed.append(Sighting(pid, config_id, idx, value, now))
         elif not same_value(first[0], value):
+            self._own("clashes")
             self.clashes.append(Clash(config_id, idx, first[0], first[1], value, pid, now))
         if idx > self.max_decided.get(config_id, -1):
+            self._own("max_decided")
             self.max_decided[config_id] = idx
         ss_idx = self.stopsign_idx.get(config_id)
         if isinstance(value, StopSign):
             if ss_idx is None:
+                self._own("stopsign_idx")
                 self.stopsign_idx[config_id] = idx
                 ss_idx = idx
         if ss_idx is not None and self.max_decided[config_id] > ss_idx and config_id not in self.past_stopsign:
+            self._own("past_stopsign")
             self.past_stopsign[config_id] = PastStopSign(pid, config_id, self.max_decided[config_id], ss_idx, now)
         if op is None:
             if first is None and (self._refused_ids or self._refused_values) and self._was_refused(value):
+                self._own("refused_decided")
                 self.refused_decided.append(Sighting(pid, config_id, idx, value, now))
             return None
         self.pending_writes.remove(op)
@@ -456,6 +492,7 @@ class Ledger:
         """A write got its slot: index it by completion time and, for a put, by key."""
         assert op.completed is not None
         position = _slot(op)
+        self._own("completed_writes", "_latest_completed", "_completion_times", "_latest_put")
         self.completed_writes.append(op)
         previous = self._latest_completed[-1] if self._latest_completed else None
         self._latest_completed.append(op if previous is None or position > _slot(previous) else previous)
@@ -470,6 +507,7 @@ class Ledger:
         rule is `invariants.kv_linearizability`)."""
         assert op.observed is not None, f"{op!r} is not a read"
         config_id, applied = op.observed
+        self._own("reads")
         self.reads.append(Read(op, self._latest_put.get(op.key), self._last_write(op.key, config_id, applied)))
 
     def _last_write(self, key: Any, config_id: int, upto_idx: int) -> Optional[tuple[Any, Optional[int]]]:
@@ -490,6 +528,7 @@ class Ledger:
 
     def on_compacted(self, pid: int, config_id: int, upto_idx: int) -> None:
         """Node `pid` holds slots below `upto_idx` only as a snapshot or trim."""
+        self._own("node_logs", "max_decided")
         log = self.node_logs.setdefault((pid, config_id), [])
         if len(log) < upto_idx:
             log.extend([COMPACTED] * (upto_idx - len(log)))
@@ -504,6 +543,7 @@ class Ledger:
         key = (pid, config_id)
         highest = self.promises.get(key)
         if highest is None or not promise < highest:
+            self._own("promises")
             self.promises[key] = promise  # the newest object of the highest value
         if problem is not None and self.local_problem is None:
             self.local_problem = (problem, now)
@@ -511,6 +551,7 @@ class Ledger:
     # --- configurations and leaders ------------------------------------------------------------------
 
     def on_instance_started(self, start: InstanceStart) -> None:
+        self._own("starts", "transitions")
         self.starts.append(start)
         if start.prev_config_id is None:
             return
@@ -539,13 +580,16 @@ class Ledger:
         """`pid` ticks now (None when the cluster's tick is over)."""
         self.ticking = pid
         if pid is not None:
+            self._own("ticks")
             self.ticks[pid] = self.ticks.get(pid, 0) + 1
 
     def on_heartbeat_reply(self, pid: int, config_id: int, sender: int) -> None:
         """A heartbeat reply from `sender` reached `pid`'s instance of `config_id`."""
+        self._own("heard")
         self.heard.setdefault(pid, {})[(config_id, sender)] = self.ticks.get(pid, 0)
 
     def on_crash(self, pid: int) -> None:
+        self._own("heard")
         self.heard.pop(pid, None)
 
     def heard_from(self, pid: int, config_id: int, rounds: int) -> frozenset:
@@ -561,6 +605,7 @@ class Ledger:
         heard within its last `rounds` ticks (one election round) and the `read_quorum` its
         configuration needs. (A ballot raised on a message, or by ``try_become_leader``, is Sequence
         Paxos's or the operator's doing, not an election's.)"""
+        self._own("takeovers", "own_rounds", "leaders")
         if ballot.pid == pid:
             key = (pid, ballot.config_id)
             highest = self.own_rounds.get(key, 1)
@@ -573,6 +618,7 @@ class Ledger:
     def on_appended_after_seal(self, pid: int, config_id: int, now: int) -> None:
         """Node `pid` accepted a new entry although it had decided the StopSign of `config_id`."""
         if config_id not in self.past_stopsign:
+            self._own("past_stopsign")
             self.past_stopsign[config_id] = PastStopSign(pid, config_id, None, self.stopsign_idx.get(config_id, -1),
                                                          now)
 
@@ -625,4 +671,9 @@ _COPY: dict[str, Callable[[Any, dict], Any]] = {
     "refused_decided": _shallow, "past_stopsign": _shallow,
     # a read names a get (final) and a completed put (final)
     "reads": _shallow, "transitions": _shallow,
+    # set by __deepcopy__ itself
+    "_shared": _same,
 }
+#: the rules of the fields a copy shares until one side changes them (`Ledger._own`).
+_ON_WRITE = (_shallow, _two_levels)
+_NO_OPS: dict = {}
