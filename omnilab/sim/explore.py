@@ -252,6 +252,18 @@ def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple, inter
     return choices
 
 
+def _narrowing(bounds: Bounds) -> list[str]:
+    """How `bounds` narrow the network and where choices are made, in words (for summaries)."""
+    parts = ["FIFO links"] if bounds.fifo else []
+    if bounds.at == "leader":
+        parts.append("writes at the leader")
+    elif bounds.at is not None:
+        parts.append(f"at {list(bounds.at)}")
+    if bounds.leaders is not None:
+        parts.append(f"leader changes at {list(bounds.leaders)}")
+    return parts
+
+
 def _believes_leader(server: Any) -> bool:
     """Whether `server`'s newest instance names itself as the leader it follows."""
     leader = server.omnipaxos.get_current_leader()
@@ -345,9 +357,7 @@ class ExploreResult:
         b = self.bounds
         budgets = ", ".join(f"{name} {getattr(b, name)}" for name in _BUDGETS if getattr(b, name))
         lines = [f"explore {self.start!r}, variant {self.variant}: depth ≤ {b.depth}"
-                 + (f", {budgets}" if budgets else "") + (", FIFO links" if b.fifo else "")
-                 + ("" if b.at is None else ", writes at the leader" if b.at == "leader" else f", at {list(b.at)}")
-                 + ("" if b.leaders is None else f", leader changes at {list(b.leaders)}")]
+                 + "".join(f", {part}" for part in ([budgets] if budgets else []) + _narrowing(b))]
         lines.append(f"{self.distinct} distinct states, {self.explored} expanded, {self.transitions} transitions "
                      f"({self.pruned} pruned by sleep sets), depth reached {self.depth}; "
                      + ("exhausted" if self.exhausted else f"stopped by {self.stopped_by}"))
@@ -536,14 +546,10 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     if "reconfigure_to" in given:
         given["reconfigure_to"] = tuple(tuple(nodes) for nodes in given["reconfigure_to"])
     if given.get("at") is not None and given["at"] != "leader":
-        if isinstance(given["at"], (str, bytes)) or not isinstance(given["at"], Iterable):
-            raise BadInput(f'explore: at is a list of node ids or "leader", not {given["at"]!r}')
-        given["at"] = tuple(given["at"])
+        given["at"] = _node_ids(given["at"], 'at is a list of node ids or "leader",')
     if given.get("leaders") is not None:
-        if isinstance(given["leaders"], (str, bytes)) or not isinstance(given["leaders"], Iterable):
-            raise BadInput(f"explore: leaders is the list of nodes of the leader changes, in order, e.g. "
-                           f"leaders=[2, 3, 1]; not {given['leaders']!r}")
-        leaders = given["leaders"] = tuple(given["leaders"])
+        leaders = given["leaders"] = _node_ids(
+            given["leaders"], "leaders is the list of nodes of the leader changes, in order, e.g. leaders=[2, 3, 1];")
         given.setdefault("elections", len(leaders))
     if given:
         from dataclasses import replace
@@ -579,8 +585,8 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
         raise BadInput(f"explore: unknown invariant(s) {sorted(wanted - names)}; the invariants are {sorted(names)}")
     # The search allocates millions of small objects that live long (the seen table, the frontier's
     # clusters) and frees none through cycles, so Python's cyclic collector only re-walks them: on
-    # bench/explore.py's bound (a) it took half the time (5,511 distinct states/s with it, 10,889/s
-    # without, same states). It is off during the search and back as it was after; what cyclic
+    # bench/explore.py's bound (a'') it took half the time (5,511 distinct states/s with it,
+    # 10,889/s without, same states). It is off during the search and back as it was after; what cyclic
     # garbage the search leaves (server copies the memo threw away) is collected as usual then.
     collecting = gc.isenabled()
     gc.disable()
@@ -589,6 +595,13 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     finally:
         if collecting:
             gc.enable()
+
+
+def _node_ids(value: Any, what: str) -> tuple:
+    """`value` (a list of node ids) as a tuple; `what` says what it should have been if it is not."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise BadInput(f"explore: {what} not {value!r}")
+    return tuple(value)
 
 
 class _Search:
@@ -621,7 +634,7 @@ class _Search:
         successors = Successors(start, RECORDED_REFUSALS, bounds.fifo)
         interner = successors.interner
         build, predict, state_key = successors.build, successors.predict, successors.key
-        message, in_order = interner.message, interner.in_order
+        message, flight_key = interner.message, interner.flight_key
         verify = self.verify
 
         # number -> envelope id of the state being expanded: its successors start from a copy of its
@@ -674,7 +687,7 @@ class _Search:
                 done: list[tuple] = []
                 numbers = [message(env) for env in cluster.network.in_flight.values()]
                 servers_now = successors.servers(cluster)
-                messages_now = in_order(numbers.copy()) if bounds.fifo else tuple(sorted(numbers))
+                messages_now = flight_key(numbers.copy(), bounds.fifo)
                 ids.clear()
                 for choice in _choices(cluster, used, bounds, budget, interner, ids, numbers):
                     if only is None:

@@ -657,9 +657,12 @@ def _pending(value: PendingWrites, ops: dict) -> PendingWrites:
     return value.copied(ops)
 
 
-#: Ledger field -> how a copy copies it (`Ledger.__deepcopy__`). Values inside are immutable (ints,
-#: tuples, frozen dataclasses, named tuples of those, decided values and proposals, which are shared
-#: by contract) or client operations (`_ops_list`, `_pending`: a pending one is replaced by its copy).
+#: Ledger field -> how it is copied (`Ledger.__deepcopy__`). A copy shares the fields whose rule is
+#: `_shallow` or `_two_levels` until a ledger first changes one (`Ledger._own` then copies it by its
+#: rule); the others are copied at once by theirs (`_same`: kept as is, being immutable or set anew).
+#: Values inside are immutable (ints, tuples, frozen dataclasses, named tuples of those, decided
+#: values and proposals, which are shared by contract) or client operations (`_ops_list`,
+#: `_pending`: a pending one is replaced by its copy).
 _COPY: dict[str, Callable[[Any, dict], Any]] = {
     "slots": _shallow, "node_logs": _two_levels, "redecided": _shallow, "promises": _shallow,
     "local_problem": _same, "stopsign_idx": _shallow, "max_decided": _shallow, "proposed_ids": _shallow,

@@ -128,15 +128,16 @@ class Interner:
 
     def messages(self, cluster: Any, fifo: bool = False) -> tuple:
         """The multiset of messages in flight, as a sorted tuple of numbers; with `fifo`, the
-        sequence each link holds in send order instead, links one after another (`in_order`)."""
+        sequence each link holds in send order instead, links one after another (`flight_key`)."""
         message = self.message
-        numbers = [message(env) for env in cluster.network.in_flight.values()]
-        return self.in_order(numbers) if fifo else tuple(sorted(numbers))
+        return self.flight_key([message(env) for env in cluster.network.in_flight.values()], fifo)
 
-    def in_order(self, numbers: list) -> tuple:
-        """`numbers` (in send order) grouped by link, each link's messages kept in send order: the
-        sort is stable, so a message sent later stays behind the earlier ones of its link."""
-        numbers.sort(key=self.links.__getitem__)
+    def flight_key(self, numbers: list, fifo: bool) -> tuple:
+        """The messages with these `numbers` (in send order) as a state key holds them: a sorted
+        tuple (a multiset), or with `fifo` grouped by link, each link's messages in send order (the
+        sort is stable, so a message sent later stays behind the earlier ones of its link). Sorts
+        `numbers` in place."""
+        numbers.sort(key=self.links.__getitem__ if fifo else None)
         return tuple(numbers)
 
 
@@ -379,8 +380,7 @@ class Successors:
                     numbers[new] = self._fresh_server(new)
         # A delivered message was the oldest of its link, so `remove` took the right one; the
         # messages sent go behind the others of their links.
-        flight_key = self.interner.in_order(flight) if self.fifo else tuple(sorted(flight))
-        return hash((tuple(sorted(numbers.items())), flight_key, self.cut, used))
+        return hash((tuple(sorted(numbers.items())), self.interner.flight_key(flight, self.fifo), self.cut, used))
 
     def _put_input(self, choice: tuple) -> tuple:
         key = self._inputs.get(choice)
@@ -415,5 +415,6 @@ def _proposals_kept(ledger: Any) -> dict:
 
 def _ledger_copy(ledger: Any) -> Any:
     """A copy of the ledger that goes on independently (`Ledger.__deepcopy__`: it shares the
-    proposals and the final client operations and copies the containers one level deep)."""
+    proposals and the final client operations, copies the pending ones, and shares every other
+    container until one of the two ledgers changes it)."""
     return ledger.__deepcopy__({})

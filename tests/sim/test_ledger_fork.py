@@ -157,7 +157,7 @@ def test_a_mutable_field_a_copy_shares_is_noted_on_both_sides_until_each_owns_it
         for key, value in mine.items():
             if isinstance(value, (list, dict, set)):
                 assert value is not theirs[key]
-    assert not ledger._shared & {name} and not clone._shared & {name}
+    assert name not in ledger._shared and name not in clone._shared
 
 
 def test_the_copy_shares_only_containers_holding_no_pending_operation():
