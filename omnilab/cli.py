@@ -295,7 +295,8 @@ def add_explore_command(subparsers: Subparsers) -> None:
                              "(no drops, no duplicates)")
     parser.add_argument("--at", default=None, metavar="NODES",
                         help="where writes, reconfigurations and leader changes are made: node ids, e.g. 1,3, or "
-                             "'leader' (writes and reconfigurations only at a node that believes itself leader)")
+                             "'leader' (writes and reconfigurations only at a node that believes itself leader) or "
+                             "'named' (only at the node of the latest leader change; needs --leaders)")
     parser.add_argument("--leaders", default=None, metavar="NODES",
                         help="the node of each leader change, in order, e.g. 2,3,1 (as the OmniPaxos TLA+ "
                              "model's election stub); --elections defaults to their number")
@@ -330,7 +331,8 @@ def run_explore(args: argparse.Namespace) -> int:
         if args.fifo:
             budgets["fifo"] = True
         if args.at is not None:
-            budgets["at"] = "leader" if args.at.strip() == "leader" else _node_list("--at", args.at)
+            at = args.at.strip()
+            budgets["at"] = at if at in ("leader", "named") else _node_list("--at", args.at)
         if args.leaders is not None:
             budgets["leaders"] = _node_list("--leaders", args.leaders)
         result = explore(

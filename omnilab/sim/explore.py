@@ -22,11 +22,15 @@ the clients, the operator) has at each state of a `Cluster`:
 Writes, reconfigurations and leader changes are made at every live, started node, or only at the
 nodes in ``at``. With ``at="leader"``, writes and reconfigurations go only to a node that believes
 itself the leader (its `get_current_leader` names itself, in either phase), as a client that finds
-the leader does, and leader changes may still start at any node. With ``leaders=(p1, p2, ...)``
+the leader does, and leader changes may still start at any node. ``at="named"`` (with ``leaders``)
+goes one step closer to the TLA+ model, whose clients send each proposal to the leader its
+election stub named last: writes and reconfigurations go only to the node of the latest leader
+change, or, before the first one, to a node that believes itself leader. With ``leaders=(p1, p2, ...)``
 the i-th leader change is made at ``pi`` and nowhere else, as the leader-election stub of the
 OmniPaxos TLA+ model names each next leader itself (``elections`` defaults to ``len(leaders)``).
-Both only narrow the choices, and both read nothing the state leaves out (who believes itself
-leader is in the servers, how many leader changes were made is in the budgets used), so each
+They only narrow the choices, and they read nothing the state leaves out (who believes itself
+leader is in the servers, how many leader changes were made is in the budgets used, and with
+``leaders`` that names the node of the latest one), so each
 distinct state is still visited once. A crashed node may always recover.
 
 **Links.** By default any message in flight may be delivered next: the network may reorder, as
@@ -182,7 +186,8 @@ class Bounds:
     duplicates: int = 0
     #: the nodes client writes, reconfigurations and leader changes are made at (None: every live,
     #: started node; "leader": writes and reconfigurations only at a node that believes itself the
-    #: leader, leader changes anywhere).
+    #: leader, leader changes anywhere; "named": writes and reconfigurations only at the node of the
+    #: latest leader change in `leaders`).
     at: Any = None
     #: the node of each leader change, in order (None: any node `at` allows).
     leaders: Optional[tuple] = None
@@ -234,6 +239,8 @@ def _choices(cluster: Cluster, used: tuple, bounds: Bounds, budget: tuple, inter
         clients = candidates = live
     elif at == "leader":
         clients, candidates = [pid for pid in live if _believes_leader(servers[pid])], live
+    elif at == "named":
+        clients, candidates = _named_leader(live, servers, bounds, used), live
     else:
         clients = candidates = [pid for pid in live if pid in at]
     if used[0] < budget[0]:
@@ -257,11 +264,24 @@ def _narrowing(bounds: Bounds) -> list[str]:
     parts = ["FIFO links"] if bounds.fifo else []
     if bounds.at == "leader":
         parts.append("writes at the leader")
+    elif bounds.at == "named":
+        parts.append("writes at the leader named last")
     elif bounds.at is not None:
         parts.append(f"at {list(bounds.at)}")
     if bounds.leaders is not None:
         parts.append(f"leader changes at {list(bounds.leaders)}")
     return parts
+
+
+def _named_leader(live: list, servers: dict, bounds: Bounds, used: tuple) -> list:
+    """With ``at="named"``: the node of the latest leader change (``leaders[i-1]`` after i of
+    them), if it is live, whether or not it has heard of a higher ballot since; before the first
+    one, the nodes that believe themselves leader (an elected start's leader)."""
+    made = used[3]
+    if made and bounds.leaders is not None:  # explore() refuses at="named" without leaders
+        named = bounds.leaders[made - 1]
+        return [named] if named in live else []
+    return [pid for pid in live if _believes_leader(servers[pid])]
 
 
 def _believes_leader(server: Any) -> bool:
@@ -402,6 +422,10 @@ class Start:
     description: str = ""
 
 
+def _unelected(variant: Any) -> Cluster:
+    return Cluster([1, 2, 3], variant=variant)  # no tick yet: nobody leads, nothing is in flight
+
+
 def _steady(variant: Any) -> Cluster:
     cluster = Cluster([1, 2, 3], variant=variant)
     cluster.run(ticks=3)  # node 3 is elected and every node accepts in its ballot
@@ -429,6 +453,9 @@ def _decided_write(variant: Any) -> Cluster:
 
 
 STARTS: dict[str, Start] = {s.name: s for s in (
+    Start("unelected", _unelected, Bounds(appends=1, elections=1),
+          "three nodes, nobody elected yet and nothing in flight (the initial state of the OmniPaxos TLA+ model); one "
+          "leader change and one client write to explore"),
     Start("steady", _steady, Bounds(appends=1, elections=1),
           "three nodes, node 3 elected and idle; one client write and one leader change to explore"),
     Start("replace", _decided_write, Bounds(reconfigurations=1, reconfigure_to=((1, 2, 4),), ticks=2, at=(3,)),
@@ -531,7 +558,7 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     Variant or a name `omnilab.sim.variant.resolve` accepts). Bounds: `depth`, `max_states`,
     `seconds`, and the budgets ``appends``, ``crashes``, ``reconfigurations`` (with
     ``reconfigure_to``, node lists), ``elections``, ``ticks``, ``drops``, ``duplicates`` (each given
-    one replaces the start's), and where the choices are made: ``at`` (node ids, or "leader"),
+    one replaces the start's), and where the choices are made: ``at`` (node ids, "leader" or "named"),
     ``leaders`` (the node of each leader change, in order), ``fifo`` (reliable FIFO links).
     `invariants`: names of the `Cluster.check` verdicts to check (default: all). `progress`: show
     a tqdm progress bar (distinct states, depth, states/s)."""
@@ -545,8 +572,8 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     given.update(budgets)
     if "reconfigure_to" in given:
         given["reconfigure_to"] = tuple(tuple(nodes) for nodes in given["reconfigure_to"])
-    if given.get("at") is not None and given["at"] != "leader":
-        given["at"] = _node_ids(given["at"], 'at is a list of node ids or "leader",')
+    if given.get("at") is not None and given["at"] not in ("leader", "named"):
+        given["at"] = _node_ids(given["at"], 'at is a list of node ids, "leader" or "named",')
     if given.get("leaders") is not None:
         leaders = given["leaders"] = _node_ids(
             given["leaders"], "leaders is the list of nodes of the leader changes, in order, e.g. leaders=[2, 3, 1];")
@@ -566,13 +593,16 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     if bounds.fifo and (bounds.drops or bounds.duplicates):
         raise BadInput("explore: fifo=True explores reliable FIFO links, which lose and repeat nothing; give "
                        "drops=0 and duplicates=0 with it, or fifo=False to deliver in any order with drops")
+    if bounds.at == "named" and bounds.leaders is None:
+        raise BadInput('explore: at="named" makes writes at the node of the latest leader change, which only '
+                       'leaders names; give leaders=[...] with it (e.g. leaders=[1, 2, 3]), or at="leader"')
     if bounds.leaders is not None and bounds.elections > len(bounds.leaders):
         raise BadInput(f"explore: elections={bounds.elections} leader changes need as many nodes in leaders, "
                        f"which names {len(bounds.leaders)}: {list(bounds.leaders)}")
     known = set(root.servers) | {pid for nodes in bounds.reconfigure_to for pid in nodes}
     for option in ("at", "leaders"):
         value = getattr(bounds, option)
-        strays = [] if value is None or value == "leader" else sorted(set(value) - known, key=repr)
+        strays = [] if value is None or value in ("leader", "named") else sorted(set(value) - known, key=repr)
         if strays:
             raise BadInput(f"explore: {option} names node(s) {strays}, which are not in the cluster "
                            f"(nodes {sorted(known)}) or in reconfigure_to")

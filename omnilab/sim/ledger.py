@@ -215,6 +215,8 @@ class PendingWrites:
     def copied(self, ops: dict[int, ClientOp]) -> "PendingWrites":
         """A copy holding ``ops[id(op)]`` in place of each pending `op` (see `Ledger.__deepcopy__`)."""
         clone = PendingWrites()
+        if not self._by_id:
+            return clone
         clone._by_id = {key: ops[id(op)] for key, op in self._by_id.items()}
         clone._by_value = {value: [ops[id(op)] for op in queue] for value, queue in self._by_value.items()}
         clone._unhashable = [ops[id(op)] for op in self._unhashable]
@@ -354,19 +356,19 @@ class Ledger:
                 copied = memo[id(op)] = object.__new__(ClientOp)  # copy.copy, without its reduce protocol
                 copied.__dict__.update(op.__dict__)
             ops[id(op)] = copied
+        mine = self.__dict__
         fields = clone.__dict__
-        fields.update(self.__dict__)
-        shared = []
-        for name, value in self.__dict__.items():
-            rule = _COPY.get(name)
-            if rule is None:
-                fields[name] = _copy_generic(value, memo)
-            elif rule in _ON_WRITE:
-                shared.append(name)
-            elif rule is not _same:
-                fields[name] = rule(value, ops)
-        self._shared.update(shared)
-        clone._shared = set(shared)
+        fields.update(mine)  # every field shared or kept as is, until replaced below
+        for name, rule in _AT_ONCE:
+            fields[name] = rule(mine[name], ops)
+        if mine.keys() != _COPY.keys():  # a field `_COPY` does not name (a new one): copied generically
+            for name in mine.keys() - _COPY.keys():
+                fields[name] = _copy_generic(mine[name], memo)
+        # The rules are read from `_COPY` once, into `_AT_ONCE` and `_ON_WRITE_FIELDS`, rather than
+        # looked up field by field at every copy: 8.1 -> 5.4 us per copy of a ledger with four
+        # writes, one pending (timeit, this machine). In a whole search that is within the noise.
+        self._shared.update(_ON_WRITE_FIELDS)
+        clone._shared = set(_ON_WRITE_FIELDS)
         return clone
 
     def _own(self, *names: str) -> None:
@@ -681,3 +683,7 @@ _COPY: dict[str, Callable[[Any, dict], Any]] = {
 #: the rules of the fields a copy shares until one side changes them (`Ledger._own`).
 _ON_WRITE = (_shallow, _two_levels)
 _NO_OPS: dict = {}
+#: the fields a copy shares until one side changes them, and (field, rule) for those copied at once.
+_ON_WRITE_FIELDS: tuple[str, ...] = tuple(name for name, rule in _COPY.items() if rule in _ON_WRITE)
+_AT_ONCE: tuple[tuple[str, Callable[[Any, dict], Any]], ...] = tuple(
+    (name, rule) for name, rule in _COPY.items() if rule not in _ON_WRITE and rule is not _same)

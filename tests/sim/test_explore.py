@@ -20,6 +20,7 @@ from omnilab.sim.explore import (
     STARTS,
     Bounds,
     _apply,
+    _believes_leader,
     _choices,
     _independent,
     _public,
@@ -381,6 +382,23 @@ def test_leaders_fix_the_node_of_each_leader_change_in_order():
     assert _choice_nodes(start, bounds) == {}  # the stub names node 2, which is down
 
 
+def test_at_named_writes_only_at_the_node_of_the_latest_leader_change():
+    start = STARTS["steady"].build(None)
+    bounds = Bounds(appends=1, elections=2, reconfigurations=1, reconfigure_to=((1, 2, 4),), at="named",
+                    leaders=(1, 2))
+    used = [0] * len(BUDGETS)
+    # Before any leader change: the node that believes itself leader (the steady start's, node 3).
+    assert _choice_nodes(start, bounds, tuple(used)) == {"put": [3], "reconfigure": [3], "elect": [1]}
+    start.try_become_leader(1)
+    used[BUDGETS.index("elections")] = 1
+    # Node 3 still believes itself leader (it has not heard of node 1's ballot), but the client
+    # goes to the leader the stub named last, node 1.
+    assert _believes_leader(start.servers[3])
+    assert _choice_nodes(start, bounds, tuple(used)) == {"put": [1], "reconfigure": [1], "elect": [2]}
+    start.crash(1)
+    assert _choice_nodes(start, bounds, tuple(used)) == {"elect": [2]}  # nobody to take the write
+
+
 def test_the_tla_stub_bound_loses_no_state_to_the_reduction_and_its_count_is_pinned(monkeypatch):
     monkeypatch.setattr(_Search, "verify", True)  # every prediction compared with the built successor
     bounds = dict(depth=6, appends=2, at="leader", leaders=[2, 3], fifo=True)
@@ -395,10 +413,29 @@ def test_the_tla_stub_bound_loses_no_state_to_the_reduction_and_its_count_is_pin
         < explore("steady", depth=6, appends=2, elections=2, fifo=True).distinct
 
 
+def test_the_tla_model_bound_from_its_initial_state_is_pinned(monkeypatch):
+    # bench/explore.py's bound (a), cut to depth 7: from the TLA+ model's initial state (nobody
+    # elected), its election stub's three leaders in turn, three writes at the leader it named
+    # last, FIFO links.
+    monkeypatch.setattr(_Search, "verify", True)  # every prediction compared with the built successor
+    start = STARTS["unelected"].build(None)
+    assert not start.network.in_flight and all(s.omnipaxos.get_current_leader() is None for s in start.servers.values())
+    bounds = dict(depth=7, appends=3, at="named", leaders=[1, 2, 3], fifo=True)
+    reduced = explore("unelected", **bounds)
+    full = explore("unelected", reduction=False, **bounds)
+    assert reduced.ok and reduced.exhausted and full.exhausted
+    assert reduced.distinct == full.distinct == 1914
+    assert reduced.pruned > 0
+    # Writes at the leader named last are fewer choices than writes at any node that believes
+    # itself leader (an old leader that has not heard of the new ballot yet).
+    assert 1914 < explore("unelected", depth=7, appends=3, at="leader", leaders=[1, 2, 3], fifo=True).distinct
+
+
 def test_at_and_leaders_refuse_what_they_cannot_mean():
     for bad, message in ((dict(leaders=[9]), r"leaders names node\(s\) \[9\]"),
                          (dict(at=[1, 7]), r"at names node\(s\) \[7\]"),
-                         (dict(at="somewhere"), 'at is a list of node ids or "leader"'),
+                         (dict(at="somewhere"), 'at is a list of node ids, "leader" or "named"'),
+                         (dict(at="named"), 'at="named" makes writes at the node of the latest leader change'),
                          (dict(leaders=5), "leaders is the list of nodes of the leader changes"),
                          (dict(leaders=[2], elections=2), "elections=2 leader changes need as many nodes")):
         with pytest.raises(BadInput, match=message):
@@ -412,3 +449,8 @@ def test_the_explore_command_takes_at_and_leaders(capsys):
     assert "elections 2" in out and "writes at the leader, leader changes at [2, 3]" in out
     assert cli.main(["explore", "steady", "--leaders", "2,x", "--no-progress"]) == 2
     assert "--leaders takes node ids separated by commas" in capsys.readouterr().out
+    assert cli.main(["explore", "unelected", "--depth", "5", "--appends", "1", "--at", "named", "--leaders", "1,2",
+                     "--fifo", "--no-progress"]) == 0
+    assert "writes at the leader named last, leader changes at [1, 2]" in capsys.readouterr().out
+    assert cli.main(["explore", "unelected", "--at", "named", "--no-progress"]) == 2
+    assert 'at="named"' in capsys.readouterr().out
