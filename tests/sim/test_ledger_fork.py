@@ -144,9 +144,9 @@ def test_a_mutable_field_a_copy_shares_is_noted_on_both_sides_until_each_owns_it
     if not _mutable(mine):
         return
     if mine is theirs:
-        assert name in ledger._shared and name in clone._shared
+        assert ledger.shares(name) and clone.shares(name)
     else:
-        assert name not in ledger._shared and name not in clone._shared
+        assert not ledger.shares(name) and not clone.shares(name)
     clone._own(name)
     ledger._own(name)
     mine, theirs = getattr(ledger, name), getattr(clone, name)
@@ -157,14 +157,14 @@ def test_a_mutable_field_a_copy_shares_is_noted_on_both_sides_until_each_owns_it
         for key, value in mine.items():
             if isinstance(value, (list, dict, set)):
                 assert value is not theirs[key]
-    assert name not in ledger._shared and name not in clone._shared
+    assert not ledger.shares(name) and not clone.shares(name)
 
 
 def test_the_copy_shares_only_containers_holding_no_pending_operation():
     ledger = _busy_cluster().ledger
     clone = copy.deepcopy(ledger)
     assert ledger.history is not clone.history and ledger.pending_writes is not clone.pending_writes
-    assert "node_logs" in clone._shared and ledger.node_logs is clone.node_logs  # shared until written
+    assert clone.shares("node_logs") and ledger.node_logs is clone.node_logs  # shared until written
     clone.on_decided(1, 9, 0, "x", 0)  # a write through the copy
     assert clone.node_logs is not ledger.node_logs and (1, 9) not in ledger.node_logs
     assert all(clone.node_logs[k] is not v for k, v in ledger.node_logs.items())
