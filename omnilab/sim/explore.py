@@ -82,7 +82,8 @@ violation stopped it.
 
 Named starts (``STARTS``) are staged searches in the way of DSLabs: a set-up prefix built by public
 calls (an elected cluster, a decided write, a StopSign proposed, a rival candidate) together with
-the budgets worth exploring from there. ``explore("steady", variant="decide-without-write-quorum")``.
+the budgets worth exploring from there; ``unelected`` has no prefix at all (nobody elected, nothing
+in flight: the initial state of the OmniPaxos TLA+ model). ``explore("steady", variant="decide-without-write-quorum")``.
 ``CATALOGUE`` names the start each mutant of `omnilab.sim.mutants` is caught from.
 """
 
