@@ -17,10 +17,12 @@ The three bounds of the issue that asked for the explorer, and two wider ones (t
 (a'') bound (a') without FIFO: any message in flight may be delivered next (the network reorders).
 
 For each it prints the distinct states, the transitions, the depth reached, whether the bound was
-exhausted within the time limit, the total seconds and the distinct states per second. Then how big
-(a) is: its distinct states when exhausted at each depth bound in turn, as far as the time allows. Then the
-catalogue: each mutant of omnilab.sim.mutants explored from its named start (mutant, start, the
-invariant that broke, the counterexample's length, seconds).
+exhausted within the time limit, the total seconds and the distinct states per second. Then (a) and
+(b) again on one worker process per core (``explore(..., workers=n)``, omnilab.sim.workers: the same
+states, level by level). Then how big (a) is: its distinct states when exhausted at each depth bound
+in turn, as far as the time allows (on the workers). Then the catalogue: each mutant of
+omnilab.sim.mutants explored from its named start (mutant, start, the invariant that broke, the
+counterexample's length, seconds).
 
 Run from the repository root: ``python bench/explore.py [SECONDS]`` (default 120 per bound; ``make
 bench`` runs it). Wall clock only here; it asserts nothing about time. The depth bound is large
@@ -58,20 +60,34 @@ BOUNDS = {
 }
 
 
+#: worker processes for the rows that use them: one per core.
+WORKERS = os.cpu_count() or 1
+
+
+def _row(label: str, start: str, budgets: dict, workers: int = 1) -> None:
+    result = explore(start, depth=DEPTH, max_states=STATES, seconds=SECONDS, workers=workers, **budgets)
+    status = "exhausted" if result.exhausted else f"NOT exhausted (stopped by {result.stopped_by})"
+    verdict = "no invariant violated" if result.ok else f"VIOLATED {result.violation.name}"
+    on = f" on {workers} worker processes" if workers > 1 else ""
+    print(f"{label}{on}\n    {result.distinct:,} distinct states, {result.transitions:,} transitions "
+          f"({result.pruned:,} pruned by sleep sets), depth reached {result.depth}; {status}; {verdict}\n"
+          f"    {result.seconds:.1f} s, {result.states_per_second:,.0f} distinct states/s", flush=True)
+
+
 def main() -> None:
-    print(f"explore: each bound for at most {SECONDS:.0f} s (depth <= {DEPTH}, states <= {STATES:,})", flush=True)
+    print(f"explore: each bound for at most {SECONDS:.0f} s (depth <= {DEPTH}, states <= {STATES:,}); "
+          f"{WORKERS} core(s)", flush=True)
     for label, (start, budgets) in BOUNDS.items():
-        result = explore(start, depth=DEPTH, max_states=STATES, seconds=SECONDS, **budgets)
-        status = "exhausted" if result.exhausted else f"NOT exhausted (stopped by {result.stopped_by})"
-        verdict = "no invariant violated" if result.ok else f"VIOLATED {result.violation.name}"
-        print(f"{label}\n    {result.distinct:,} distinct states, {result.transitions:,} transitions "
-              f"({result.pruned:,} pruned by sleep sets), depth reached {result.depth}; {status}; {verdict}\n"
-              f"    {result.seconds:.1f} s, {result.states_per_second:,.0f} distinct states/s", flush=True)
+        _row(label, start, budgets)
+    if WORKERS > 1:
+        for label, (start, budgets) in list(BOUNDS.items())[:2]:
+            _row(label, start, budgets, WORKERS)
     start, budgets = TLA_BOUND
-    print(f"\nhow big (a) is: exhausted at each depth bound, until one takes more than {SECONDS:.0f} s", flush=True)
+    print(f"\nhow big (a) is: exhausted at each depth bound on {WORKERS} worker process(es), until one takes "
+          f"more than {SECONDS:.0f} s", flush=True)
     last = 0
     for depth in range(4, DEPTH):
-        result = explore(start, depth=depth, max_states=STATES, seconds=SECONDS, **budgets)
+        result = explore(start, depth=depth, max_states=STATES, seconds=SECONDS, workers=WORKERS, **budgets)
         grew = f" ({result.distinct / last:.2f}x the depth before)" if last else ""
         print(f"    depth {depth}: {result.distinct:,} distinct states{grew}, "
               f"{result.seconds:.1f} s{'' if result.exhausted else ', NOT exhausted'}", flush=True)

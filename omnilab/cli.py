@@ -303,6 +303,9 @@ def add_explore_command(subparsers: Subparsers) -> None:
     parser.add_argument("--invariants", default=None, help="comma-separated invariant names to check (default all)")
     parser.add_argument("--no-reduction", action="store_true", help="turn the sleep-set reduction off")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes to search with (default 1); the same result on any number "
+                             "(forked, level by level, without the sleep sets)")
     parser.set_defaults(handler=run_explore)
 
 
@@ -339,7 +342,7 @@ def run_explore(args: argparse.Namespace) -> int:
             args.start, variant=args.variant, depth=args.depth, max_states=args.states, seconds=args.seconds,
             invariants=None if args.invariants is None else [n.strip() for n in args.invariants.split(",")
                                                              if n.strip()],
-            reduction=not args.no_reduction, progress=not args.no_progress, **budgets)
+            reduction=not args.no_reduction, progress=not args.no_progress, workers=args.workers, **budgets)
     except (BadInput, ValueError) as err:
         print(f"omnilab explore: {err}")
         return 2

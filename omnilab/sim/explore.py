@@ -301,7 +301,9 @@ class ExploreResult:
     state within the depth bound was expanded; ``stopped_by``: "violation", "exhausted", "states" or
     "seconds". ``violation``: the first violated invariant (a `Verdict`), ``counterexample``: the
     trace from the start's creation to the violating state (None when none was found),
-    ``choices``: the schedule's choices after the start."""
+    ``choices``: the schedule's choices after the start. On several `workers`, ``explored`` and
+    ``transitions`` count the whole level the search stopped in (one process stops at the violating
+    state); the other figures are the same."""
 
     start: str
     variant: str
@@ -318,6 +320,8 @@ class ExploreResult:
     counterexample: Optional[Trace] = field(default=None, repr=False)
     choices: tuple = ()
     prefix_ops: int = 0
+    #: the processes that searched (`explore`'s ``workers``).
+    workers: int = 1
     _variant_object: Any = field(default=None, repr=False)
 
     @property
@@ -383,7 +387,8 @@ class ExploreResult:
                      f"({self.pruned} pruned by sleep sets), depth reached {self.depth}; "
                      + ("exhausted" if self.exhausted else f"stopped by {self.stopped_by}"))
         if timing:
-            lines.append(f"{self.seconds:.2f} s, {self.states_per_second:,.0f} distinct states/s")
+            on = f" on {self.workers} worker processes" if self.workers > 1 else ""
+            lines.append(f"{self.seconds:.2f} s{on}, {self.states_per_second:,.0f} distinct states/s")
         if self.violation is None:
             lines.append("no invariant violated")
         else:
@@ -549,7 +554,7 @@ _EMPTY: frozenset = frozenset()
 def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] = None,
             max_states: Optional[int] = None, seconds: Optional[float] = None,
             invariants: Optional[Iterable[str]] = None,
-            reduction: bool = True, progress: bool = False, **budgets: Any) -> ExploreResult:
+            reduction: bool = True, progress: bool = False, workers: int = 1, **budgets: Any) -> ExploreResult:
     """Search every schedule from `start` within the bounds, breadth-first; stop at the first
     violated invariant (see the module docstring for the choices, the state and the reduction).
 
@@ -562,7 +567,10 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     one replaces the start's), and where the choices are made: ``at`` (node ids, "leader" or "named"),
     ``leaders`` (the node of each leader change, in order), ``fifo`` (reliable FIFO links).
     `invariants`: names of the `Cluster.check` verdicts to check (default: all). `progress`: show
-    a tqdm progress bar (distinct states, depth, states/s)."""
+    a tqdm progress bar (distinct states, depth, states/s). `workers`: processes to search with
+    (`omnilab.sim.workers`: forked from this one, level by level; the same states, depth, counts
+    of states and shortest counterexample as one process, without the sleep sets, which only prune
+    transitions)."""
     unknown = sorted(set(budgets) - set(_BUDGETS) - set(_OPTIONS))
     if unknown:
         raise BadInput(f"explore: unknown bound(s) {unknown}; the budgets are "
@@ -610,6 +618,8 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     if bounds.reconfigurations and not bounds.reconfigure_to:
         raise BadInput("explore: reconfigurations > 0 needs reconfigure_to, the node lists to reconfigure to, "
                        "e.g. reconfigure_to=[(1, 2, 4)]")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise BadInput(f"explore: workers is a whole number of processes, at least 1, not {workers!r}")
     wanted = None if invariants is None else set(invariants)
     names = {v.name for v in root.check()}
     if wanted is not None and not wanted <= names:
@@ -622,7 +632,12 @@ def explore(start: Any = "steady", *, variant: Any = None, depth: Optional[int] 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _Search(name, root, bounds, wanted, reduction, progress).run()
+        search = _Search(name, root, bounds, wanted, reduction and workers == 1, progress)
+        if workers > 1:
+            from . import workers as _workers
+
+            return _workers.run(search, workers)
+        return search.run()
     finally:
         if collecting:
             gc.enable()

@@ -79,6 +79,11 @@ class Interner:
         #: index -> the representative server of that state.
         self.reps: list[Server] = []
         self._by_canon: dict[Any, int] = {}
+        #: index -> hash of the representative's canonical form, and message number -> hash of its
+        #: content: what a `Successors(portable=True)` key is made of, so that searches forked from
+        #: one process (`omnilab.sim.workers`), whose numbers differ, give a state one key.
+        self.server_hashes: list[int] = []
+        self.message_hashes: list[int] = []
         self._index: dict[int, int] = {}  # id(representative) -> index; reps are kept alive in `reps`
         #: message number -> its content key (`message_key`) and one envelope that carried it.
         self.message_keys: list[tuple] = []
@@ -103,6 +108,7 @@ class Interner:
         if index is None:
             index = self._by_canon[canon] = len(self.reps)
             self.reps.append(server)
+            self.server_hashes.append(hash(canon))
             self._index[id(server)] = index
         return self.reps[index], index
 
@@ -120,6 +126,7 @@ class Interner:
             if number is None:
                 number = self._by_content[content] = len(self.message_keys)
                 self.message_keys.append(content)
+                self.message_hashes.append(hash(content))
                 self.links.append((env.sender, env.receiver))
                 self.envelopes.append(env)
             self._by_object[fast] = number
@@ -284,12 +291,18 @@ class Successors:
     canonical states (and the budgets) are equal, since a number stands for one canonical server or
     message. With `fifo` the messages are each link's sequence in send order instead of a multiset
     (a finer key: the order decides what a FIFO link delivers next). `root` is changed: its servers
-    are replaced by their representatives (equal objects until now; the search owns it)."""
+    are replaced by their representatives (equal objects until now; the search owns it).
 
-    def __init__(self, root: Any, refusals: tuple, fifo: bool = False) -> None:
+    With `portable`, the key is made of the hashes of the canonical servers and message contents
+    (`Interner.server_hashes`, `message_hashes`) rather than their numbers: the same in every
+    process forked from this one after the numbering diverged (`omnilab.sim.workers`); two states
+    get one key only if they are equal or their 64-bit hashes collide."""
+
+    def __init__(self, root: Any, refusals: tuple, fifo: bool = False, portable: bool = False) -> None:
         self.interner = Interner()
         #: the state key keeps each link's order (the explorer delivers each link's oldest first).
         self.fifo = fifo
+        self.portable = portable
         self.cut = frozenset(root.network.cut_links)
         self.memo = Transitions(self.interner, _proposals_kept(root.ledger), refusals, self.cut)
         for pid, server in list(root.servers.items()):
@@ -307,8 +320,26 @@ class Successors:
 
     def key(self, cluster: Any, used: tuple) -> int:
         """The state key of a cluster whose servers are representatives."""
+        if self.portable:
+            index, message = self.interner.index, self.interner.message
+            return self._portable_key([(pid, index(server)) for pid, server in cluster.servers.items()],
+                                      [message(env) for env in cluster.network.in_flight.values()],
+                                      frozenset(cluster.network.cut_links), used)
         return hash((self.servers(cluster), self.interner.messages(cluster, self.fifo),
                      frozenset(cluster.network.cut_links), used))
+
+    def _portable_key(self, servers: list, numbers: list, cut: frozenset, used: tuple) -> int:
+        """The portable key (see the class docstring) of servers given as (pid, number) and the
+        numbers of the messages in flight in send order (sorted in place)."""
+        interner = self.interner
+        server_hashes, message_hashes = interner.server_hashes, interner.message_hashes
+        named = tuple(sorted([(pid, server_hashes[index]) for pid, index in servers]))
+        if self.fifo:
+            numbers.sort(key=interner.links.__getitem__)  # stable: each link's order is kept
+            flight = tuple([message_hashes[n] for n in numbers])
+        else:
+            flight = tuple(sorted([message_hashes[n] for n in numbers]))
+        return hash((named, flight, cut, used))
 
     # --- building ----------------------------------------------------------------------------------
 
@@ -380,6 +411,8 @@ class Successors:
                     numbers[new] = self._fresh_server(new)
         # A delivered message was the oldest of its link, so `remove` took the right one; the
         # messages sent go behind the others of their links.
+        if self.portable:
+            return self._portable_key(list(numbers.items()), flight, self.cut, used)
         return hash((tuple(sorted(numbers.items())), self.interner.flight_key(flight, self.fifo), self.cut, used))
 
     def _put_input(self, choice: tuple) -> tuple:
