@@ -193,6 +193,10 @@ class Cluster:
         self.description = ""
         #: the copies `undo` starts from, once the cluster keeps them (`omnilab.sim.checkpoints.keep`).
         self.checkpoints: Optional[_checkpoints.Checkpoints] = None
+        #: id(replica) -> what `invariants.local_well_formedness` found in its log, kept only by a
+        #: cluster whose replicas never change once made (the explorer's, `omnilab.sim.explore`);
+        #: None everywhere else, a copy included.
+        self.log_shapes: Optional[dict[int, Optional[str]]] = None
         self.trace.append(ClusterCreated(tuple(pids), seed, tuple(sorted(server_config_fields.items())),
                                          check_every_step, *_recorded_variant(self.variant)))
         first = ClusterConfig(configuration_id=1, nodes=list(pids))
@@ -258,9 +262,10 @@ class Cluster:
         clone = object.__new__(type(self))
         memo[id(self)] = clone
         for name, value in self.__dict__.items():
-            if name != "checkpoints":
+            if name not in ("checkpoints", "log_shapes"):
                 clone.__dict__[name] = deep_copy(value, memo)  # copy.deepcopy, sharing immutable values
         clone.checkpoints = None
+        clone.log_shapes = None  # the copy's replicas change in place
         _checkpoints.inherit(self, clone)  # the same trace prefix: the same checkpoints serve both
         return clone
 

@@ -685,6 +685,10 @@ class _Search:
         # The successors are built with memoized servers and their keys predicted where the memo
         # can (`omnilab.sim.memo`); a state's key names the same state `Cluster.fingerprint` does.
         successors = Successors(start, RECORDED_REFUSALS, bounds.fifo)
+        # Every cluster of the search holds representatives only, which never change (memo.py): the
+        # invariants may keep what they read from each replica's log (`Cluster.log_shapes`); every
+        # state built from `start` shares this table.
+        start.log_shapes = {}
         interner = successors.interner
         build, predict, state_key = successors.build, successors.predict, successors.key
         message, flight_key = interner.message, interner.flight_key

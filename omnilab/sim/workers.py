@@ -54,6 +54,7 @@ class _Expander:
 
         self.search, self.bounds, self.budget = search, search.bounds, search.budget
         self.successors = Successors(start, RECORDED_REFUSALS, self.bounds.fifo, portable=True)
+        start.log_shapes = {}  # as in `_Search.run`: its replicas never change
         self.seen: set[int] = set()
         #: key -> (cluster, budgets used) of the states of the level to expand next.
         self.frontier: dict[int, tuple] = {}

@@ -190,6 +190,25 @@ def test_local_well_formedness_catches_a_stopsign_before_the_last_slot_and_a_hol
     assert KeyValue  # (imported for readers: the entries are KeyValue writes)
 
 
+def test_a_cluster_that_keeps_log_shapes_answers_alike_and_a_fork_does_not_keep_them():
+    from omnilab.replica import ClusterConfig, StopSign
+
+    cluster = _six_writes()
+    follower = _follower(cluster)
+    storage = cluster.server(follower).storage
+    entries = storage.get_entries(0, 6)
+    storage.append_on_prefix(0, entries[:2] + [StopSign(ClusterConfig(2, [1, 2]))] + entries[3:])
+    plain = _failed(cluster, "LocalWellFormedness")
+    cluster.log_shapes = {}  # as the explorer sets it: its replicas never change
+    kept = _failed(cluster, "LocalWellFormedness")
+    assert kept == plain
+    replica = cluster.server(follower).omnipaxos
+    assert cluster.log_shapes[id(replica)] == plain.message  # one answer per replica, found again next time
+    assert _failed(cluster, "LocalWellFormedness") == plain
+    assert cluster.fork().log_shapes is None  # a fork's replicas change in place: it reads them anew
+    assert Cluster([1, 2, 3]).log_shapes is None
+
+
 # --- liveness as a check ----------------------------------------------------------------------------
 
 def test_check_progress_passes_after_faults_and_leaves_the_cluster_unchanged():
