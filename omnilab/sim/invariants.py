@@ -250,7 +250,7 @@ def local_well_formedness(world: World) -> Verdict:
     # 7.5 of the 120 us per state of bench/explore.py's bound (a) went to reading the same logs again.
     shapes = getattr(world, "log_shapes", None)
     for pid, config_id, omni in world.live_replicas():
-        problem = _MISSING if shapes is None else shapes.get(id(omni), _MISSING)
+        problem: Any = _MISSING if shapes is None else shapes.get(id(omni), _MISSING)
         if problem is _MISSING:
             # The indexes and the promise were checked after the last call into this replica; what
             # is left is the log's shape, read from its storage.
