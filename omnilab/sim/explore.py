@@ -854,11 +854,13 @@ def _public(choice: tuple, interner: Interner) -> tuple:
 def _progress_bar():
     from tqdm.auto import tqdm
 
-    return tqdm(total=None, unit=" states", desc="explore", dynamic_ncols=True)
+    # One rate on the bar, ours (distinct states over the search's time): tqdm's own rate counts
+    # updates, not states, and would print a second, different "states/s".
+    return tqdm(total=None, desc="explore", bar_format="{desc}{postfix} [{elapsed}]", dynamic_ncols=True)
 
 
 def _update_bar(bar: Any, states: int, depth: int, elapsed: float) -> None:
     bar.n = states
     rate = states / elapsed if elapsed > 0 else 0.0
-    bar.set_postfix_str(f"depth {depth}, {rate:,.0f} states/s", refresh=False)
+    bar.set_postfix_str(f"{states:,} distinct states, depth {depth}, {rate:,.0f} states/s", refresh=False)
     bar.refresh()

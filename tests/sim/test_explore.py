@@ -454,3 +454,11 @@ def test_the_explore_command_takes_at_and_leaders(capsys):
     assert "writes at the leader named last, leader changes at [1, 2]" in capsys.readouterr().out
     assert cli.main(["explore", "unelected", "--at", "named", "--no-progress"]) == 2
     assert 'at="named"' in capsys.readouterr().out
+
+
+def test_the_progress_bar_counts_distinct_states_and_gives_one_rate(capsys):
+    result = explore("steady", depth=4, progress=True)
+    err = capsys.readouterr().err
+    last = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert f"explore, {result.distinct:,} distinct states, depth {result.depth}," in last
+    assert last.count("states/s") == 1
